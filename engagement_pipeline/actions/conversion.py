@@ -1,0 +1,119 @@
+"""Closing the loop: did invited contacts attend, did advocacy asks succeed, did invitations lift attendance.
+
+An invitation is converted when the attendance history (after a later upload) shows its contact attended
+the invited event: the same name (case, punctuation and spacing aside), or an event of the same type held
+on the event's date. Measures, as the product states its success criteria:
+- invitation conversion = converted / sent, per event and overall;
+- attendance lift = invited contacts' attendance rate / the rate of the other known attendees (people who
+  had attended any earlier event and were not invited) at the same events, minus 1 (target > 20 %);
+- advocacy conversion = won / (won + lost + open) of all opportunities created (target > 25 %).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .tables import advocacy_opportunities, invitations, read_table
+
+CONVERSION_COLUMNS: tuple[str, ...] = ("event_name", "event_date", "sent", "attended", "conversion_rate",
+                                       "baseline_rate", "attendance_lift")
+
+
+def _norm(text: object) -> str:
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", str(text).lower()).split())
+
+
+def held_events(attendance: pd.DataFrame) -> pd.DataFrame:
+    events = attendance[["event_id", "event_name", "event_type", "event_date"]].drop_duplicates("event_id").copy()
+    events["day"] = pd.to_datetime(events["event_date"]).dt.date
+    events["norm"] = events["event_name"].map(_norm)
+    return events
+
+
+def match_event(events: pd.DataFrame, name: str, day: object, event_type: object) -> str | None:
+    """The held event an invitation was for, or None if it has not shown up in any upload yet."""
+    same_name = events.loc[events["norm"] == _norm(name)]
+    if day is not None and len(same_name) > 1:
+        same_name = same_name.loc[same_name["day"] == day]
+    if len(same_name):
+        return str(same_name["event_id"].iloc[0])
+    same_day = events.loc[(events["day"] == day) & (events["event_type"] == event_type)]
+    return str(same_day["event_id"].iloc[0]) if len(same_day) == 1 else None
+
+
+def mark_conversions(conn: Connection, attendance: pd.DataFrame) -> int:
+    """Marks sent, not yet converted invitations whose contact attended the event; returns how many."""
+    if attendance.empty:
+        return 0
+    events = held_events(attendance)
+    attended = attendance.loc[attendance["attended"].astype(bool) & attendance["attendee_email"].notna()]
+    who = set(zip(attended["event_id"], attended["attendee_email"].str.lower(), strict=True))
+    pending = conn.execute(sa.select(invitations).where(
+        (invitations.c.status == "sent") & invitations.c.converted_at.is_(None))).mappings().all()
+    marked = 0
+    for inv in pending:
+        event_id = match_event(events, inv["event_name"], inv["event_date"], inv["event_type"])
+        if event_id and (event_id, inv["contact_email"].lower()) in who:
+            conn.execute(invitations.update().where(invitations.c.invitation_id == inv["invitation_id"])
+                         .values(converted_at=datetime.now(UTC), converted_event_id=event_id))
+            marked += 1
+    return marked
+
+
+def _baseline(attendance: pd.DataFrame, event_id: str, invited: set[str]) -> float | None:
+    """Share of earlier known attendees (not invited to this event) who attended it."""
+    rows = attendance.loc[attendance["attended"].astype(bool) & attendance["customer_id"].notna()
+                          & attendance["attendee_email"].notna()]
+    day = pd.to_datetime(rows.loc[rows["event_id"] == event_id, "event_date"]).min()
+    if pd.isna(day):
+        return None
+    earlier = set(rows.loc[pd.to_datetime(rows["event_date"]) < day, "attendee_email"].str.lower()) - invited
+    if not earlier:
+        return None
+    came = set(rows.loc[rows["event_id"] == event_id, "attendee_email"].str.lower())
+    return len(earlier & came) / len(earlier)
+
+
+def invitation_conversion(conn: Connection, attendance: pd.DataFrame) -> pd.DataFrame:
+    """Per invited event (sent invitations only) and an 'All events' row."""
+    sent = read_table(conn, invitations, invitations.c.status == "sent")
+    if sent.empty:
+        return pd.DataFrame(columns=list(CONVERSION_COLUMNS))
+    rows = []
+    total_base: list[tuple[int, float]] = []
+    for (name, day), group in sent.groupby(["event_name", "event_date"], sort=True, dropna=False):
+        converted = int(group["converted_event_id"].notna().sum())
+        event_ids = group["converted_event_id"].dropna().unique()
+        event_id = event_ids[0] if len(event_ids) else (
+            match_event(held_events(attendance), name, day, group["event_type"].iloc[0])
+            if not attendance.empty else None)
+        base = _baseline(attendance, event_id, set(group["contact_email"].str.lower())) if event_id else None
+        rate = converted / len(group)
+        if base is not None:
+            total_base.append((len(group), base))
+        rows.append({"event_name": name, "event_date": day, "sent": len(group), "attended": converted,
+                     "conversion_rate": round(rate, 3), "baseline_rate": None if base is None else round(base, 3),
+                     "attendance_lift": None if not base else round(rate / base - 1, 3)})
+    n_sent = sum(r["sent"] for r in rows)
+    n_conv = sum(r["attended"] for r in rows)
+    base_all = (sum(n * b for n, b in total_base) / sum(n for n, _ in total_base)) if total_base else None
+    rate_all = n_conv / n_sent
+    rows.append({"event_name": "All events", "event_date": None, "sent": n_sent, "attended": n_conv,
+                 "conversion_rate": round(rate_all, 3),
+                 "baseline_rate": None if base_all is None else round(base_all, 3),
+                 "attendance_lift": None if not base_all else round(rate_all / base_all - 1, 3)})
+    return pd.DataFrame.from_records(rows, columns=list(CONVERSION_COLUMNS))
+
+
+def advocacy_conversion(conn: Connection) -> dict[str, float | int | None]:
+    counts = dict(conn.execute(sa.select(advocacy_opportunities.c.status, sa.func.count())
+                               .group_by(advocacy_opportunities.c.status)).all())
+    total = sum(counts.values())
+    won = int(counts.get("won", 0))
+    return {"opportunities": total, "open": int(counts.get("open", 0)), "won": won,
+            "lost": int(counts.get("lost", 0)), "conversion_rate": round(won / total, 3) if total else None}

@@ -1,0 +1,39 @@
+"""The actions' part of the engagement report: open risks and tasks, health, conversion measures."""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from engagement_pipeline import warehouse as wh
+
+from .conversion import advocacy_conversion, invitation_conversion
+from .health import health_history, health_update_sentence
+from .risks import open_signals, open_tasks
+
+__all__ = ["actions_report_sections", "health_update_sentence"]
+
+
+def actions_report_sections(engine: Engine) -> list[tuple[str, pd.DataFrame]]:
+    """(title, table) pairs to append to the report, in reading order; empty tables are left out."""
+    with engine.connect() as conn:
+        attendance = pd.DataFrame(conn.execute(sa.select(wh.attendance)).mappings().all())
+        signals = open_signals(conn)[["customer_name", "cause", "detail", "as_of"]]
+        tasks = open_tasks(conn)[["customer_name", "csm_owner", "due_date", "suggested_action"]]
+        health = health_history(conn)
+        conversion = invitation_conversion(conn, attendance) if len(attendance) else pd.DataFrame()
+        advocacy = advocacy_conversion(conn)
+    if len(health):
+        latest = health["as_of"].max()
+        health = (health.loc[health["as_of"] == latest, ["customer_name", "usage_health", "engagement_score",
+                                                         "health_score"]]
+                  .sort_values("health_score", ignore_index=True))
+    sections = [
+        ("Open risk signals", signals),
+        ("Outreach tasks", tasks),
+        ("Customer health (lowest first)", health),
+        ("Invitation → attendance conversion", conversion),
+        ("Advocacy conversion", pd.DataFrame([advocacy]) if advocacy["opportunities"] else pd.DataFrame()),
+    ]
+    return [(title, frame) for title, frame in sections if len(frame)]

@@ -1,0 +1,121 @@
+"""`engagement-pipeline`: the terminal face of the same assets the Dagster UI runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from engagement_pipeline.config import Settings
+
+
+def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as err:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-11-24") from err
+
+
+@click.group()
+def main() -> None:
+    """Event attendance exports -> customer engagement scores, trends, risks and invitations."""
+
+
+@main.command()
+@click.option("--anchor", callback=_parse_date, help="Date the demo is relative to (default: today).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--seed", default=7, show_default=True, help="Random seed; same seed and anchor, same files.")
+def demo(anchor: date | None, out_dir: Path, seed: int) -> None:
+    """Write the demo CRM, events catalogue and a year of exports into OUT."""
+    from engagement_pipeline.demo import generate_demo
+
+    truth = generate_demo(out_dir, anchor=anchor, seed=seed)
+    counts = truth.counts
+    click.echo(
+        f"Demo data as of {truth.anchor}: {counts['records']} attendance records, {counts['people']} people, "
+        f"{counts['customers']} customers, {counts['events']} events -> {out_dir}"
+    )
+
+
+@main.command()
+def init() -> None:
+    """Prepare the data folder: demo data on first start, the warehouse schema, the Dagster home."""
+    settings = Settings.from_env()
+    from engagement_pipeline.defs.resources import Warehouse
+
+    for folder in (settings.inbox_dir, settings.archive_dir, settings.rejected_dir, settings.reports_dir,
+                   settings.outbox_dir, settings.events_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    if not (settings.crm_dir / "customers.csv").exists():
+        from engagement_pipeline.demo import generate_demo
+
+        truth = generate_demo(settings.data_dir)
+        click.echo(f"First start: demo data as of {truth.anchor} written to {settings.data_dir}")
+    Warehouse(url=settings.db_url).engine()
+    home = os.environ.get("DAGSTER_HOME")
+    instance = "embedded SQLite"
+    if home:
+        instance = install_instance_config(Path(home), use_postgres=bool(os.environ.get("DAGSTER_PG_URL")))
+    click.echo(f"Data folder {settings.data_dir} ready; warehouse {settings.db_url.split('://')[0]}; "
+               f"Dagster instance: {instance}.")
+
+
+def install_instance_config(home: Path, *, use_postgres: bool) -> str:
+    """Puts the repo's instance settings into DAGSTER_HOME: the embedded `dagster.yaml`, or
+    `deploy/dagster-postgres.yaml` when DAGSTER_PG_URL is set. Switching either way rewrites it."""
+    repo = Path(__file__).resolve().parent.parent
+    source = repo / "deploy" / "dagster-postgres.yaml" if use_postgres else repo / "dagster.yaml"
+    home.mkdir(parents=True, exist_ok=True)
+    target = home / "dagster.yaml"
+    if source.exists() and (not target.exists() or target.read_bytes() != source.read_bytes()):
+        shutil.copyfile(source, target)
+    return "PostgreSQL (DAGSTER_PG_URL)" if use_postgres else "embedded SQLite"
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as-of", callback=_parse_date, help="Score as of this date (default: today).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of the report.")
+def score(files: tuple[Path, ...], as_of: date | None, as_json: bool) -> None:
+    """Ingest FILES through the pipeline's assets and print the engagement report."""
+    from engagement_pipeline.json_output import pipeline_json
+    from engagement_pipeline.runner import run_pipeline
+
+    settings = Settings.from_env()
+    run = run_pipeline(list(files), settings=settings, as_of=as_of)
+    if as_json:
+        click.echo(json.dumps(pipeline_json(run, settings), indent=2, default=str, ensure_ascii=False))
+    else:
+        click.echo(run.report_markdown)
+    rejected = [u for u in run.uploads if u["platform"] is None]
+    for upload in rejected:
+        click.echo(f"Rejected {Path(upload['file']).name}:\n{upload['reason']}\n", err=True)
+    if rejected:
+        click.echo(f"The rejected files are kept in {settings.rejected_dir} with the reason beside them.", err=True)
+        sys.exit(2)
+
+
+@main.command()
+@click.argument("name")
+def customer(name: str) -> None:
+    """One customer's latest score breakdown and attendance history (from the warehouse)."""
+    from engagement_pipeline.customer_view import CustomerNotFound, render_customer
+
+    try:
+        click.echo(render_customer(name, Settings.from_env()))
+    except CustomerNotFound as err:
+        raise click.ClickException(str(err)) from err
+
+
+# Action commands (advocacy, invite, ...) live in their own module and register on `main`.
+from engagement_pipeline import cli_actions  # noqa: E402, F401
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""CLI commands for the explicit actions (advocacy opportunities, invitations), registered on `main`.
+
+`advocacy` and `invite` run the same Dagster jobs the UI launches, in-process, on the warehouse of
+`Settings.from_env()`; `advocacy-status` and `suppress` call the domain functions directly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engagement_pipeline.cli import main
+from engagement_pipeline.config import Settings
+
+
+def _run_job(job_name: str, op_name: str, config: dict[str, Any], settings: Settings) -> Any:
+    """Executes an action job in-process; a failure becomes a ClickException with Dagster's reason."""
+    import dagster as dg
+
+    from engagement_pipeline.actions.state import NOT_SCORED
+    from engagement_pipeline.defs import build_definitions
+    from engagement_pipeline.defs.action_resources import mailer_from_env
+    from engagement_pipeline.defs.resources import default_resources
+
+    if not settings.data_dir.is_dir():
+        raise click.ClickException(f"{settings.data_dir} does not exist. {NOT_SCORED}")
+    defs = build_definitions(resources={**default_resources(settings), "mailer": mailer_from_env()})
+    job = defs.resolve_job_def(job_name)
+    run_config = {"ops": {op_name: {"config": config}},
+                  "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    with dg.DagsterInstance.ephemeral() as instance, contextlib.redirect_stderr(io.StringIO()):
+        result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
+        if result.success:
+            return result.output_for_node(op_name)
+        for event in result.all_events:
+            if event.is_step_failure and event.step_failure_data:
+                data = event.step_failure_data
+                error = data.error.cause or data.error if data.error else None
+                reason = (data.user_failure_data.description if data.user_failure_data else None) or \
+                    (error.message if error else f"{job_name} failed")
+                raise click.ClickException(reason.strip())
+    raise click.ClickException(f"{job_name} failed")
+
+
+def _table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [max(len(str(x)) for x in [h, *[r[i] for r in rows]]) for i, h in enumerate(headers)]
+    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True))  # noqa: E731
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+@main.command()
+@click.option("--top", "top_n", default=3, show_default=True, help="The N best advocacy candidates.")
+@click.option("--customer", "customers", multiple=True, help="A customer id or name (repeatable); wins over --top.")
+def advocacy(top_n: int, customers: tuple[str, ...]) -> None:
+    """Create advocacy opportunities (one per customer; launching twice creates nothing new)."""
+    result = _run_job("create_advocacy_opportunities_job", "create_advocacy_opportunities",
+                      {"top_n": top_n, "customers": list(customers)}, Settings.from_env())
+    rows = [[r.customer_name, r.opportunity_type, r.champion, "created" if r.created else "already exists",
+             r.next_task] for r in result.itertuples()]
+    click.echo(_table(rows, ["customer", "type", "champion", "status", "next task"]))
+    click.echo(f"\n{int(result['created'].sum())} created, {len(result) - int(result['created'].sum())} "
+               "already there.")
+
+
+@main.command()
+@click.option("--event", required=True, help="An upcoming event's name (a unique prefix is enough).")
+@click.option("--top", "top_n", default=0, help="Only the N best recommendations (default: all).")
+@click.option("--customer", "customers", multiple=True, help="Only this customer id or name (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Render and show, send and record nothing.")
+@click.option("--max-per-contact", default=2, show_default=True, help="Frequency cap: invitations per contact...")
+@click.option("--cap-days", default=30, show_default=True, help="...in this many days.")
+def invite(event: str, top_n: int, customers: tuple[str, ...], dry_run: bool, max_per_contact: int,
+           cap_days: int) -> None:
+    """Send personalised invitations for EVENT to its recommended contacts."""
+    run = _run_job("send_event_invitations_job", "send_event_invitations",
+                   {"event": event, "top_n": top_n, "customers": list(customers), "dry_run": dry_run,
+                    "max_per_contact": max_per_contact, "cap_days": cap_days}, Settings.from_env())
+    rows = [[r.customer_name, f"{r.contact_name} <{r.contact_email}>", r.status,
+             r.reason if isinstance(r.reason, str) else ""] for r in run.results.itertuples()]
+    click.echo(_table(rows, ["customer", "contact", "status", "reason"]))
+    counts = ", ".join(f"{v} {k}" for k, v in run.counts().items())
+    click.echo(f"\n{counts or 'nobody to invite'}{' (dry run: nothing sent or recorded)' if dry_run else ''}")
+    if run.previews:
+        p = run.previews[0]
+        click.echo(f"\nPreview -- To: {p['to']}\nSubject: {p['subject']}\n\n{p['text']}")
+
+
+@main.command("advocacy-status")
+@click.argument("key", required=False)
+@click.argument("status", required=False, type=click.Choice(["open", "won", "lost"], case_sensitive=False))
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A CSV with opportunity_id or customer_id, and status.")
+def advocacy_status(key: str | None, status: str | None, path: Path | None) -> None:
+    """Set an advocacy opportunity's status: KEY (opportunity id, customer id or name) STATUS, or --file."""
+    from engagement_pipeline.actions.advocacy import import_status_file, update_status
+    from engagement_pipeline.defs.resources import Warehouse
+
+    engine = Warehouse(url=Settings.from_env().db_url).engine()
+    try:
+        if path:
+            changed = import_status_file(engine, path)
+        elif key and status:
+            changed = [(update_status(engine, key, status), status.lower())]
+        else:
+            raise click.UsageError("give KEY STATUS or --file")
+    except ValueError as err:
+        raise click.ClickException(str(err)) from err
+    for opportunity_id, new in changed:
+        click.echo(f"opportunity {opportunity_id}: {new}")
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def suppress(path: Path) -> None:
+    """Import a suppression list (CSV with email[,reason], or one address a line): never invited again."""
+    from engagement_pipeline.actions.invitations import add_suppressions, read_suppression_file
+    from engagement_pipeline.defs.resources import Warehouse
+
+    try:
+        entries = read_suppression_file(path)
+    except ValueError as err:
+        raise click.ClickException(str(err)) from err
+    with Warehouse(url=Settings.from_env().db_url).engine().begin() as conn:
+        added = add_suppressions(conn, entries, source=path.name)
+    click.echo(f"{len(entries)} addresses read, {added} new on the suppression list.")

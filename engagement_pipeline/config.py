@@ -1,0 +1,136 @@
+"""Settings with validated defaults, read from the environment so the CLI, the UI and tests agree.
+
+Everything a deployment changes (where data lives, which database) comes from environment variables;
+everything an analyst tunes (weights, windows, half-lives) lives in `ScoringConfig` with checked defaults.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "frequency": 0.30,
+    "recency": 0.25,
+    "diversity": 0.20,
+    "depth": 0.15,
+    "consistency": 0.10,
+}
+COMPONENTS: tuple[str, ...] = tuple(DEFAULT_WEIGHTS)
+
+# Bands are inclusive lower bounds: High 80–100, Good 60–79, Medium 40–59, Low 0–39.
+BANDS: tuple[tuple[str, float], ...] = (("High", 80.0), ("Good", 60.0), ("Medium", 40.0), ("Low", 0.0))
+
+
+class ConfigError(ValueError):
+    """A setting that would make the numbers wrong; raised before anything is computed."""
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """How engagement is scored. Defaults follow the product spec and DESIGN.md."""
+
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    window_days: int = 365
+    recency_half_life_days: float = 60.0
+    trend_window_days: int = 182
+    trend_alpha: float = 0.10
+    trend_min_events: int = 4
+    prior_strength: float = 4.0
+    diversity_shrink_events: float = 2.0
+    # Participation depth of one attended record: sub-weights of its parts (sum to 1); speaking counts 1.0.
+    depth_time_weight: float = 0.40
+    depth_question_weight: float = 0.25
+    depth_poll_weight: float = 0.15
+    depth_feedback_weight: float = 0.20
+
+    def __post_init__(self) -> None:
+        unknown = set(self.weights) - set(COMPONENTS)
+        missing = set(COMPONENTS) - set(self.weights)
+        if unknown or missing:
+            raise ConfigError(
+                f"weights must name exactly {', '.join(COMPONENTS)}; "
+                f"unknown: {sorted(unknown) or 'none'}, missing: {sorted(missing) or 'none'}"
+            )
+        if any(w < 0 or not math.isfinite(w) for w in self.weights.values()):
+            raise ConfigError(f"weights must be finite and non-negative, got {self.weights}")
+        total = sum(self.weights.values())
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ConfigError(f"weights must sum to 1, they sum to {total:.4f}")
+        if self.window_days < 28:
+            raise ConfigError("window_days must be at least 28")
+        if not 0 < self.trend_window_days <= self.window_days:
+            raise ConfigError("trend_window_days must be positive and no longer than window_days")
+        if self.recency_half_life_days <= 0:
+            raise ConfigError("recency_half_life_days must be positive")
+        if not 0 < self.trend_alpha < 1:
+            raise ConfigError("trend_alpha must be between 0 and 1")
+        if self.prior_strength < 0 or self.diversity_shrink_events < 0:
+            raise ConfigError("prior_strength and diversity_shrink_events must be non-negative")
+        depth = (self.depth_time_weight, self.depth_question_weight, self.depth_poll_weight,
+                 self.depth_feedback_weight)
+        if any(w < 0 or not math.isfinite(w) for w in depth) or not math.isclose(sum(depth), 1.0, abs_tol=1e-6):
+            raise ConfigError(f"depth_*_weight must be finite, non-negative and sum to 1, got {depth}")
+
+
+def band_for(score: float) -> str:
+    """The band of a 0–100 score; scores are compared after rounding to whole points, as displayed."""
+    shown = round(score)
+    for name, lower in BANDS:
+        if shown >= lower:
+            return name
+    return "Low"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things live. `ENGAGEMENT_DATA_DIR` moves the whole data folder."""
+
+    data_dir: Path
+    db_url: str
+    internal_domains: frozenset[str]
+    max_upload_bytes: int = 50 * 1024 * 1024
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.data_dir / "inbox"
+
+    @property
+    def crm_dir(self) -> Path:
+        return self.data_dir / "crm"
+
+    @property
+    def events_dir(self) -> Path:
+        return self.data_dir / "events"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.data_dir / "archive"
+
+    @property
+    def rejected_dir(self) -> Path:
+        return self.data_dir / "rejected"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("ENGAGEMENT_DATA_DIR") or Path.cwd() / "data").resolve()
+        db_url = env.get("ENGAGEMENT_DB_URL") or f"sqlite:///{data_dir / 'warehouse.sqlite'}"
+        raw_domains = env.get("ENGAGEMENT_INTERNAL_DOMAINS", DEMO_ORGANISER_DOMAIN)
+        internal = frozenset(d.strip().lower() for d in raw_domains.split(",") if d.strip())
+        max_bytes = int(env.get("ENGAGEMENT_MAX_UPLOAD_MB", "50")) * 1024 * 1024
+        return cls(data_dir=data_dir, db_url=db_url, internal_domains=internal, max_upload_bytes=max_bytes)
+
+
+# The demo's organiser; its people host and present, and never count as customer engagement.
+DEMO_ORGANISER_DOMAIN = "northwind-analytics.com"

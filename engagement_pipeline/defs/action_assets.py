@@ -1,0 +1,96 @@
+"""Warehouse views of the actions (group `actions`) and the tracking that re-runs with every re-score
+(group `actions_tracking`): risk signals, outreach tasks, customer health, conversion."""
+
+
+import dagster as dg
+import pandas as pd
+
+from engagement_pipeline.actions import conversion, health, risks
+from engagement_pipeline.actions.tables import advocacy_opportunities as opportunities_table
+from engagement_pipeline.actions.tables import invitations as invitations_table
+from engagement_pipeline.actions.tables import read_table
+from engagement_pipeline.crm import Crm
+
+from .engagement_assets import preview
+from .resources import Scoring, Warehouse
+
+
+class HealthConfig(dg.Config):
+    """Weight of the engagement score in the blended health score (the rest is the CRM usage health)."""
+
+    engagement_weight: float = health.DEFAULT_ENGAGEMENT_WEIGHT
+
+
+@dg.asset(group_name="actions", kinds={"sqlite"})
+def advocacy_opportunities(warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
+    """Every advocacy opportunity with its status (open, won, lost); created by the advocacy job."""
+    with warehouse.engine().connect() as conn:
+        frame = read_table(conn, opportunities_table)
+        rate = conversion.advocacy_conversion(conn)
+    return dg.Output(frame, metadata={**{k: v for k, v in rate.items() if v is not None},
+                                      "preview": preview(frame, 20)})
+
+
+@dg.asset(group_name="actions", kinds={"sqlite"})
+def invitations(warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
+    """Every invitation with status (sent, failed, skipped), reason and conversion; sent by the invite job."""
+    with warehouse.engine().connect() as conn:
+        frame = read_table(conn, invitations_table)
+    counts = {str(k): int(v) for k, v in frame["status"].value_counts().items()}
+    shown = frame.drop(columns=["message_id", "created_at"], errors="ignore")
+    return dg.Output(frame, metadata={**counts, "converted": int(frame["converted_at"].notna().sum()),
+                                      "preview": preview(shown, 20)})
+
+
+@dg.asset(group_name="actions_tracking", kinds={"sqlite"})
+def risk_signals(engagement_risks: pd.DataFrame, scoring: Scoring, warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
+    """One open signal per (declining customer, cause), never duplicated across runs; resolved when gone."""
+    causes = risks.risk_causes(engagement_risks)
+    with warehouse.engine().begin() as conn:
+        counts = risks.sync_risk_signals(conn, causes, scoring.as_of_date())
+        frame = risks.open_signals(conn)
+    return dg.Output(frame, metadata={**counts, "preview": preview(frame, 20)})
+
+
+@dg.asset(group_name="actions_tracking", kinds={"sqlite"})
+def outreach_tasks(risk_signals: pd.DataFrame, engagement_risks: pd.DataFrame, crm: Crm, scoring: Scoring,
+                   warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
+    """An open outreach task (owner, due date, suggested action) per customer with open risk signals."""
+    with warehouse.engine().begin() as conn:
+        created = risks.sync_outreach_tasks(conn, engagement_risks, crm.contacts, scoring.as_of_date())
+        frame = risks.open_tasks(conn)
+    return dg.Output(frame, metadata={"created": created, "open": len(frame), "preview": preview(frame, 20)})
+
+
+@dg.asset(group_name="actions_tracking", kinds={"sqlite"})
+def customer_health(config: HealthConfig, engagement_scores: pd.DataFrame, crm: Crm, scoring: Scoring,
+                    warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
+    """CRM usage health blended with the engagement score, one row per customer per scoring date."""
+    try:
+        blended = health.blend_health(engagement_scores, crm.customers, config.engagement_weight)
+    except ValueError as err:
+        raise dg.Failure(description=str(err)) from err
+    with warehouse.engine().begin() as conn:
+        stored = health.store_health(conn, scoring.as_of_date(), blended)
+    return dg.Output(blended, metadata={"customers": stored, "engagement_weight": config.engagement_weight,
+                                        "preview": preview(blended.sort_values("health_score"), 15)})
+
+
+@dg.asset(group_name="actions_tracking", kinds={"sqlite"})
+def conversion_summary(attendance: pd.DataFrame, warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
+    """Invitation → attendance conversion per event and overall, attendance lift, advocacy conversion."""
+    with warehouse.engine().begin() as conn:
+        marked = conversion.mark_conversions(conn, attendance)
+        table = conversion.invitation_conversion(conn, attendance)
+        advocacy = conversion.advocacy_conversion(conn)
+    overall = table.loc[table["event_name"] == "All events"] if len(table) else table
+    metadata = {"newly_converted": marked, "preview": preview(table, 20),
+                "advocacy_conversion_rate": advocacy["conversion_rate"] if advocacy["conversion_rate"] is not None
+                else "n/a"}
+    if len(overall):
+        metadata["invitation_conversion_rate"] = float(overall["conversion_rate"].iloc[0])
+    return dg.Output(table, metadata=metadata)
+
+
+VIEW_ASSETS = [advocacy_opportunities, invitations]
+TRACKING_ASSETS = [risk_signals, outreach_tasks, customer_health, conversion_summary]

@@ -1,0 +1,104 @@
+"""The two jobs a person launches: create advocacy opportunities, send event invitations.
+
+Op jobs on purpose (see `actions.py`); each records its outcome in the warehouse and logs a materialization
+of the matching asset so the UI's asset page shows every launch.
+"""
+
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from engagement_pipeline.actions.advocacy import choose_candidates, create_opportunities
+from engagement_pipeline.actions.invitations import (
+    InvitationRun,
+    find_event,
+    select_recommendations,
+    send_invitations,
+)
+from engagement_pipeline.actions.state import NotScoredError, ScoredState, load_scored_state
+from engagement_pipeline.report.markdown import markdown_table
+
+from .action_resources import Mailer
+from .resources import DataFolder, Warehouse
+
+
+class AdvocacyConfig(dg.Config):
+    """`customers` (ids or names) wins over `top_n` when given."""
+
+    top_n: int = 3
+    customers: list[str] = Field(default_factory=list)
+
+
+class InvitationConfig(dg.Config):
+    """`event` from the catalogue; `customers` or the `top_n` best recommendations (0 = all of them)."""
+
+    event: str
+    customers: list[str] = Field(default_factory=list)
+    top_n: int = 0
+    dry_run: bool = False
+    max_per_contact: int = 2
+    cap_days: int = 30
+
+
+def _state(warehouse: Warehouse, data_folder: DataFolder) -> ScoredState:
+    try:
+        return load_scored_state(warehouse.engine(), data_folder.settings)
+    except NotScoredError as err:
+        raise dg.Failure(description=str(err)) from err
+
+
+def _md(frame: pd.DataFrame) -> dg.MetadataValue:
+    return dg.MetadataValue.md(markdown_table(frame) if len(frame) else "_nothing_")
+
+
+@dg.op(tags={"kind": "actions"})
+def create_advocacy_opportunities(context: dg.OpExecutionContext, config: AdvocacyConfig,
+                                  warehouse: Warehouse, data_folder: DataFolder) -> pd.DataFrame:
+    """One open opportunity per chosen advocacy candidate; customers that have one already are left alone."""
+    state = _state(warehouse, data_folder)
+    try:
+        chosen = choose_candidates(state.advocacy_candidates(), config.top_n, config.customers)
+    except ValueError as err:
+        raise dg.Failure(description=str(err)) from err
+    result = create_opportunities(warehouse.engine(), chosen, state.crm.customers, state.as_of)
+    created = int(result["created"].sum()) if len(result) else 0
+    context.log_event(dg.AssetMaterialization(
+        asset_key="advocacy_opportunities",
+        metadata={"created": created, "already_open": len(result) - created, "as_of": state.as_of.isoformat(),
+                  "preview": _md(result)}))
+    return result
+
+
+@dg.op(tags={"kind": "actions"})
+def send_event_invitations(context: dg.OpExecutionContext, config: InvitationConfig, warehouse: Warehouse,
+                           data_folder: DataFolder, mailer: Mailer) -> InvitationRun:
+    """One personalised email per recommended contact, through suppression, the cap and de-duplication."""
+    state = _state(warehouse, data_folder)
+    try:
+        event = find_event(state.upcoming, config.event)
+    except ValueError as err:
+        raise dg.Failure(description=str(err)) from err
+    chosen = select_recommendations(state.invitation_recommendations(), str(event["event_name"]),
+                                    config.customers, config.top_n or None)
+    outbox = data_folder.settings.outbox_dir
+    run = send_invitations(warehouse.engine(), chosen, event, state.attendance, mailer.client(outbox),
+                           mailer.policy(config.max_per_contact, config.cap_days), dry_run=config.dry_run)
+    context.log.info(f"{'Dry run' if config.dry_run else 'Sent'} via {mailer.describe(outbox)}: {run.counts()}")
+    if not config.dry_run:
+        context.log_event(dg.AssetMaterialization(
+            asset_key="invitations",
+            metadata={"event": str(event["event_name"]), **run.counts(), "preview": _md(run.results)}))
+    return run
+
+
+@dg.job(description="Create advocacy opportunities for the top N candidates (or named customers). "
+                    "Launched by a person only.", tags={"launched_by": "person"})
+def create_advocacy_opportunities_job() -> None:
+    create_advocacy_opportunities()
+
+
+@dg.job(description="Send invitations for one upcoming event to its recommended contacts (dry_run to "
+                    "preview). Launched by a person only.", tags={"launched_by": "person"})
+def send_event_invitations_job() -> None:
+    send_event_invitations()

@@ -1,0 +1,17 @@
+"""Explicit actions a person launches (advocacy opportunities, invitations): assets, jobs and resources.
+
+Registered in `defs/__init__.py` through the lists below; the sensor and the schedule never launch them.
+The two jobs are op jobs, not asset jobs, so "Materialize all" in the UI can never send an email: they
+record what they did in the warehouse and report it as materializations of the `advocacy_opportunities`
+and `invitations` assets, whose own definitions only read the warehouse.
+"""
+
+from .action_assets import TRACKING_ASSETS, VIEW_ASSETS
+from .action_jobs import create_advocacy_opportunities_job, send_event_invitations_job
+from .action_resources import Mailer, mailer_from_env
+
+ASSETS: list = [*VIEW_ASSETS, *TRACKING_ASSETS]
+JOBS: list = [create_advocacy_opportunities_job, send_event_invitations_job]
+RESOURCES: dict = {"mailer": mailer_from_env()}
+
+__all__ = ["ASSETS", "JOBS", "RESOURCES", "Mailer"]

@@ -1,0 +1,187 @@
+"""Cross-upload assets: the merged attendance history, scores, trends and the insights built on them.
+
+These read the warehouse, not the per-file partitions, so they always see every upload at once.
+"""
+
+
+import dagster as dg
+import pandas as pd
+
+from engagement_pipeline import warehouse as wh
+from engagement_pipeline.attendance import events_held as build_events_held
+from engagement_pipeline.attendance import merge_uploads
+from engagement_pipeline.crm import Crm, load_crm
+from engagement_pipeline.insights import (
+    advocacy_candidates as find_advocacy_candidates,
+)
+from engagement_pipeline.insights import (
+    engagement_risks as find_engagement_risks,
+)
+from engagement_pipeline.insights import (
+    event_summary as summarise_events,
+)
+from engagement_pipeline.insights import (
+    invitation_recommendations as recommend_invitations,
+)
+from engagement_pipeline.insights import load_upcoming_events
+from engagement_pipeline.matching import match_attendance
+from engagement_pipeline.matching import unmatched_attendees as list_unmatched
+from engagement_pipeline.report.markdown import markdown_table
+from engagement_pipeline.scoring import engagement_trends as compute_trends
+from engagement_pipeline.scoring import score_customers
+
+from .ingest_assets import matched_attendance
+from .resources import DataFolder, Scoring, Warehouse
+
+
+def preview(frame: pd.DataFrame, rows: int = 10) -> dg.MetadataValue:
+    """The first rows as a Markdown table, for the asset page."""
+    if frame.empty:
+        return dg.MetadataValue.md("_empty_")
+    return dg.MetadataValue.md(markdown_table(frame.head(rows)))
+
+
+@dg.asset(group_name="crm", kinds={"csv"})
+def crm(data_folder: DataFolder) -> dg.Output[Crm]:
+    """Customers (with their domains) and contacts, from `crm/customers.csv` and `crm/contacts.csv`."""
+    loaded = load_crm(data_folder.settings.crm_dir)
+    return dg.Output(
+        loaded,
+        metadata={"customers": len(loaded.customers), "contacts": len(loaded.contacts)},
+    )
+
+
+@dg.asset(group_name="engagement", deps=[matched_attendance], kinds={"pandas", "sqlite"})
+def attendance(
+    context: dg.AssetExecutionContext, crm: Crm, data_folder: DataFolder, warehouse: Warehouse
+) -> dg.Output[pd.DataFrame]:
+    """Every accepted upload merged into one history, matched against the current CRM.
+
+    Re-matching here (not only per upload) means a CRM correction takes effect at the next re-score.
+    """
+    with warehouse.engine().begin() as conn:
+        records = wh.load_upload_records(conn)
+        merged, superseded = merge_uploads(records)
+        outcome = match_attendance(merged, crm, data_folder.settings.internal_domains)
+        wh.replace_attendance(conn, outcome.matched)
+    matched = outcome.matched
+    attended = matched[matched["attended"]] if len(matched) else matched
+    if len(superseded):
+        context.log.info(f"{int(superseded['records'].sum())} records superseded by later exports")
+    return dg.Output(
+        matched,
+        metadata={
+            "records": len(matched),
+            "attended_records": len(attended),
+            "people": int(attended["attendee_key"].nunique()) if len(attended) else 0,
+            "events": int(matched["event_id"].nunique()) if len(matched) else 0,
+            "matched_records": int(matched["customer_id"].notna().sum()) if len(matched) else 0,
+            "superseded_records": int(superseded["records"].sum()) if len(superseded) else 0,
+            "preview": preview(matched),
+        },
+    )
+
+
+@dg.asset(group_name="engagement", kinds={"pandas"})
+def events_held(attendance: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+    """Every event found in any upload: the opportunities customers had to attend."""
+    events = build_events_held(attendance)
+    return dg.Output(events, metadata={"events": len(events), "preview": preview(events, 20)})
+
+
+@dg.asset(group_name="engagement", kinds={"pandas"})
+def unmatched_attendees(attendance: pd.DataFrame, crm: Crm) -> dg.Output[pd.DataFrame]:
+    """People who match no customer, with the best candidates for a person to review; never forced."""
+    unmatched = list_unmatched(attendance, crm)
+    shown = unmatched.drop(columns=["suggestions"], errors="ignore")
+    return dg.Output(unmatched, metadata={"attendees": len(unmatched), "preview": preview(shown, 20)})
+
+
+@dg.asset(group_name="engagement", kinds={"pandas", "sqlite"})
+def engagement_scores(
+    attendance: pd.DataFrame, events_held: pd.DataFrame, crm: Crm, scoring: Scoring, warehouse: Warehouse
+) -> dg.Output[pd.DataFrame]:
+    """0–100 per customer as of the scoring date, with its five components and their contributions."""
+    as_of = scoring.as_of_date()
+    scores = score_customers(attendance, events_held, crm.customers, crm.contacts, as_of, scoring.config())
+    with warehouse.engine().begin() as conn:
+        wh.store_scores(conn, as_of, scores, pd.DataFrame(columns=["customer_id", "trend"]))
+    shown = scores[["rank", "customer_name", "score", "band", "events_attended", "events_held", "users",
+                    "weakest_component"]].sort_values("rank")
+    return dg.Output(
+        scores,
+        metadata={"as_of": as_of.isoformat(), "customers": len(scores), "preview": preview(shown, 15)},
+    )
+
+
+@dg.asset(group_name="engagement", kinds={"pandas", "sqlite"})
+def engagement_trends(
+    attendance: pd.DataFrame, events_held: pd.DataFrame, engagement_scores: pd.DataFrame, crm: Crm,
+    scoring: Scoring, warehouse: Warehouse,
+) -> dg.Output[pd.DataFrame]:
+    """Rising, stable, declining or insufficient data, from an exact test of current vs previous window."""
+    as_of = scoring.as_of_date()
+    trends = compute_trends(attendance, events_held, crm.customers, as_of, scoring.config())
+    with warehouse.engine().begin() as conn:
+        wh.store_scores(conn, as_of, engagement_scores, trends)
+    counts = trends["trend"].value_counts().to_dict()
+    return dg.Output(
+        trends,
+        metadata={"trends": dg.MetadataValue.json({str(k): int(v) for k, v in counts.items()}),
+                  "preview": preview(trends[trends["trend"] != "stable"], 20)},
+    )
+
+
+@dg.asset(group_name="engagement", kinds={"pandas"})
+def event_summary(attendance: pd.DataFrame, events_held: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+    """Events, attendees and the average attendance per event type."""
+    summary = summarise_events(attendance, events_held)
+    return dg.Output(summary, metadata={"preview": preview(summary)})
+
+
+@dg.asset(group_name="insights", kinds={"pandas"})
+def advocacy_candidates(
+    engagement_scores: pd.DataFrame, engagement_trends: pd.DataFrame, attendance: pd.DataFrame, crm: Crm,
+    scoring: Scoring, data_folder: DataFolder,
+) -> dg.Output[pd.DataFrame]:
+    """High, not declining customers, with the participation that makes them credible advocates."""
+    found = find_advocacy_candidates(
+        engagement_scores, engagement_trends, attendance, crm.contacts, customers=crm.customers,
+        window_days=scoring.window_days, internal_domains=data_folder.settings.internal_domains,
+    )
+    shown = found.drop(columns=["notable", "suggested_types"], errors="ignore")
+    return dg.Output(found, metadata={"candidates": len(found), "preview": preview(shown)})
+
+
+@dg.asset(group_name="insights", kinds={"pandas"})
+def engagement_risks(
+    engagement_scores: pd.DataFrame, engagement_trends: pd.DataFrame, crm: Crm, scoring: Scoring
+) -> dg.Output[pd.DataFrame]:
+    """Customers whose engagement shows a tested decline, with the reason in the CSM's words."""
+    risks = find_engagement_risks(engagement_scores, engagement_trends, crm.customers,
+                                  trend_window_days=scoring.trend_window_days)
+    return dg.Output(risks, metadata={"declining": len(risks), "preview": preview(risks)})
+
+
+@dg.asset(group_name="insights", kinds={"csv"})
+def upcoming_events(data_folder: DataFolder, scoring: Scoring) -> dg.Output[pd.DataFrame]:
+    """The events catalogue from `events/upcoming_events.csv`, restricted to after the scoring date."""
+    upcoming = load_upcoming_events(data_folder.settings.events_dir / "upcoming_events.csv",
+                                    as_of=scoring.as_of_date())
+    return dg.Output(upcoming, metadata={"events": len(upcoming), "preview": preview(upcoming)})
+
+
+@dg.asset(group_name="insights", kinds={"pandas"})
+def invitation_recommendations(
+    upcoming_events: pd.DataFrame, attendance: pd.DataFrame, engagement_scores: pd.DataFrame,
+    engagement_trends: pd.DataFrame, crm: Crm, scoring: Scoring, data_folder: DataFolder,
+) -> dg.Output[pd.DataFrame]:
+    """Who to invite to each upcoming event, and a reason grounded in their own attendance."""
+    recommendations = recommend_invitations(
+        upcoming_events, attendance, engagement_scores, engagement_trends, crm.customers, crm.contacts,
+        scoring.as_of_date(), internal_domains=data_folder.settings.internal_domains,
+    )
+    return dg.Output(
+        recommendations,
+        metadata={"recommendations": len(recommendations), "preview": preview(recommendations, 20)},
+    )

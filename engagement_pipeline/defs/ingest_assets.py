@@ -1,0 +1,140 @@
+"""Per-file assets: the dropped upload, its validated records, and those records matched to customers.
+
+Each is a thin wrapper: the work happens in `inbox`, `ingest`, `matching` and `warehouse`.
+"""
+
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from engagement_pipeline import warehouse as wh
+from engagement_pipeline.crm import load_crm
+from engagement_pipeline.inbox import archive_copy, reject, sha256_of
+from engagement_pipeline.ingest.overrides import load_overrides
+from engagement_pipeline.ingest.parse import parse_export
+from engagement_pipeline.ingest.result import ParsedUpload, RejectedFile
+from engagement_pipeline.ledger import exclude_internal
+from engagement_pipeline.matching import match_attendance
+
+from .partitions import upload_partitions_def
+from .resources import DataFolder, Inbox, Warehouse
+
+
+@dataclass(frozen=True)
+class Upload:
+    """What the pipeline knows about one dropped file once it is safely archived."""
+
+    upload_id: int
+    file_name: str
+    sha256: str
+    archive_path: str
+    first_seen: bool
+
+
+@dg.asset(partitions_def=upload_partitions_def, group_name="ingest", kinds={"file"})
+def attendance_upload(
+    context: dg.AssetExecutionContext, inbox: Inbox, data_folder: DataFolder, warehouse: Warehouse
+) -> dg.Output[Upload]:
+    """The dropped file, archived by content hash; the same bytes under any name are one upload."""
+    file_name = context.partition_key
+    path = inbox.locate(file_name)
+    with warehouse.engine().begin() as conn:
+        if not path.exists():
+            previous = wh.load_uploads(conn)
+            previous = previous[previous["file_name"] == file_name]
+            if previous.empty:
+                raise dg.Failure(description=f"{file_name} is neither in the inbox nor in the archive.")
+            path = Path(previous.iloc[-1]["archive_path"])
+        sha256 = sha256_of(path)
+        archived = archive_copy(path, data_folder.settings.archive_dir, sha256)
+        upload_id, first_seen = wh.register_upload(
+            conn, sha256=sha256, file_name=file_name, size_bytes=path.stat().st_size,
+            archive_path=str(archived),
+        )
+    if inbox.consume and path.parent.resolve() == Path(inbox.directory).resolve():
+        path.unlink()
+    upload = Upload(upload_id, file_name, sha256, str(archived), first_seen)
+    return dg.Output(
+        upload,
+        metadata={
+            "upload_id": upload_id,
+            "sha256": sha256,
+            "archived_to": dg.MetadataValue.path(str(archived)),
+            "first_seen": first_seen,
+        },
+    )
+
+
+@dg.asset(partitions_def=upload_partitions_def, group_name="ingest", kinds={"pandas", "pandera"})
+def validated_attendance(
+    context: dg.AssetExecutionContext, attendance_upload: Upload, data_folder: DataFolder,
+    warehouse: Warehouse,
+) -> dg.Output[ParsedUpload | None]:
+    """Platform detected from content, mapped through its pandera schema onto canonical records.
+
+    A file that cannot be used is rejected with a reason beside it in `rejected/`; the run still
+    succeeds so that the other files and the report go on.
+    """
+    settings = data_folder.settings
+    archived = Path(attendance_upload.archive_path)
+    try:
+        overrides = load_overrides(settings.events_dir / "overrides.csv")
+        parsed = parse_export(
+            archived, source_name=attendance_upload.file_name, overrides=overrides,
+            max_bytes=settings.max_upload_bytes,
+        )
+    except RejectedFile as err:
+        explanation = err.explanation()
+        error_file = reject(archived, settings.rejected_dir, attendance_upload.file_name, explanation)
+        with warehouse.engine().begin() as conn:
+            wh.mark_rejected(conn, attendance_upload.upload_id, explanation)
+        context.log.warning(f"Rejected {attendance_upload.file_name}: {err.reason}")
+        return dg.Output(
+            None,
+            metadata={"status": "rejected", "reason": explanation,
+                      "error_file": dg.MetadataValue.path(str(error_file))},
+        )
+    return dg.Output(
+        parsed,
+        metadata={
+            "status": "accepted",
+            "platform": parsed.platform,
+            "records": len(parsed.records),
+            "ledger": dg.MetadataValue.json(parsed.ledger),
+            "notes": "\n".join(parsed.notes) or "none",
+        },
+    )
+
+
+@dg.asset(partitions_def=upload_partitions_def, group_name="ingest", kinds={"pandas", "sqlite"})
+def matched_attendance(
+    context: dg.AssetExecutionContext, attendance_upload: Upload, validated_attendance: ParsedUpload | None,
+    data_folder: DataFolder, warehouse: Warehouse,
+) -> dg.Output[pd.DataFrame]:
+    """Records matched to customers (method and confidence per row), stored for this upload."""
+    if validated_attendance is None:
+        return dg.Output(pd.DataFrame(), metadata={"status": "rejected", "records": 0})
+    settings = data_folder.settings
+    crm = load_crm(settings.crm_dir)
+    outcome = match_attendance(validated_attendance.records, crm, settings.internal_domains)
+    parsed = exclude_internal(validated_attendance, outcome.internal)
+    ledger = parsed.ledger
+    with warehouse.engine().begin() as conn:
+        wh.store_parsed_upload(
+            conn, attendance_upload.upload_id, platform=parsed.platform, records=outcome.matched,
+            excluded=parsed.excluded, quarantined=parsed.quarantined, ledger=ledger,
+        )
+    methods = outcome.matched["match_method"].value_counts().to_dict()
+    return dg.Output(
+        outcome.matched,
+        metadata={
+            "records": len(outcome.matched),
+            "matched": int(outcome.matched["customer_id"].notna().sum()),
+            "by_method": dg.MetadataValue.json({str(k): int(v) for k, v in methods.items()}),
+            "ledger": dg.MetadataValue.json(ledger),
+            "ledger_balanced": bool(ledger["balanced"]),
+        },
+    )

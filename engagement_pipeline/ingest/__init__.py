@@ -1,0 +1,1 @@
+"""Platform exports (Zoom, Hopin, Eventbrite; CSV or XLSX) into canonical attendance records."""

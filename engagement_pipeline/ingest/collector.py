@@ -1,0 +1,203 @@
+"""The per-file ledger: every data row a platform module reads ends kept, excluded or quarantined.
+
+Platform modules only classify rows; this module owns the arithmetic (duplicates, folding one person's
+join/leave rows into one record, event overrides) so that `rows_read == rows_kept + excluded + quarantined`
+holds by construction for every platform.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa
+
+from engagement_pipeline.canonical import (
+    CANONICAL_COLUMNS,
+    CanonicalAttendance,
+    empty_canonical,
+    infer_event_type,
+    make_attendee_key,
+    make_event_id,
+)
+from engagement_pipeline.ingest.common import Section, field_frame, is_bot, schema_problems
+from engagement_pipeline.ingest.overrides import EventOverride, merged_override
+from engagement_pipeline.ingest.result import ParsedUpload, RejectedFile, empty_row_issues
+
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")  # same rule as CanonicalAttendance.attendee_email
+ROLE_RANK = {"attendee": 0, "panelist": 1, "speaker": 2, "host": 3}
+
+
+@dataclass
+class Kept:
+    """One source row that will become (part of) an attendance record."""
+
+    source_row: int
+    raw: dict[str, str]
+    event_name: str | None
+    event_date: datetime | None
+    email: str | None
+    name: str | None
+    company: str | None = None
+    registered: bool = True
+    attended: bool = True
+    minutes: float = 0.0
+    questions: int = 0
+    polls: int = 0
+    feedback: bool = False
+    role: str = "attendee"
+
+
+@dataclass
+class Collector:
+    """Accumulates one file's rows; `finish` folds them and returns the ParsedUpload."""
+
+    platform: str
+    source_file: str
+    default_type: str = "other"
+    rows_read: int = 0
+    kept: list[Kept] = field(default_factory=list)
+    excluded: list[dict[str, Any]] = field(default_factory=list)
+    quarantined: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    _seen: set[tuple[str, ...]] = field(default_factory=set)
+
+    def read(self, source_row: int, cells: list[str], raw: dict[str, str], scope: str = "") -> bool:
+        """Counts a data row; False (and excluded as `duplicate`) if an identical row was already read."""
+        self.rows_read += 1
+        signature = (scope, *cells)
+        if signature in self._seen:
+            self.exclude(source_row, "duplicate", "exact duplicate of an earlier row", raw)
+            return False
+        self._seen.add(signature)
+        return True
+
+    def rows(self, sec: Section, found: dict[str, int | None], model: type[pa.DataFrameModel], scope: str = ""
+             ) -> Iterator[tuple[int, dict[str, str], dict[str, str]]]:
+        """(source row, raw cells, field values) for each data row that is neither a duplicate nor fails the
+        platform's pandera model (those are excluded/quarantined here)."""
+        frame = field_frame(sec, found)
+        problems = schema_problems(model, frame)
+        records = frame.to_dict("records")
+        for pos, (source_row, cells) in enumerate(sec.rows):
+            raw = sec.raw(cells)
+            if not self.read(source_row, cells, raw, scope):
+                continue
+            if pos in problems:
+                self.quarantine(source_row, *problems[pos], raw)
+                continue
+            yield source_row, raw, records[pos]
+
+    def exclude(self, source_row: int, reason: str, detail: str, raw: dict[str, str]) -> None:
+        self.excluded.append({"source_row": source_row, "reason": reason, "detail": detail, "raw": raw})
+
+    def quarantine(self, source_row: int, reason: str, detail: str, raw: dict[str, str]) -> None:
+        self.quarantined.append({"source_row": source_row, "reason": reason, "detail": detail, "raw": raw})
+
+    def keep(self, row: Kept) -> None:
+        """Keeps a row unless it has no identity (quarantined) or is a note-taker bot (excluded)."""
+        if row.email and not EMAIL.fullmatch(row.email.strip()):
+            self.quarantine(row.source_row, "bad_email", f"email {row.email!r} is not an address", row.raw)
+            return
+        if make_attendee_key(row.email, row.name) is None:
+            self.quarantine(row.source_row, "no_identity", "row has neither an email nor a name", row.raw)
+            return
+        if is_bot(row.name, row.email):
+            self.exclude(row.source_row, "bot", f"note-taker bot {row.name or row.email!r}", row.raw)
+            return
+        self.kept.append(row)
+
+    def finish(self, overrides: list[EventOverride]) -> ParsedUpload:
+        override = merged_override(overrides, self.source_file)
+        if override:
+            self.notes.append(f"event override applied from events/overrides.csv ({override.file_glob})")
+        rows = []
+        for row in self.kept:
+            name = override.event_name if override and override.event_name else row.event_name
+            day = override.event_date if override and override.event_date else row.event_date
+            if not name or day is None:
+                rows.append(None)
+                continue
+            event_type = (override.event_type if override and override.event_type
+                          else infer_event_type(name, self.default_type))
+            rows.append((name, pd.Timestamp(day).normalize(), event_type))
+        if self.kept and all(r is None for r in rows):
+            raise RejectedFile(
+                f"Could not tell which event {self.source_file} is for (no event name or date in the file).",
+                expected=("a line in events/overrides.csv (columns file,event_name,event_type,event_date) "
+                          f"such as '{self.source_file},My Event Name,webinar,2025-03-22'"),
+                found="no event name/date columns or values",
+            )
+        records = []
+        for row, event in zip(self.kept, rows, strict=True):
+            if event is None:
+                self.quarantine(row.source_row, "no_event", "row has no event name or no event date", row.raw)
+            else:
+                records.append(_record(row, *event, self.platform, self.source_file))
+        return self._upload(_fold(records))
+
+    def _upload(self, records: pd.DataFrame) -> ParsedUpload:
+        folded = int(records["rows_folded"].sum()) if len(records) else 0
+        if folded > len(records):
+            self.notes.append(f"{folded - len(records)} join/leave or ticket rows folded into existing records")
+        return ParsedUpload(
+            platform=self.platform,
+            records=CanonicalAttendance.validate(records) if len(records) else empty_canonical(),
+            excluded=_issues(self.excluded),
+            quarantined=_issues(self.quarantined),
+            rows_read=self.rows_read,
+            rows_kept=folded,
+            notes=self.notes,
+        )
+
+
+def _issues(items: list[dict[str, Any]]) -> pd.DataFrame:
+    if not items:
+        return empty_row_issues()
+    frame = pd.DataFrame(items, columns=["source_row", "reason", "detail", "raw"])
+    return frame.astype({"source_row": "int64"})
+
+
+def _record(row: Kept, event_name: str, day: pd.Timestamp, event_type: str, platform: str, source: str
+            ) -> dict[str, Any]:
+    email = row.email.strip().lower() if row.email else None
+    attended = row.attended or row.role in ("panelist", "speaker")
+    return {
+        "event_id": make_event_id(event_name, day), "event_name": event_name, "event_type": event_type,
+        "event_date": day, "platform": platform, "attendee_key": make_attendee_key(email, row.name),
+        "attendee_email": email, "attendee_name": row.name or None, "company": row.company or None,
+        "registered": row.registered, "attended": attended,
+        "minutes_attended": row.minutes if attended else 0.0, "questions_asked": row.questions,
+        "polls_answered": row.polls, "feedback_submitted": row.feedback, "role": row.role,
+        "source_file": source, "source_row": row.source_row, "rows_folded": 1,
+    }
+
+
+def _first(values: pd.Series) -> Any:
+    present = values.dropna()
+    return present.iloc[0] if len(present) else None
+
+
+def _fold(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """One record per (event, attendee): minutes/questions/polls summed, flags OR-ed, strongest role."""
+    if not records:
+        return pd.DataFrame(columns=list(CANONICAL_COLUMNS))
+    frame = pd.DataFrame(records).sort_values("source_row", kind="stable")
+    frame["role_rank"] = frame["role"].map(ROLE_RANK)
+    grouped = frame.groupby(["event_id", "attendee_key"], sort=False)
+    folded = grouped.agg(
+        event_name=("event_name", "first"), event_type=("event_type", "first"), event_date=("event_date", "first"),
+        platform=("platform", "first"), attendee_email=("attendee_email", _first),
+        attendee_name=("attendee_name", _first), company=("company", _first), registered=("registered", "any"),
+        attended=("attended", "any"), minutes_attended=("minutes_attended", "sum"),
+        questions_asked=("questions_asked", "sum"), polls_answered=("polls_answered", "sum"),
+        feedback_submitted=("feedback_submitted", "any"), role_rank=("role_rank", "max"),
+        source_file=("source_file", "first"), source_row=("source_row", "min"), rows_folded=("rows_folded", "sum"),
+    ).reset_index()
+    rank_to_role = {rank: role for role, rank in ROLE_RANK.items()}
+    folded["role"] = folded.pop("role_rank").map(rank_to_role)
+    return folded[list(CANONICAL_COLUMNS)].reset_index(drop=True)

@@ -1,0 +1,256 @@
+"""Cell- and header-level helpers every platform module shares.
+
+Platforms change header case and wording between releases (`Join Time` -> `Join time`, full-width brackets
+in localised UIs), write dates in half a dozen formats and use `--`/`NA` for "nothing", so all of that is
+decided once here. Nothing in this module knows about a particular platform.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pandas as pd
+import pandera.pandas as pa
+
+from engagement_pipeline.ingest.reader import Table
+from engagement_pipeline.ingest.result import RejectedFile
+
+MISSING = frozenset({"", "--", "-", "na", "n/a", "null", "none"})
+
+DATE_FORMATS: tuple[str, ...] = (
+    "%b %d, %Y %H:%M:%S", "%b %d, %Y %I:%M %p", "%b %d, %Y %I:%M:%S %p", "%b %d, %Y %H:%M", "%b %d, %Y",
+    "%B %d, %Y %I:%M %p", "%B %d, %Y",
+    "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y",
+    "%m/%d/%y, %I:%M:%S %p", "%m/%d/%y %I:%M:%S %p", "%m/%d/%y %I:%M %p", "%m/%d/%y %H:%M:%S",
+    "%m/%d/%y %H:%M", "%m/%d/%y",
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d",
+    "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d",
+)
+# Every value must fit the canonical columns (datetime64[ns], int64): anything beyond is garbage in one cell
+# and must quarantine that row, not reject the whole file when the records are validated.
+EARLIEST_DATE = datetime(1678, 1, 1)
+LATEST_DATE = datetime(2261, 12, 31)
+MAX_COUNT = 1_000_000
+MAX_MINUTES = 1_000_000.0
+_TZ_SUFFIX = re.compile(r"\s+(?:[A-Z]{2,5}|UTC[+-]\d{1,2}(?::\d{2})?)$")
+
+ENGAGEMENT_ALIASES: dict[str, tuple[str, ...]] = {
+    "questions": ("questions asked", "# questions", "questions", "number of questions", "q&a questions",
+                  "questions asked by attendee", "qna questions"),
+    "polls": ("polls answered", "# polls", "polls", "poll responses", "polls voted", "# polls answered"),
+    "feedback": ("feedback submitted", "survey response", "survey submitted", "survey completed", "feedback",
+                 "post-event survey", "survey_response_rating"),
+}
+
+_BOT_PATTERN = re.compile(
+    r"read\.ai|otter\.ai|\botter\b|fireflies|fathom|notetaker|note[\s-]?taker|meeting notes|ai companion"
+    r"|\btl;?dv\b|\bavoma\b|\bsembly\b|\bairgram\b|\bbluedot\b|\bmeetgeek\b|\bnyota\b"
+)
+_BOT_DOMAINS = ("read.ai", "otter.ai", "fireflies.ai", "fathom.video", "tldv.io", "avoma.com", "meetgeek.ai")
+
+
+def norm_header(text: str) -> str:
+    """Case-insensitive, trimmed, inner whitespace collapsed, full-width characters folded (NFKC)."""
+    folded = unicodedata.normalize("NFKC", text.replace("\ufeff", ""))
+    return re.sub(r"\s+", " ", folded).strip().lower()
+
+
+def find_col(headers: Sequence[str], aliases: Sequence[str], start: int = 0) -> int | None:
+    """Index of the first normalised header (at or after `start`) equal to an alias, trying aliases in order."""
+    for alias in aliases:
+        for index in range(start, len(headers)):
+            if headers[index] == alias:
+                return index
+    return None
+
+
+def is_blank(row: Sequence[str]) -> bool:
+    return not any(cell.strip() for cell in row)
+
+
+def is_missing(cell: str) -> bool:
+    return cell.strip().lower() in MISSING
+
+
+def parse_datetime(cell: str) -> datetime | None:
+    """A naive datetime from any format seen in PLATFORMS.md; None if blank/`--`; ValueError if garbage
+    or outside the dates a timestamp column can hold."""
+    try:
+        parsed = _parse_datetime(cell)
+    except OverflowError:  # a UTC offset pushed the date past year 1 or 9999
+        raise ValueError(f"date {cell!r} is out of range") from None
+    if parsed is not None and not EARLIEST_DATE <= parsed <= LATEST_DATE:
+        raise ValueError(f"date {cell!r} is out of range")
+    return parsed
+
+
+def _parse_datetime(cell: str) -> datetime | None:
+    text = re.sub(r"\s+", " ", cell.strip())
+    if is_missing(text):
+        return None
+    text = _TZ_SUFFIX.sub("", text) if not text.endswith(("AM", "PM")) else text
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"unrecognised date {cell!r}") from None
+    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+
+
+def parse_flag(cell: str) -> bool | None:
+    """Yes/No style flags; None when blank or unrecognised (callers decide what that means)."""
+    text = cell.strip().lower()
+    if text in {"yes", "y", "true", "1", "x", "checked in", "attended", "ok"}:
+        return True
+    if text in {"no", "n", "false", "0", "not attended"}:
+        return False
+    return None
+
+
+_DURATION = re.compile(r"^(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?$")
+
+
+def parse_minutes(cell: str) -> float:
+    """Minutes from `38`, `38.5`, ` 548`, `1h 2m 3s`, `0:40:00`; 0 for blanks/`--`; ValueError otherwise."""
+    text = cell.strip().lower().replace(",", ".") if cell.count(",") == 1 else cell.strip().lower()
+    if text in MISSING:
+        return 0.0
+    try:
+        value = float(text)
+    except ValueError:
+        value = _duration_minutes(text)
+    if value < 0 or value != value or value > MAX_MINUTES:
+        raise ValueError(f"minutes must be a non-negative number up to {MAX_MINUTES:.0f}, got {cell!r}")
+    return value
+
+
+def _duration_minutes(text: str) -> float:
+    clock = re.fullmatch(r"(\d+):(\d{2})(?::(\d{2}))?", text)
+    if clock:
+        hours, minutes, seconds = int(clock[1]), int(clock[2]), int(clock[3] or 0)
+        return hours * 60 + minutes + seconds / 60
+    match = _DURATION.fullmatch(text)
+    if text and match and any(match.groups()):
+        hours, minutes, seconds = (int(g or 0) for g in match.groups())
+        return hours * 60 + minutes + seconds / 60
+    raise ValueError(f"minutes must be a non-negative number, got {text!r}")
+
+
+def parse_count(cell: str) -> int:
+    """A non-negative whole count; blank -> 0; `Yes` -> 1 (some exports flag rather than count)."""
+    text = cell.strip()
+    if is_missing(text):
+        return 0
+    flag = parse_flag(text)
+    if flag is not None and not text.isdigit():
+        return int(flag)
+    value = float(text)
+    if value < 0 or not value.is_integer() or value > MAX_COUNT:
+        raise ValueError(f"count must be a whole number from 0 to {MAX_COUNT}, got {cell!r}")
+    return int(value)
+
+
+def parse_feedback(cell: str) -> bool:
+    """Feedback/survey columns hold a flag, a rating or the answer text: anything non-blank but `No`/0."""
+    text = cell.strip()
+    if is_missing(text):
+        return False
+    flag = parse_flag(text)
+    return True if flag is None else flag
+
+
+def is_bot(name: str | None, email: str | None) -> bool:
+    """Meeting note-taker bots (read.ai, Otter, Fireflies, Zoom AI Companion...) that join as participants."""
+    text = f"{name or ''} {email or ''}".lower()
+    if _BOT_PATTERN.search(text):
+        return True
+    domain = (email or "").lower().rpartition("@")[2]
+    return any(domain == d or domain.endswith("." + d) for d in _BOT_DOMAINS)
+
+
+@dataclass
+class Section:
+    """Data rows under one header: normalised headers plus (row number, cells) pairs."""
+
+    headers: list[str]
+    original: list[str]
+    rows: list[tuple[int, list[str]]]
+
+    def col(self, *aliases: str, start: int = 0) -> int | None:
+        return find_col(self.headers, aliases, start)
+
+    def raw(self, cells: Sequence[str]) -> dict[str, str]:
+        """header -> cell of one row; repeated headers get `.1` like pandas, extra cells `column_N`."""
+        out: dict[str, str] = {}
+        for index, cell in enumerate(cells):
+            key = self.original[index] if index < len(self.original) else f"column_{index + 1}"
+            while key in out:
+                key = f"{key}.1"
+            out[key] = cell
+        return out
+
+
+def section(table: Table, header_index: int, stop: Sequence[int] = ()) -> Section:
+    """Rows after `header_index` up to the first index in `stop` (or the end); blank rows skipped."""
+    end = min([s for s in stop if s > header_index], default=len(table.rows))
+    original = table.rows[header_index]
+    rows = [(table.row_number(i), table.rows[i]) for i in range(header_index + 1, end) if not is_blank(table.rows[i])]
+    return Section([norm_header(h) for h in original], list(original), rows)
+
+
+def require(found: dict[str, int | None], needed: Sequence[Sequence[str]], what: str, sec: Section,
+            fields: dict[str, tuple[str, ...]]) -> None:
+    """RejectedFile naming the expected headers if, for some group in `needed`, no field was found."""
+    missing = [" or ".join(f"'{alias}'" for f in group for alias in fields[f][:2])
+               for group in needed if all(found.get(f) is None for f in group)]
+    if missing:
+        raise RejectedFile(f"This {what} is missing required columns.",
+                           expected=f"a column named {'; and a column named '.join(missing)} (any case)",
+                           found=", ".join(sec.original))
+
+def field_frame(sec: Section, found: dict[str, int | None]) -> pd.DataFrame:
+    """The section as a string frame with one column per platform field (missing fields are blank)."""
+    data = {name: [cells[i] if i is not None and i < len(cells) else "" for _, cells in sec.rows]
+            for name, i in found.items()}
+    return pd.DataFrame(data, index=range(len(sec.rows)), dtype="object")
+
+
+def schema_problems(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> dict[int, tuple[str, str]]:
+    """Runs the platform's pandera model lazily; position -> (reason code, readable detail) for failing rows."""
+    if frame.empty:
+        return {}
+    try:
+        model.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        problems: dict[int, tuple[str, str]] = {}
+        for case in err.failure_cases.itertuples():
+            if pd.isna(case.index):
+                raise RejectedFile(f"The file does not have the expected columns ({case.check}).",
+                                   found=", ".join(frame.columns)) from None
+            detail = f"{case.column} value {case.failure_case!r} is not valid"
+            problems.setdefault(int(case.index), (f"bad_{case.column}", detail))
+        return problems
+    return {}
+
+def locate(sec: Section, fields: dict[str, tuple[str, ...]], start: int = 0) -> dict[str, int | None]:
+    """Column index per platform field (engagement columns always looked for), None when absent."""
+    return {name: sec.col(*aliases, start=start) for name, aliases in {**fields, **ENGAGEMENT_ALIASES}.items()}
+
+
+def engagement(values: dict[str, str]) -> tuple[int, int, bool]:
+    """(questions, polls, feedback) from the optional engagement columns; ValueError on garbage counts."""
+    return (parse_count(values.get("questions", "")), parse_count(values.get("polls", "")),
+            parse_feedback(values.get("feedback", "")))
+
+
+def clean(value: str) -> str | None:
+    """A cell as an optional value: None for blanks and `--`/`NA` placeholders."""
+    return None if is_missing(value) else value.strip()

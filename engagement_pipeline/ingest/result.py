@@ -1,0 +1,97 @@
+"""What parsing one uploaded file yields: canonical records plus a ledger that accounts for every row.
+
+The ledger invariant is `rows_read == rows_kept + excluded + quarantined`, where a kept row may be folded
+with others into one record (one person's join/leave rows become one attendance record).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+# Why a row is not an attendance record although nothing is wrong with it.
+EXCLUSION_REASONS: tuple[str, ...] = (
+    "host",
+    "waiting_room",
+    "bot",
+    "internal",
+    "duplicate",
+    "summary_row",
+    "cancelled",
+)
+
+# An optional fifth column, `rows`, says how many source rows an issue stands for (default 1).
+ROW_ISSUE_COLUMNS: tuple[str, ...] = ("source_row", "reason", "detail", "raw")
+
+
+class RejectedFile(Exception):
+    """The whole file cannot be used. The message is written for the person who dropped the file."""
+
+    def __init__(self, reason: str, *, expected: str = "", found: str = "") -> None:
+        self.reason = reason
+        self.expected = expected
+        self.found = found
+        super().__init__(self.explanation())
+
+    def explanation(self) -> str:
+        parts = [self.reason]
+        if self.expected:
+            parts.append(f"Expected: {self.expected}")
+        if self.found:
+            parts.append(f"Found: {self.found}")
+        return "\n".join(parts)
+
+
+def empty_row_issues() -> pd.DataFrame:
+    """Excluded or quarantined rows: 1-based source row, a reason code, a human detail, the raw cells."""
+    return pd.DataFrame(
+        {
+            "source_row": pd.Series(dtype="int64"),
+            "reason": pd.Series(dtype="object"),
+            "detail": pd.Series(dtype="object"),
+            "raw": pd.Series(dtype="object"),
+        }
+    )
+
+
+@dataclass
+class ParsedUpload:
+    """One file, parsed: the platform it came from, its records and where every other row went."""
+
+    platform: str
+    records: pd.DataFrame
+    excluded: pd.DataFrame = field(default_factory=empty_row_issues)
+    quarantined: pd.DataFrame = field(default_factory=empty_row_issues)
+    rows_read: int = 0
+    rows_kept: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ledger(self) -> dict[str, object]:
+        excluded_rows = row_counts(self.excluded)
+        by_reason = (
+            excluded_rows.groupby(self.excluded["reason"]).sum().to_dict() if len(self.excluded) else {}
+        )
+        return {
+            "rows_read": self.rows_read,
+            "rows_kept": self.rows_kept,
+            "rows_excluded": int(excluded_rows.sum()),
+            "rows_quarantined": int(row_counts(self.quarantined).sum()),
+            "records": len(self.records),
+            "excluded_by_reason": {str(k): int(v) for k, v in sorted(by_reason.items())},
+            "balanced": self.balanced,
+        }
+
+    @property
+    def balanced(self) -> bool:
+        accounted = self.rows_kept + row_counts(self.excluded).sum() + row_counts(self.quarantined).sum()
+        return self.rows_read == int(accounted)
+
+
+def row_counts(issues: pd.DataFrame) -> pd.Series:
+    """Source rows each issue stands for: 1, unless an optional `rows` column says a folded record
+    (one person's join/leave rows) stood for several."""
+    if "rows" not in issues.columns:
+        return pd.Series(1, index=issues.index, dtype="int64")
+    return issues["rows"].fillna(1).astype("int64")

@@ -1,0 +1,150 @@
+"""Zoom meeting participants export (Usage report -> Participants), all variants of PLATFORMS.md §2.
+
+Confidence HIGH/MED. Variants: 2020 meeting-data block + blank line + table (per join/leave, or the
+"unique users" table with Total Duration); 2023 flat layout where every row repeats the meeting columns
+(so `User Email`/`Duration (Minutes)` appear twice: the meeting's come before `Name (Original Name)`);
+2024+ lowercase headers with `Host` = `Name (email)`; Japanese UI headers. The meeting host is excluded.
+A meeting has no registration, so everyone present counts as registered and attended.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from engagement_pipeline.canonical import make_attendee_key
+from engagement_pipeline.ingest.collector import Collector, Kept
+from engagement_pipeline.ingest.common import (
+    clean,
+    engagement,
+    is_blank,
+    locate,
+    norm_header,
+    parse_datetime,
+    parse_flag,
+    parse_minutes,
+    require,
+    section,
+)
+from engagement_pipeline.ingest.reader import Table
+
+NAME = "zoom_meeting"
+LABEL = "Zoom meeting participants export"
+IDENTIFIED_BY = "a 'Name (Original Name)' column with 'User Email'/'Email' and a 'Duration (Minutes)' column"
+DEFAULT_TYPE = "other"
+
+NAME_HEADERS = ("name (original name)", "名前 (元の名前)")
+FIELDS: dict[str, tuple[str, ...]] = {
+    "name": NAME_HEADERS,
+    "email": ("user email", "email", "ユーザーメール"),
+    "minutes": ("duration (minutes)", "total duration (minutes)", "所要時間(分)"),
+    "waiting": ("in waiting room",),
+    "company": ("company", "organization", "organisation"),
+}
+META: dict[str, tuple[str, ...]] = {
+    "topic": ("topic",),
+    "start": ("start time",),
+    "host_email": ("host email", "user email"),
+    "host": ("host", "host name", "user name"),
+}
+
+
+class ZoomMeetingRows(pa.DataFrameModel):
+    """One participant row after header normalisation (blank = column absent)."""
+
+    name: Series[str]
+    email: Series[str] = pa.Field(str_matches=r"^([^@\s]+@[^@\s]+\.[^@\s]+|)$")
+    minutes: Series[str] = pa.Field(str_matches=r"(?i)^(\d+(\.\d+)?|--|)$")
+    waiting: Series[str] = pa.Field(str_matches=r"(?i)^(yes|no|)$")
+    company: Series[str]
+
+    class Config:
+        name = "zoom_meeting_rows"
+        strict = False
+
+
+def _table_header(table: Table) -> int | None:
+    for index, row in enumerate(table.rows[:40]):
+        if any(norm_header(c) in NAME_HEADERS for c in row):
+            return index
+    return None
+
+
+def identify(table: Table) -> int:
+    """20 for a participants table header ('Name (Original Name)' plus an email or duration column)."""
+    index = _table_header(table)
+    if index is None:
+        return 0
+    headers = [norm_header(c) for c in table.rows[index]]
+    has_email = any(h in FIELDS["email"] for h in headers)
+    has_minutes = any(h in FIELDS["minutes"] for h in headers)
+    return 20 if has_email or has_minutes else 5
+
+
+def _meeting(cells: dict[str, str]) -> tuple[str | None, datetime | None, set[str]]:
+    """Topic, start and the host's identity keys from the meeting columns."""
+    topic = clean(cells.get("topic", ""))
+    try:
+        start = parse_datetime(cells.get("start", ""))
+    except ValueError:
+        start = None
+    keys: set[str] = set()
+    host = cells.get("host", "")
+    inner = re.fullmatch(r"(.*?)\s*\(([^()\s]+@[^()\s]+)\)", host)
+    host_name, host_email = (inner[1], inner[2]) if inner else (host, cells.get("host_email", ""))
+    for key in (make_attendee_key(clean(host_email), None), make_attendee_key(None, clean(host_name))):
+        if key:
+            keys.add(key)
+    return topic, start, keys
+
+
+def _block(table: Table, header_index: int) -> dict[str, str]:
+    """The meeting-data block above the participants table (2020 and 2024+ layouts)."""
+    for index in range(header_index):
+        headers = [norm_header(c) for c in table.rows[index]]
+        if "topic" in headers:
+            values = next((r for r in table.rows[index + 1:header_index] if not is_blank(r)), [])
+            cells = dict(zip(headers, values, strict=False))
+            return {field: next((cells[a] for a in aliases if a in cells), "") for field, aliases in META.items()}
+    return {}
+
+
+def parse(table: Table, col: Collector) -> None:
+    header_index = _table_header(table)
+    if header_index is None:
+        return
+    sec = section(table, header_index)
+    name_col = sec.col(*NAME_HEADERS) or 0
+    found = locate(sec, FIELDS, start=name_col)  # participant columns sit after the name in the flat layout
+    require(found, [("email", "name")], "Zoom participants table", sec, FIELDS)
+    flat = {f: sec.col(*aliases) for f, aliases in META.items()}
+    flat = {f: i for f, i in flat.items() if i is not None and i < name_col}
+    block = _meeting(_block(table, header_index)) if not flat else None
+    if block and block[0] is None:
+        col.notes.append("no meeting topic found above the participants table")
+    for source_row, raw, v in col.rows(sec, found, ZoomMeetingRows):
+        cells = list(raw.values())  # raw keeps the row's column order
+        topic, start, host_keys = block or _meeting({f: cells[i] for f, i in flat.items() if i < len(cells)})
+        if start is None and not block:
+            col.quarantine(source_row, "bad_date", "meeting start time missing or not a date", raw)
+            continue
+        email, name = clean(v["email"]), clean(v["name"])
+        key = make_attendee_key(email, name)
+        if key in host_keys:
+            col.exclude(source_row, "host", f"meeting host {name or email}", raw)
+            continue
+        if parse_flag(v["waiting"]):
+            col.exclude(source_row, "waiting_room", f"{name or email} was in the waiting room", raw)
+            continue
+        try:
+            minutes = parse_minutes(v["minutes"])
+            questions, polls, feedback = engagement(v)
+        except ValueError as err:
+            col.quarantine(source_row, "bad_value", str(err), raw)
+            continue
+        col.keep(Kept(source_row=source_row, raw=raw, event_name=topic, event_date=start, email=email, name=name,
+                      company=clean(v["company"]), minutes=minutes, questions=questions, polls=polls,
+                      feedback=feedback))

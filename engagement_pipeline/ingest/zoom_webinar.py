@@ -1,0 +1,138 @@
+"""Zoom webinar "Attendee Report": one file holding a summary table and Host/Panelist/Attendee/Other sections.
+
+Confidence HIGH (PLATFORMS.md §1a/§1b). Sections are found by their marker rows, never by position, because
+sections can be missing, the 2020 layout ends marker rows with one comma and the 2025 layout pads every row
+to the widest one, and registration questions add columns anywhere. Event = Topic on Actual Start Time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from engagement_pipeline.canonical import make_attendee_key
+from engagement_pipeline.ingest.collector import Collector, Kept
+from engagement_pipeline.ingest.common import (
+    clean,
+    engagement,
+    is_blank,
+    locate,
+    norm_header,
+    parse_datetime,
+    parse_flag,
+    parse_minutes,
+    require,
+    section,
+)
+from engagement_pipeline.ingest.reader import Table
+
+NAME = "zoom_webinar"
+LABEL = "Zoom webinar Attendee Report"
+IDENTIFIED_BY = "a summary header with 'Topic' and 'Webinar ID', and section rows such as 'Attendee Details'"
+DEFAULT_TYPE = "webinar"
+
+SECTIONS = {"host details": "host", "panelist details": "panelist", "attendee details": "attendee",
+            "other attended": "other"}
+FIELDS: dict[str, tuple[str, ...]] = {
+    "attended": ("attended",),
+    "user_name": ("user name (original name)", "user name", "name (original name)", "name"),
+    "first_name": ("first name",),
+    "last_name": ("last name",),
+    "email": ("email", "user email", "email address"),
+    "minutes": ("time in session (minutes)", "in session duration (minutes)", "duration (minutes)"),
+    "company": ("organization", "organisation", "company", "company name"),
+}
+_FLAG = r"(?i)^(yes|no|)$"
+_MINUTES = r"(?i)^(\d+(\.\d+)?|--|na|)$"
+
+
+class ZoomWebinarRows(pa.DataFrameModel):
+    """One section row of a Zoom webinar report after header normalisation (blank = column absent)."""
+
+    attended: Series[str] = pa.Field(str_matches=_FLAG)
+    user_name: Series[str]
+    first_name: Series[str]
+    last_name: Series[str]
+    email: Series[str] = pa.Field(str_matches=r"(?i)^([^@\s]+@[^@\s]+\.[^@\s]+|--|na|)$")
+    minutes: Series[str] = pa.Field(str_matches=_MINUTES)
+    company: Series[str]
+
+    class Config:
+        name = "zoom_webinar_rows"
+        strict = False
+
+
+def _markers(table: Table) -> list[tuple[int, str]]:
+    return [(i, SECTIONS[norm_header(r[0])]) for i, r in enumerate(table.rows)
+            if len(r) == 1 and norm_header(r[0]) in SECTIONS]
+
+
+def _summary(table: Table) -> tuple[int, list[str]] | None:
+    for index, row in enumerate(table.rows[:40]):
+        headers = [norm_header(c) for c in row]
+        if "topic" in headers and "webinar id" in headers:
+            return index, headers
+    return None
+
+
+def identify(table: Table) -> int:
+    """30 when the Attendee Report summary or its section markers are present; else 0."""
+    return 30 if _summary(table) or _markers(table) else 0
+
+
+def _event(table: Table, col: Collector) -> tuple[str | None, datetime | None]:
+    found = _summary(table)
+    if not found:
+        return None, None
+    index, headers = found
+    values = next((r for r in table.rows[index + 1:] if not is_blank(r)), [])
+    cell = dict(zip(headers, values, strict=False))
+    topic = clean(cell.get("topic", ""))
+    raw_start = cell.get("actual start time") or cell.get("start time") or cell.get("scheduled time") or ""
+    try:
+        start = parse_datetime(raw_start)
+    except ValueError:
+        col.notes.append(f"webinar start time {raw_start!r} is not a date; use events/overrides.csv")
+        start = None
+    return topic, start
+
+
+def parse(table: Table, col: Collector) -> None:
+    """Classifies every section row into the collector (hosts excluded, panelists kept, no-shows kept)."""
+    event_name, event_date = _event(table, col)
+    markers = _markers(table)
+    starts = [i for i, _ in markers]
+    host_keys: set[str] = set()
+    for marker_index, kind in markers:
+        header_index = next((i for i in range(marker_index + 1, len(table.rows)) if not is_blank(table.rows[i])),
+                            None)
+        if header_index is None or header_index in starts:
+            continue  # an empty section: marker followed by the next marker or the end
+        sec = section(table, header_index, starts)
+        found = locate(sec, FIELDS)
+        require(found, [("email", "user_name", "first_name")], f"Zoom '{kind}' section", sec, FIELDS)
+        for source_row, raw, v in col.rows(sec, found, ZoomWebinarRows, scope=kind):
+            email = clean(v["email"])
+            name = clean(v["user_name"]) or clean(f"{v['first_name']} {v['last_name']}")
+            key = make_attendee_key(email, name)
+            if kind == "host" or (key and key in host_keys):
+                col.exclude(source_row, "host", f"webinar host {name or email}", raw)
+                if key:
+                    host_keys.add(key)
+                continue
+            flag = parse_flag(v["attended"])
+            try:
+                minutes = parse_minutes(v["minutes"])
+                questions, polls, feedback = engagement(v)
+            except ValueError as err:
+                col.quarantine(source_row, "bad_value", str(err), raw)
+                continue
+            attended = (minutes > 0 or kind != "attendee") if flag is None else flag
+            col.keep(Kept(
+                source_row=source_row, raw=raw, event_name=event_name, event_date=event_date,
+                email=email, name=name, company=clean(v["company"]), registered=kind != "other",
+                attended=attended, minutes=minutes if attended else 0.0, questions=questions, polls=polls,
+                feedback=feedback, role="panelist" if kind == "panelist" else "attendee",
+            ))

@@ -1,0 +1,80 @@
+"""Lookup tables built once from the CRM, so matching a million rows is dictionary lookups, not scans."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from engagement_pipeline.canonical import normalise_person_name
+
+from .domains import is_personal_domain, parse_domain
+from .names import compact, normalise_company_name
+
+if TYPE_CHECKING:
+    from engagement_pipeline.crm import Crm
+
+
+@dataclass(frozen=True)
+class CrmIndex:
+    contact_by_email: dict[str, tuple[str, str | None]]  # email -> (customer_id, contact name)
+    customer_by_domain: dict[str, str]  # registrable domain -> customer_id (free-mail/disposable left out)
+    customer_by_name: dict[str, str]  # normalised name -> customer_id, only when exactly one customer has it
+    customer_ids: list[str]  # fuzzy candidates, aligned with `names`
+    names: list[str]  # normalised customer names
+    display_names: dict[str, str]  # customer_id -> name as in the CRM
+    contact_names: dict[str, frozenset[str]]  # customer_id -> normalised contact names
+    domain_labels: dict[str, tuple[str, ...]]  # customer_id -> compact labels of its domains ('acme')
+
+    @classmethod
+    def build(cls, crm: Crm) -> CrmIndex:
+        customers, contacts = crm.customers, crm.contacts
+        ids = customers["customer_id"].astype(str).tolist()
+        by_domain = {
+            d: cid
+            for cid, domains in zip(ids, customers["domains"], strict=True)
+            for d in domains
+            if not is_personal_domain(d)
+        }
+        normalised = [normalise_company_name(n) for n in customers["name"]]
+        holders: dict[str, list[str]] = defaultdict(list)
+        for cid, name in zip(ids, normalised, strict=True):
+            if name:
+                holders[name].append(cid)
+        fuzzy = [(cid, name) for cid, name in zip(ids, normalised, strict=True) if name]
+
+        with_email = contacts.dropna(subset=["email"])
+        by_email = {
+            str(e).strip().lower(): (str(cid), n if isinstance(n, str) else None)
+            for e, cid, n in zip(with_email["email"], with_email["customer_id"], with_email["name"], strict=True)
+        }
+        people: dict[str, set[str]] = defaultdict(set)
+        for cid, name in zip(contacts["customer_id"], contacts["name"], strict=True):
+            if isinstance(name, str) and normalise_person_name(name):
+                people[str(cid)].add(normalise_person_name(name))
+        labels = {
+            cid: tuple(compact(parse_domain(d).label) for d in domains if not is_personal_domain(d))
+            for cid, domains in zip(ids, customers["domains"], strict=True)
+        }
+        return cls(
+            contact_by_email=by_email,
+            customer_by_domain=by_domain,
+            customer_by_name={name: cids[0] for name, cids in holders.items() if len(cids) == 1},
+            customer_ids=[cid for cid, _ in fuzzy],
+            names=[name for _, name in fuzzy],
+            display_names=dict(zip(ids, customers["name"].astype(str), strict=True)),
+            contact_names={cid: frozenset(names) for cid, names in people.items()},
+            domain_labels=labels,
+        )
+
+
+def per_unique(values: pd.Series, fn: object) -> np.ndarray:
+    """`fn` applied once per distinct value (missing values get fn(None)), spread back to every row."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    results = [fn(u) for u in uniques] + [fn(None)]  # type: ignore[operator]
+    table = np.empty(len(results), dtype=object)
+    table[:] = results
+    return table[codes]  # code -1 (missing) picks the last entry

@@ -1,0 +1,27 @@
+"""Engagement scoring: five explainable components, their weighted composite, and a tested trend.
+
+Pure pandas/numpy/scipy; no Dagster. `score_customers` and `engagement_trends` are what the assets call.
+"""
+
+from engagement_pipeline.scoring.components import (
+    consistency,
+    depth,
+    diversity,
+    frequency,
+    recency,
+    record_depth,
+)
+from engagement_pipeline.scoring.composite import score_customers
+from engagement_pipeline.scoring.trends import engagement_trends, rate_ratio_test
+
+__all__ = [
+    "consistency",
+    "depth",
+    "diversity",
+    "engagement_trends",
+    "frequency",
+    "rate_ratio_test",
+    "recency",
+    "record_depth",
+    "score_customers",
+]

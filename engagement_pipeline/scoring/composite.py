@@ -1,0 +1,199 @@
+"""The 0–100 engagement score per CRM customer, as of a date, with its components and contributions.
+
+`score = 100 · Σ wᵢsᵢ / Σ_applicable wᵢ`. Each component carries a status:
+- 'not_applicable': nothing to measure; its weight is re-distributed. No event held for the customer in the
+  window (window ∩ since customer_since) makes *every* component not applicable (score NaN, 'Not scored');
+  depth is not applicable without attendance; diversity is not applicable when one type was offered (K=1).
+- 'zero': events were offered and none attended; frequency, recency, consistency (and diversity if K>=2)
+  are exactly 0 and keep their weight, so staying away costs points.
+- 'scored': computed from the customer's attendance.
+Only attendance and events on or before `as_of` count, so any past score can be rebuilt.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from engagement_pipeline.config import COMPONENTS, ScoringConfig, band_for
+from engagement_pipeline.scoring import components as comp
+
+NA, ZERO, SCORED = "not_applicable", "zero", "scored"
+DEFAULT_CONFIG = ScoringConfig()  # frozen: safe to share as the default argument
+SCORE_COLUMNS: tuple[str, ...] = (
+    "customer_id", "customer_name", "as_of", "score", "band", "rank", *COMPONENTS,
+    *(f"{c}_status" for c in COMPONENTS), *(f"contrib_{c}" for c in COMPONENTS), "weakest_component",
+    "events_attended", "events_held", "users", "attendances", "questions", "speaker_events",
+    "feedback_count", "last_attended", "days_since_last", "contacts",
+)
+
+
+def to_day(values: pd.Series) -> pd.Series:
+    """Timestamps as tz-naive midnights, so a date-only `as_of` includes that whole day."""
+    days = pd.to_datetime(values)
+    if getattr(days.dt, "tz", None) is not None:
+        days = days.dt.tz_localize(None)
+    return days.dt.normalize()
+
+
+def as_of_day(as_of: date | pd.Timestamp | str) -> pd.Timestamp:
+    return to_day(pd.Series([as_of])).iloc[0]
+
+
+def customer_frame(customers: pd.DataFrame) -> pd.DataFrame:
+    """customer_id-indexed name and `since` (NaT becomes the distant past: every event counts)."""
+    since = to_day(customers["customer_since"]) if "customer_since" in customers else pd.NaT
+    frame = pd.DataFrame({"customer_name": customers.get("name"), "since": since}).set_axis(
+        customers["customer_id"].astype(str))
+    frame["since"] = frame["since"].fillna(pd.Timestamp("1900-01-01"))
+    return frame[~frame.index.duplicated()].rename_axis(None)
+
+
+def event_table(events: pd.DataFrame, attendance: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Every event held up to `as_of` (the events frame, plus any only seen in attendance), with its day."""
+    cols = ["event_id", "event_type", "event_date"]
+    known = events.reindex(columns=[*cols, "duration_minutes"])
+    seen = attendance.reindex(columns=cols).drop_duplicates("event_id")
+    table = pd.concat([known, seen[~seen["event_id"].isin(known["event_id"])]], ignore_index=True)
+    table = table.drop_duplicates("event_id").assign(event_day=lambda t: to_day(t["event_date"]))
+    table["duration_minutes"] = pd.to_numeric(table["duration_minutes"], errors="coerce")
+    return table.loc[table["event_day"] <= as_of].reset_index(drop=True)
+
+
+def held_since(event_days: pd.Series, since: pd.Series) -> pd.Series:
+    """Per customer, the number of `event_days` on or after its `since` (one binary search each)."""
+    days = np.sort(event_days.to_numpy(dtype="datetime64[ns]"))
+    counts = len(days) - np.searchsorted(days, since.to_numpy(dtype="datetime64[ns]"), side="left")
+    return pd.Series(counts, index=since.index, dtype="int64")
+
+
+def keys_held_since(table: pd.DataFrame, key: str, since: pd.Series) -> pd.Series:
+    """Per customer, distinct `key` values (type, month) with at least one event on or after `since`."""
+    return held_since(table.groupby(key)["event_day"].max(), since)
+
+
+def attended_rows(attendance: pd.DataFrame, events: pd.DataFrame, cust: pd.DataFrame) -> pd.DataFrame:
+    """Attended rows of CRM customers at the given events, on or after each customer's since."""
+    rows = attendance.loc[attendance["attended"].eq(True) & attendance["customer_id"].notna()]
+    rows = rows.drop(columns=["event_type", "event_date"], errors="ignore").assign(
+        customer_id=lambda r: r["customer_id"].astype(str))
+    rows = rows.merge(events[["event_id", "event_type", "event_day"]], on="event_id", how="inner")
+    rows = rows.loc[rows["customer_id"].isin(cust.index)]
+    since = cust["since"].reindex(rows["customer_id"]).to_numpy()
+    return rows.loc[rows["event_day"].to_numpy() >= since].reset_index(drop=True)
+
+
+def component_status(held: pd.Series, attended: pd.Series, types_offered: pd.Series) -> pd.DataFrame:
+    """'scored' | 'zero' | 'not_applicable' per component, by the rules in the module docstring."""
+    base = pd.Series(np.where(held <= 0, NA, np.where(attended <= 0, ZERO, SCORED)), index=held.index)
+    status = pd.DataFrame({c: base for c in COMPONENTS})
+    status.loc[base == ZERO, "depth"] = NA
+    status.loc[types_offered < 2, "diversity"] = NA
+    return status
+
+
+def combine(values: pd.DataFrame, status: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
+    """Score, per-component points (0.1-point units that add up exactly to the rounded score), weakest."""
+    w = pd.Series(weights)[list(COMPONENTS)]
+    applicable = status[list(COMPONENTS)] != NA
+    denom = applicable.mul(w, axis=1).sum(axis=1)
+    share = applicable.mul(w, axis=1).div(denom.where(denom > 0), axis=0)
+    s = values[list(COMPONENTS)].where(applicable)
+    score = (100 * (s * share).sum(axis=1, min_count=1)).where(denom > 0).round(1)
+    contrib = _largest_remainder(100 * s * share, score).where(applicable)
+    cost = (share * (1 - s)).where(applicable)
+    weakest = cost.fillna(-1.0).idxmax(axis=1).where(applicable.any(axis=1) & score.notna())
+    out = pd.DataFrame({"score": score, "weakest_component": weakest})
+    return out.join(contrib.add_prefix("contrib_"))
+
+
+def _largest_remainder(parts: pd.DataFrame, total: pd.Series) -> pd.DataFrame:
+    """Round each row's parts to 0.1 so that they sum to the row's (already rounded) total."""
+    units = parts.fillna(0.0).to_numpy() * 10
+    base = np.floor(units + 1e-9)
+    short = np.rint(total.fillna(0.0).to_numpy() * 10 - base.sum(axis=1)).astype(int)
+    order = np.argsort(-(units - base), axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(units.shape[1])[None, :].repeat(len(units), 0), axis=1)
+    return pd.DataFrame((base + (ranks < short[:, None])) / 10, index=parts.index, columns=parts.columns)
+
+
+def score_customers(attendance: pd.DataFrame, events: pd.DataFrame, customers: pd.DataFrame,
+                    contacts: pd.DataFrame, as_of: date | pd.Timestamp | str,
+                    config: ScoringConfig = DEFAULT_CONFIG) -> pd.DataFrame:
+    """One row per CRM customer: score, band, rank, the five components with status and points, evidence."""
+    day = as_of_day(as_of)
+    cust = customer_frame(customers)
+    idx = cust.index
+    all_events = event_table(events, attendance, day)
+    window = all_events.loc[all_events["event_day"] > day - pd.Timedelta(days=config.window_days)].copy()
+    window["month"] = window["event_day"].dt.to_period("M")
+    held = held_since(window["event_day"], cust["since"])
+    types_offered = keys_held_since(window, "event_type", cust["since"])
+    months_held = keys_held_since(window, "month", cust["since"])
+
+    rows = attended_rows(attendance, window, cust)
+    rows = rows.merge(_event_capacity(attendance, window), on="event_id", how="left")
+    for col in ("minutes_attended", "questions_asked", "polls_answered"):
+        rows[col] = pd.to_numeric(rows[col], errors="coerce").fillna(0)
+    rows["feedback_submitted"] = rows["feedback_submitted"].eq(True)
+    rows["depth"] = comp.record_depth(rows, config.depth_time_weight, config.depth_question_weight,
+                                      config.depth_poll_weight, config.depth_feedback_weight)
+    by = rows.groupby("customer_id")
+    ev = by.agg(events_attended=("event_id", "nunique"), users=("attendee_key", "nunique"),
+                attendances=("event_id", "size"), questions=("questions_asked", "sum"),
+                feedback_count=("feedback_submitted", "sum"), last_attended=("event_day", "max"),
+                depth_sum=("depth", "sum")).reindex(idx)
+    counts = ["events_attended", "users", "attendances", "questions", "feedback_count"]
+    ev[counts] = ev[counts].fillna(0).astype("int64")
+    speaking = rows.loc[rows["role"].isin(comp.SPEAKING_ROLES)].groupby("customer_id")["event_id"].nunique()
+    ev["speaker_events"] = speaking.reindex(idx).fillna(0).astype("int64")
+    distinct = rows.drop_duplicates(["customer_id", "event_id"])
+    type_counts = distinct.groupby(["customer_id", "event_type"]).size().unstack(fill_value=0)
+    months_attended = (distinct.assign(month=distinct["event_day"].dt.to_period("M"))
+                       .drop_duplicates(["customer_id", "month"]).groupby("customer_id").size())
+    days_since = (day - ev["last_attended"]).dt.days
+
+    values = pd.DataFrame({
+        "frequency": comp.frequency(ev["events_attended"], held, config.prior_strength),
+        "recency": comp.recency(days_since, config.recency_half_life_days),
+        "diversity": comp.diversity(type_counts, types_offered, config.diversity_shrink_events),
+        "depth": comp.depth(ev["depth_sum"].fillna(0.0), ev["attendances"], config.prior_strength),
+        "consistency": comp.consistency(months_attended.reindex(idx).fillna(0), months_held),
+    }, index=idx)
+    status = component_status(held, ev["events_attended"], types_offered)
+    values = values.where(status != NA).mask(status == ZERO, 0.0)
+    parts = combine(values, status, config.weights)
+
+    out = pd.DataFrame({"customer_id": idx, "customer_name": cust["customer_name"].to_numpy()}, index=idx)
+    out["as_of"] = day
+    out["score"] = parts["score"]
+    out["band"] = [band_for(s) if pd.notna(s) else "Not scored" for s in out["score"]]
+    out = out.join(values.round(4)).join(status.add_suffix("_status"))
+    out = out.join(parts.drop(columns="score"))
+    out["events_held"] = held
+    out = out.join(ev.drop(columns="depth_sum"))
+    out["days_since_last"] = days_since.astype("Int64")
+    n_contacts = contacts["customer_id"].astype(str).value_counts() if len(contacts) else pd.Series()
+    out["contacts"] = n_contacts.reindex(idx).fillna(0).astype("int64")
+    order = out.sort_values(["score", "customer_name", "customer_id"], ascending=[False, True, True],
+                            na_position="last").index
+    out.loc[order, "rank"] = np.arange(1, len(out) + 1)
+    return out.astype({"rank": "int64"})[list(SCORE_COLUMNS)].reset_index(drop=True)
+
+
+def _event_capacity(attendance: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """Per event: its length (duration when known, else the longest anyone stayed), and whether polls,
+    questions and feedback were recorded there for anyone (if not, the export does not carry them)."""
+    stats = attendance.loc[attendance["event_id"].isin(events["event_id"])].assign(
+        minutes=lambda a: pd.to_numeric(a["minutes_attended"], errors="coerce"),
+        polls=lambda a: pd.to_numeric(a["polls_answered"], errors="coerce"),
+        questions=lambda a: pd.to_numeric(a["questions_asked"], errors="coerce"),
+        feedback=lambda a: a["feedback_submitted"].astype(bool).astype(int),
+    ).groupby("event_id").agg(longest=("minutes", "max"), event_polls=("polls", "max"),
+                              event_questions=("questions", "max"), event_feedback=("feedback", "max"))
+    cap = events.set_index("event_id")[["duration_minutes"]].join(stats)
+    cap["event_length"] = cap["duration_minutes"].where(cap["duration_minutes"] > 0, cap["longest"])
+    return cap[["event_length", "event_polls", "event_questions", "event_feedback"]].reset_index()

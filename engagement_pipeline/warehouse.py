@@ -1,0 +1,303 @@
+"""The warehouse: the source of truth across runs, on SQLite by default and PostgreSQL in production.
+
+Writes are idempotent by construction: an upload is identified by the sha256 of its bytes, and everything
+derived from an upload is replaced (delete + insert in one transaction) when that upload is processed again,
+so a re-run, a retried run or a run killed half-way never leaves duplicates behind.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+metadata = sa.MetaData()
+
+uploads = sa.Table(
+    "uploads",
+    metadata,
+    sa.Column("upload_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("file_name", sa.String(512), nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("archive_path", sa.String(1024)),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # received | accepted | rejected
+    sa.Column("platform", sa.String(32)),
+    sa.Column("reason", sa.Text),
+    sa.Column("rows_read", sa.Integer),
+    sa.Column("rows_kept", sa.Integer),
+    sa.Column("rows_excluded", sa.Integer),
+    sa.Column("rows_quarantined", sa.Integer),
+    sa.Column("records", sa.Integer),
+    sa.Column("ledger", sa.Text),
+)
+
+_RECORD_COLUMNS: list[sa.Column] = [
+    sa.Column("event_id", sa.String(128), nullable=False),
+    sa.Column("event_name", sa.String(512), nullable=False),
+    sa.Column("event_type", sa.String(32), nullable=False),
+    sa.Column("event_date", sa.DateTime, nullable=False),
+    sa.Column("platform", sa.String(32), nullable=False),
+    sa.Column("attendee_key", sa.String(512), nullable=False),
+    sa.Column("attendee_email", sa.String(512)),
+    sa.Column("attendee_name", sa.String(512)),
+    sa.Column("company", sa.String(512)),
+    sa.Column("registered", sa.Boolean, nullable=False),
+    sa.Column("attended", sa.Boolean, nullable=False),
+    sa.Column("minutes_attended", sa.Float, nullable=False),
+    sa.Column("questions_asked", sa.Integer, nullable=False),
+    sa.Column("polls_answered", sa.Integer, nullable=False),
+    sa.Column("feedback_submitted", sa.Boolean, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("source_file", sa.String(512), nullable=False),
+    sa.Column("source_row", sa.Integer, nullable=False),
+    sa.Column("rows_folded", sa.Integer, nullable=False),
+    sa.Column("customer_id", sa.String(128)),
+    sa.Column("match_method", sa.String(32)),
+    sa.Column("match_confidence", sa.Float),
+    sa.Column("matched_contact", sa.String(512)),
+]
+
+upload_records = sa.Table(
+    "upload_records",
+    metadata,
+    sa.Column("upload_id", sa.Integer, sa.ForeignKey("uploads.upload_id"), nullable=False, index=True),
+    *[c.copy() for c in _RECORD_COLUMNS],
+    sa.UniqueConstraint("upload_id", "event_id", "attendee_key", name="uq_upload_record"),
+)
+
+row_issues = sa.Table(
+    "row_issues",
+    metadata,
+    sa.Column("upload_id", sa.Integer, sa.ForeignKey("uploads.upload_id"), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # excluded | quarantined
+    sa.Column("source_row", sa.Integer, nullable=False),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Column("raw", sa.Text),
+)
+
+attendance = sa.Table(
+    "attendance",
+    metadata,
+    *[c.copy() for c in _RECORD_COLUMNS],
+    sa.PrimaryKeyConstraint("event_id", "attendee_key", name="pk_attendance"),
+)
+
+engagement_scores = sa.Table(
+    "engagement_scores",
+    metadata,
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("customer_id", sa.String(128), nullable=False),
+    sa.Column("score", sa.Float),
+    sa.Column("band", sa.String(16), nullable=False),
+    sa.Column("trend", sa.String(24)),
+    sa.Column("components", sa.Text, nullable=False),  # JSON: values, statuses, contributions
+    sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint("as_of", "customer_id", name="pk_engagement_scores"),
+)
+
+RECORD_COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in _RECORD_COLUMNS)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine that waits for a busy SQLite file instead of failing at once."""
+    if url.startswith("sqlite"):
+        return sa.create_engine(url, connect_args={"timeout": 30})
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def create_schema(engine: Engine) -> None:
+    import engagement_pipeline.actions.tables  # noqa: F401  (registers the action tables)
+    metadata.create_all(engine)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _clean(value: Any) -> Any:
+    """pandas missing values and numpy scalars become what every DB driver accepts."""
+    if value is None:
+        return None
+    if isinstance(value, float | int | bool | str):
+        if isinstance(value, float) and value != value:
+            return None
+        return value
+    if value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def frame_rows(frame: pd.DataFrame, columns: Iterable[str]) -> list[dict[str, Any]]:
+    cols = list(columns)
+    present = [c for c in cols if c in frame.columns]
+    return [
+        {c: _clean(v) for c, v in zip(present, row, strict=True)}
+        for row in frame[present].itertuples(index=False, name=None)
+    ]
+
+
+def find_upload(conn: Connection, sha256: str) -> Mapping[str, Any] | None:
+    row = conn.execute(sa.select(uploads).where(uploads.c.sha256 == sha256)).mappings().first()
+    return dict(row) if row else None
+
+
+def register_upload(
+    conn: Connection, *, sha256: str, file_name: str, size_bytes: int, archive_path: str
+) -> tuple[int, bool]:
+    """Returns (upload_id, is_new). The same bytes dropped again, under any name, are the same upload."""
+    existing = find_upload(conn, sha256)
+    if existing:
+        return int(existing["upload_id"]), False
+    result = conn.execute(
+        uploads.insert().values(
+            sha256=sha256,
+            file_name=file_name,
+            size_bytes=size_bytes,
+            archive_path=archive_path,
+            received_at=_now(),
+            status="received",
+        )
+    )
+    return int(result.inserted_primary_key[0]), True
+
+
+def mark_rejected(conn: Connection, upload_id: int, reason: str) -> None:
+    conn.execute(sa.delete(upload_records).where(upload_records.c.upload_id == upload_id))
+    conn.execute(sa.delete(row_issues).where(row_issues.c.upload_id == upload_id))
+    conn.execute(
+        uploads.update()
+        .where(uploads.c.upload_id == upload_id)
+        .values(status="rejected", reason=reason, platform=None, records=0)
+    )
+
+
+def store_parsed_upload(
+    conn: Connection,
+    upload_id: int,
+    *,
+    platform: str,
+    records: pd.DataFrame,
+    excluded: pd.DataFrame,
+    quarantined: pd.DataFrame,
+    ledger: Mapping[str, Any],
+) -> None:
+    """Replaces everything derived from this upload, so re-processing it is a no-op in effect."""
+    conn.execute(sa.delete(upload_records).where(upload_records.c.upload_id == upload_id))
+    conn.execute(sa.delete(row_issues).where(row_issues.c.upload_id == upload_id))
+    rows = frame_rows(records, RECORD_COLUMN_NAMES)
+    for row in rows:
+        row["upload_id"] = upload_id
+    if rows:
+        conn.execute(upload_records.insert(), rows)
+    issues: list[dict[str, Any]] = []
+    for kind, frame in (("excluded", excluded), ("quarantined", quarantined)):
+        for row in frame_rows(frame, ("source_row", "reason", "detail", "raw")):
+            row["raw"] = json.dumps(row.get("raw"), ensure_ascii=False, default=str)
+            issues.append({"upload_id": upload_id, "kind": kind, **row})
+    if issues:
+        conn.execute(row_issues.insert(), issues)
+    conn.execute(
+        uploads.update()
+        .where(uploads.c.upload_id == upload_id)
+        .values(
+            status="accepted",
+            reason=None,
+            platform=platform,
+            rows_read=int(ledger["rows_read"]),
+            rows_kept=int(ledger["rows_kept"]),
+            rows_excluded=int(ledger["rows_excluded"]),
+            rows_quarantined=int(ledger["rows_quarantined"]),
+            records=int(ledger["records"]),
+            ledger=json.dumps(ledger, default=str),
+        )
+    )
+
+
+def load_upload_records(conn: Connection) -> pd.DataFrame:
+    """Every record of every accepted upload, with the upload id and when it was received."""
+    query = (
+        sa.select(upload_records, uploads.c.received_at)
+        .join(uploads, uploads.c.upload_id == upload_records.c.upload_id)
+        .where(uploads.c.status == "accepted")
+        .order_by(upload_records.c.upload_id, upload_records.c.source_row)
+    )
+    frame = pd.DataFrame(conn.execute(query).mappings().all())
+    if frame.empty:
+        frame = pd.DataFrame(columns=["upload_id", *RECORD_COLUMN_NAMES, "received_at"])
+    return frame
+
+
+def load_uploads(conn: Connection) -> pd.DataFrame:
+    frame = pd.DataFrame(conn.execute(sa.select(uploads).order_by(uploads.c.upload_id)).mappings().all())
+    return frame if not frame.empty else pd.DataFrame(columns=[c.name for c in uploads.columns])
+
+
+def load_row_issues(conn: Connection, kind: str | None = None) -> pd.DataFrame:
+    query = sa.select(row_issues, uploads.c.file_name).join(
+        uploads, uploads.c.upload_id == row_issues.c.upload_id
+    )
+    if kind:
+        query = query.where(row_issues.c.kind == kind)
+    frame = pd.DataFrame(conn.execute(query.order_by(row_issues.c.upload_id, row_issues.c.source_row))
+                         .mappings().all())
+    if frame.empty:
+        frame = pd.DataFrame(columns=[*[c.name for c in row_issues.columns], "file_name"])
+    return frame
+
+
+def replace_attendance(conn: Connection, merged: pd.DataFrame) -> None:
+    conn.execute(sa.delete(attendance))
+    rows = frame_rows(merged, RECORD_COLUMN_NAMES)
+    if rows:
+        conn.execute(attendance.insert(), rows)
+
+
+def store_scores(conn: Connection, as_of: Any, scores: pd.DataFrame, trends: pd.DataFrame) -> int:
+    """Keeps score history: one row per (as_of, customer); re-scoring the same date replaces it."""
+    day = pd.Timestamp(as_of).date()
+    trend_by_customer = dict(zip(trends["customer_id"], trends["trend"], strict=False)) if len(trends) else {}
+    conn.execute(sa.delete(engagement_scores).where(engagement_scores.c.as_of == day))
+    now = _now()
+    component_cols = [c for c in scores.columns if c not in {"customer_id", "score", "band", "as_of"}]
+    rows = []
+    for record in scores.to_dict(orient="records"):
+        components = {c: _clean(record.get(c)) for c in component_cols}
+        rows.append(
+            {
+                "as_of": day,
+                "customer_id": record["customer_id"],
+                "score": _clean(record.get("score")),
+                "band": record.get("band") or "Not scored",
+                "trend": trend_by_customer.get(record["customer_id"]),
+                "components": json.dumps(components, default=str),
+                "computed_at": now,
+            }
+        )
+    if rows:
+        conn.execute(engagement_scores.insert(), rows)
+    return len(rows)
+
+
+def load_score_history(conn: Connection, customer_id: str | None = None) -> pd.DataFrame:
+    query = sa.select(engagement_scores).order_by(engagement_scores.c.as_of)
+    if customer_id:
+        query = query.where(engagement_scores.c.customer_id == customer_id)
+    frame = pd.DataFrame(conn.execute(query).mappings().all())
+    return frame if not frame.empty else pd.DataFrame(columns=[c.name for c in engagement_scores.columns])

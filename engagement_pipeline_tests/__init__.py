@@ -1,0 +1,1 @@
+"""Tests for engagement_pipeline: they read as the product's specification."""

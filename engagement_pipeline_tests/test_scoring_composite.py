@@ -1,0 +1,172 @@
+"""`score_customers` on a small hand-computed history: statuses, re-normalised weights, as-of, rank."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from engagement_pipeline.config import COMPONENTS, ScoringConfig
+from engagement_pipeline.scoring import score_customers
+
+AS_OF = "2024-05-01"
+# Four webinars (K = 1: diversity not applicable), 60 minutes each, one per month Jan–Apr 2024;
+# w5 is after AS_OF and must never count when scoring as of AS_OF.
+EVENTS = pd.DataFrame({
+    "event_id": ["w1", "w2", "w3", "w4", "w5"],
+    "event_name": ["W1", "W2", "W3", "W4", "W5"],
+    "event_type": ["webinar"] * 5,
+    "event_date": pd.to_datetime(["2024-01-15", "2024-02-15", "2024-03-02", "2024-04-15", "2024-06-01"]),
+    "duration_minutes": [60.0] * 5,
+})
+
+
+def _row(event: str, customer: str | None, person: str, minutes: float = 60.0, questions: int = 0,
+         feedback: bool = False, attended: bool = True, role: str = "attendee") -> dict:
+    day = EVENTS.set_index("event_id").loc[event, "event_date"]
+    return {"event_id": event, "event_name": event.upper(), "event_type": "webinar", "event_date": day,
+            "attendee_key": person, "customer_id": customer, "attended": attended, "registered": True,
+            "minutes_attended": minutes if attended else 0.0, "questions_asked": questions,
+            "polls_answered": 0, "feedback_submitted": feedback, "role": role}
+
+
+ROWS = [
+    _row("w1", "A", "a1@acme.com"),
+    _row("w3", "A", "a1@acme.com", minutes=30, questions=1),
+    *[_row(e, "B", "b1@beta.com", feedback=True) for e in ("w1", "w2", "w4")],
+    _row("w2", "C", "c1@cee.com", attended=False),  # registered, never came
+    _row("w2", None, "someone@gmail.com"),  # unmatched: ignored
+    _row("w2", "ZZZ", "x@unknown.com"),  # not a CRM customer: ignored
+    _row("w5", "C", "c1@cee.com"),  # after AS_OF
+]
+CUSTOMERS = pd.DataFrame({
+    "customer_id": ["A", "B", "C", "D"],
+    "name": ["Acme", "Beta", "Cee", "Dee"],
+    "customer_since": pd.to_datetime(["2023-01-01", "2023-01-01", "2023-01-01", "2024-04-20"]),
+})
+CONTACTS = pd.DataFrame({"customer_id": ["A", "B"], "email": ["a1@acme.com", "b1@beta.com"],
+                         "name": ["A1", "B1"], "is_champion": [True, False]})
+
+
+def _score(rows: list[dict] = ROWS, as_of: str = AS_OF, config: ScoringConfig | None = None,
+           customers: pd.DataFrame = CUSTOMERS) -> pd.DataFrame:
+    scores = score_customers(pd.DataFrame(rows), EVENTS, customers, CONTACTS, as_of, config or ScoringConfig())
+    return scores.set_index("customer_id", drop=False)
+
+
+# Hand computation for A (default config):
+#   held: 4 events for A, B, C; D (since 2024-04-20) has none. Pooled μ = (2 + 3 + 0)/(4 + 4 + 4) = 5/12.
+#   frequency A = (2 + 4·5/12)/(4 + 4) = (2 + 5/3)/8 = 0.458333
+#   recency A: last attended 2024-03-02, 60 days before 2024-05-01 -> 2^-1 = 0.5
+#   diversity: K = 1 -> not applicable, its 0.20 re-distributed over 0.80
+#   depth records (no polls anywhere; questions recorded only at w3, feedback at w1, w2, w4):
+#     A w1 = (.4·1)/(.4 + .2) = 0.666667; A w3 = (.4·.5 + .25)/(.4 + .25) = 0.692308; B ×3 = (.4 + .2)/.6 = 1
+#     A sum = 1.358974; pooled d̄ = (1.358974 + 3)/5 = 0.871795
+#     depth A = (1.358974 + 4·0.871795)/(2 + 4) = 0.807692
+#   consistency A: attended Jan and Mar of 4 months with events -> 0.5
+#   score A = 100·(.3·.458333 + .25·.5 + .15·.807692 + .1·.5)/.8 = 54.2 (54.2067 -> 54.2)
+A_DEPTH_SUM = 0.4 / 0.6 + 0.45 / 0.65
+POOLED_DEPTH = (A_DEPTH_SUM + 3) / 5
+DEPTH_A = (A_DEPTH_SUM + 4 * POOLED_DEPTH) / 6
+FREQ_A = (2 + 4 * 5 / 12) / 8
+SCORE_A = 100 * (0.3 * FREQ_A + 0.25 * 0.5 + 0.15 * DEPTH_A + 0.1 * 0.5) / 0.8
+
+
+def test_hand_computed_components_and_renormalised_score() -> None:
+    a = _score().loc["A"]
+    assert a["frequency"] == pytest.approx(0.458333, abs=1e-4)
+    assert a["recency"] == pytest.approx(0.5)
+    assert a["depth"] == pytest.approx(0.807692, abs=1e-4)
+    assert a["consistency"] == pytest.approx(0.5)
+    assert math.isnan(a["diversity"]) and a["diversity_status"] == "not_applicable"
+    assert abs(SCORE_A - 54.2067) < 1e-3
+    assert a["score"] == 54.2
+    assert a["band"] == "Medium"
+    assert (a["events_attended"], a["events_held"], a["users"], a["attendances"], a["questions"]) == (
+        2, 4, 1, 2, 1)
+    assert a["last_attended"] == pd.Timestamp("2024-03-02") and a["days_since_last"] == 60
+    # Cost of each applicable component = weight share·(1 − s): frequency .375·.5417 = .203 is the largest.
+    assert a["weakest_component"] == "frequency"
+
+
+def test_zero_attendance_is_zero_not_missing() -> None:
+    c = _score().loc["C"]
+    assert c["score"] == 0.0 and c["band"] == "Low"
+    for name in ("frequency", "recency", "consistency"):
+        assert c[name] == 0.0 and c[f"{name}_status"] == "zero"
+    assert c["depth_status"] == "not_applicable" and math.isnan(c["depth"])
+    assert c["diversity_status"] == "not_applicable"  # K = 1 here
+    assert c["events_held"] == 4 and c["events_attended"] == 0 and pd.isna(c["last_attended"])
+
+
+def test_no_events_held_since_customer_since_is_not_scored() -> None:
+    d = _score().loc["D"]
+    assert math.isnan(d["score"]) and d["band"] == "Not scored"
+    assert all(d[f"{c}_status"] == "not_applicable" for c in COMPONENTS)
+    assert d["events_held"] == 0 and d["rank"] == 4
+
+
+def test_as_of_ignores_later_attendance_and_events() -> None:
+    earlier = _score()
+    without_later = _score(rows=ROWS[:-1])
+    pd.testing.assert_frame_equal(earlier, without_later)
+    later = _score(as_of="2024-06-30").loc["C"]
+    assert later["events_attended"] == 1 and later["events_held"] == 5 and later["frequency_status"] == "scored"
+
+
+def test_contributions_sum_to_the_score() -> None:
+    scores = _score()
+    contrib = scores[[f"contrib_{c}" for c in COMPONENTS]]
+    scored = scores["score"].notna()
+    assert (contrib[scored].sum(axis=1) - scores.loc[scored, "score"]).abs().max() < 1e-9
+    assert contrib.loc["A", "contrib_frequency"] == pytest.approx(100 * 0.3 * FREQ_A / 0.8, abs=0.051)
+    assert math.isnan(contrib.loc["A", "contrib_diversity"])
+
+
+def test_custom_weights_are_used() -> None:
+    weights = {"frequency": 0.5, "recency": 0.5, "diversity": 0.0, "depth": 0.0, "consistency": 0.0}
+    a = _score(config=ScoringConfig(weights=weights)).loc["A"]
+    assert a["score"] == round(100 * (0.5 * FREQ_A + 0.5 * 0.5), 1) == 47.9
+
+
+def test_customer_since_limits_events_held() -> None:
+    customers = CUSTOMERS.assign(customer_since=pd.to_datetime(["2023-01-01", "2024-03-01", "2023-01-01",
+                                                                "2024-04-20"]))
+    b = _score(customers=customers).loc["B"]
+    # B joined on 2024-03-01: only w3 and w4 were held for it; its w1 and w2 attendance does not count.
+    assert (b["events_held"], b["events_attended"]) == (2, 1)
+
+
+def test_rank_orders_by_score_then_name_with_unscored_last() -> None:
+    twins = [*ROWS, *[_row(e, "E", "e1@eee.com", feedback=True) for e in ("w1", "w2", "w4")]]
+    customers = pd.concat([CUSTOMERS, pd.DataFrame({"customer_id": ["E"], "name": ["Alpha"],
+                                                    "customer_since": [pd.Timestamp("2023-01-01")]})])
+    scores = _score(rows=twins, customers=customers)
+    assert scores.loc["E", "score"] == scores.loc["B", "score"]
+    assert scores.sort_values("rank")["customer_name"].tolist() == ["Alpha", "Beta", "Acme", "Cee", "Dee"]
+    assert scores.loc["A", "score"] < scores.loc["B", "score"]
+    assert sorted(scores["rank"]) == [1, 2, 3, 4, 5]
+
+
+def test_diversity_counts_types_offered() -> None:
+    events = pd.concat([EVENTS, pd.DataFrame({
+        "event_id": ["t1", "u1"], "event_name": ["T1", "U1"], "event_type": ["training", "user_group"],
+        "event_date": pd.to_datetime(["2024-04-01", "2024-04-02"]), "duration_minutes": [60.0, 60.0]})])
+    training = {**_row("w1", "A", "a2@acme.com"), "event_id": "t1", "event_type": "training",
+                "event_date": pd.Timestamp("2024-04-01")}
+    scores = score_customers(pd.DataFrame([*ROWS, training]), events, CUSTOMERS, CONTACTS, AS_OF)
+    a = scores.set_index("customer_id").loc["A"]
+    # Attended events: 2 webinars + 1 training of K = 3 offered; shares 2/3, 1/3, n = 3.
+    h = -(2 / 3 * math.log(2 / 3) + 1 / 3 * math.log(1 / 3))
+    assert a["diversity"] == pytest.approx(h / math.log(3) * 3 / (3 + 2), abs=1e-4)
+    assert a["diversity_status"] == "scored"
+
+
+def test_empty_history_scores_nobody_and_does_not_fail() -> None:
+    empty = pd.DataFrame(columns=list(_row("w1", "A", "a").keys()))
+    no_since = CUSTOMERS.assign(customer_since=pd.NaT)  # unknown customer_since: every event counts
+    scores = score_customers(empty, EVENTS.iloc[:0], no_since, CONTACTS, AS_OF).set_index("customer_id")
+    assert scores["band"].eq("Not scored").all() and scores["events_held"].eq(0).all()
+    held = score_customers(empty, EVENTS, no_since, CONTACTS, AS_OF).set_index("customer_id")
+    assert held["events_held"].eq(4).all() and held["score"].eq(0.0).all()

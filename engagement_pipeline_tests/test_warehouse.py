@@ -1,0 +1,126 @@
+"""The warehouse on SQLite and on a real PostgreSQL: idempotent uploads, replaceable derivations, history."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from engagement_pipeline import warehouse as wh
+from engagement_pipeline.ingest.result import empty_row_issues
+
+
+@pytest.fixture
+def engine(db_url: str):
+    engine = wh.make_engine(db_url)
+    wh.create_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+def _records(n: int) -> pd.DataFrame:
+    return pd.DataFrame({
+        "event_id": ["2026-03-04-analytics-webinar"] * n,
+        "event_name": ["Analytics Webinar"] * n,
+        "event_type": ["webinar"] * n,
+        "event_date": [pd.Timestamp("2026-03-04")] * n,
+        "platform": ["zoom_webinar"] * n,
+        "attendee_key": [f"p{i}@acme.com" for i in range(n)],
+        "attendee_email": [f"p{i}@acme.com" for i in range(n)],
+        "attendee_name": [f"Person {i}" for i in range(n)],
+        "company": [None] * n,
+        "registered": [True] * n,
+        "attended": [i % 2 == 0 for i in range(n)],
+        "minutes_attended": [float(10 * i) if i % 2 == 0 else 0.0 for i in range(n)],
+        "questions_asked": [0] * n,
+        "polls_answered": [0] * n,
+        "feedback_submitted": [False] * n,
+        "role": ["attendee"] * n,
+        "source_file": ["a.csv"] * n,
+        "source_row": list(range(2, n + 2)),
+        "rows_folded": [1] * n,
+        "customer_id": ["C001"] * n,
+        "match_method": ["domain"] * n,
+        "match_confidence": [0.95] * n,
+        "matched_contact": [None] * n,
+    })
+
+
+def _ledger(read: int, kept: int, excluded: int, records: int) -> dict[str, object]:
+    return {"rows_read": read, "rows_kept": kept, "rows_excluded": excluded, "rows_quarantined": 0,
+            "records": records, "balanced": read == kept + excluded}
+
+
+def test_the_same_bytes_are_one_upload_under_any_name(engine) -> None:
+    with engine.begin() as conn:
+        first = wh.register_upload(conn, sha256="a" * 64, file_name="x.csv", size_bytes=10, archive_path="/a")
+        again = wh.register_upload(conn, sha256="a" * 64, file_name="renamed.csv", size_bytes=10,
+                                   archive_path="/a")
+        other = wh.register_upload(conn, sha256="b" * 64, file_name="x.csv", size_bytes=11, archive_path="/b")
+    assert first == (1, True)
+    assert again == (1, False)
+    assert other == (2, True)
+
+
+def test_storing_an_upload_twice_replaces_rather_than_duplicates(engine) -> None:
+    excluded = pd.concat([empty_row_issues(), pd.DataFrame([
+        {"source_row": 9, "reason": "host", "detail": "meeting host", "raw": {"Email": "host@northwind.com"}}
+    ])], ignore_index=True)
+    with engine.begin() as conn:
+        upload_id, _ = wh.register_upload(conn, sha256="c" * 64, file_name="w.csv", size_bytes=1,
+                                          archive_path="/c")
+        for _ in range(2):
+            wh.store_parsed_upload(conn, upload_id, platform="zoom_webinar", records=_records(5),
+                                   excluded=excluded, quarantined=empty_row_issues(),
+                                   ledger=_ledger(6, 5, 1, 5))
+    with engine.connect() as conn:
+        records = wh.load_upload_records(conn)
+        issues = wh.load_row_issues(conn)
+        uploads = wh.load_uploads(conn)
+    assert len(records) == 5
+    assert records["attended"].tolist() == [True, False, True, False, True]
+    assert issues[["source_row", "reason", "file_name"]].values.tolist() == [[9, "host", "w.csv"]]
+    assert uploads[["status", "rows_read", "rows_kept", "rows_excluded", "records"]].values.tolist() == [
+        ["accepted", 6, 5, 1, 5]
+    ]
+
+
+def test_rejected_upload_keeps_its_reason_and_contributes_no_records(engine) -> None:
+    with engine.begin() as conn:
+        upload_id, _ = wh.register_upload(conn, sha256="d" * 64, file_name="bad.csv", size_bytes=1,
+                                          archive_path="/d")
+        wh.store_parsed_upload(conn, upload_id, platform="zoom_webinar", records=_records(2),
+                               excluded=empty_row_issues(), quarantined=empty_row_issues(),
+                               ledger=_ledger(2, 2, 0, 2))
+        wh.mark_rejected(conn, upload_id, "Unknown format")
+    with engine.connect() as conn:
+        assert wh.load_upload_records(conn).empty
+        row = wh.load_uploads(conn).iloc[0]
+    assert (row["status"], row["reason"]) == ("rejected", "Unknown format")
+
+
+def test_score_history_keeps_one_row_per_customer_and_date(engine) -> None:
+    scores = pd.DataFrame({"customer_id": ["C001", "C002"], "score": [81.25, float("nan")],
+                           "band": ["High", "Not scored"], "frequency": [0.8, float("nan")],
+                           "frequency_status": ["scored", "not_applicable"]})
+    trends = pd.DataFrame({"customer_id": ["C001", "C002"], "trend": ["rising", "insufficient_data"]})
+    with engine.begin() as conn:
+        wh.store_scores(conn, date(2026, 11, 2), scores, trends)
+        wh.store_scores(conn, date(2026, 11, 2), scores, trends)  # re-scoring the same date replaces
+        wh.store_scores(conn, date(2026, 11, 9), scores.assign(score=[70.0, float("nan")]), trends)
+    with engine.connect() as conn:
+        history = wh.load_score_history(conn, "C001")
+        unscored = wh.load_score_history(conn, "C002")
+    assert [(str(r.as_of), r.score, r.trend) for r in history.itertuples()] == [
+        ("2026-11-02", 81.25, "rising"), ("2026-11-09", 70.0, "rising")
+    ]
+    assert unscored["score"].isna().all() and list(unscored["band"]) == ["Not scored", "Not scored"]
+
+
+def test_replace_attendance_is_a_full_snapshot(engine) -> None:
+    with engine.begin() as conn:
+        wh.replace_attendance(conn, _records(4))
+        wh.replace_attendance(conn, _records(3))
+        count = conn.execute(wh.sa.select(wh.sa.func.count()).select_from(wh.attendance)).scalar_one()
+    assert count == 3
