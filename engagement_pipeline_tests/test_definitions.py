@@ -42,3 +42,14 @@ def test_the_weekly_schedule_rescores_as_of_its_own_date() -> None:
     request = next(iter(schedule.evaluate_tick(context).run_requests))
     assert request.run_config == {"resources": {"scoring": {"config": {"as_of": "2026-11-23"}}}}
     assert request.run_key == "weekly-2026-11-23"
+
+
+def test_the_rescore_updates_the_tracking_but_never_sends_anything() -> None:
+    """Sensors and the schedule launch only these two jobs; emails and opportunities need a person."""
+    job = build_definitions().resolve_job_def("engagement_job")
+    nodes = set(job.graph.node_dict)
+    assert {"risk_signals", "outreach_tasks", "customer_health", "conversion_summary", "advocacy_opportunities",
+            "invitations", "engagement_report"} <= nodes
+    assert not {"create_advocacy_opportunities", "send_event_invitations"} & nodes
+    launched = {s.job_name for s in defs.sensors} | {s.job_name for s in defs.schedules}
+    assert launched == {"ingest_upload_job", "engagement_job"}

@@ -29,6 +29,12 @@ def actions_report_sections(engine: Engine) -> list[tuple[str, pd.DataFrame]]:
         health = (health.loc[health["as_of"] == latest, ["customer_name", "usage_health", "engagement_score",
                                                          "health_score"]]
                   .sort_values("health_score", ignore_index=True))
+    signals = signals.rename(columns={"customer_name": "Customer", "cause": "Cause", "detail": "Detail",
+                                      "as_of": "Since"})
+    tasks = tasks.rename(columns={"customer_name": "Customer", "csm_owner": "CSM", "due_date": "Due",
+                                  "suggested_action": "Suggested action"})
+    health = health.rename(columns={"customer_name": "Customer", "usage_health": "Usage health",
+                                    "engagement_score": "Engagement score", "health_score": "Health score"})
     sections = [
         ("Open risk signals", signals),
         ("Outreach tasks", tasks),

@@ -27,13 +27,13 @@ INGEST_ASSETS = [attendance_upload, validated_attendance, matched_attendance]
 ENGAGEMENT_ASSETS = [
     crm, attendance, events_held, unmatched_attendees, engagement_scores, engagement_trends, event_summary,
     advocacy_candidates, engagement_risks, upcoming_events, invitation_recommendations, upload_ledger,
-    quarantined_rows, engagement_report,
+    quarantined_rows, *actions.ASSETS, engagement_report,
 ]
 
 
 def build_definitions(resources: dict | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=[*INGEST_ASSETS, *ENGAGEMENT_ASSETS, *actions.ASSETS],
+        assets=[*INGEST_ASSETS, *ENGAGEMENT_ASSETS],
         asset_checks=checks.ASSET_CHECKS,
         jobs=[ingest_upload_job, engagement_job, *actions.JOBS],
         sensors=[inbox_sensor, rescore_after_ingest_sensor],

@@ -44,11 +44,15 @@ def invitations(warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
 
 @dg.asset(group_name="actions_tracking", kinds={"sqlite"})
 def risk_signals(engagement_risks: pd.DataFrame, scoring: Scoring, warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
-    """One open signal per (declining customer, cause), never duplicated across runs; resolved when gone."""
+    """One open signal per (declining customer, cause), never duplicated across runs; resolved when gone.
+
+    `created_now` marks the signals this run opened, so the report can say what changed."""
     causes = risks.risk_causes(engagement_risks)
     with warehouse.engine().begin() as conn:
+        before = set(risks.open_signals(conn)["signal_id"])
         counts = risks.sync_risk_signals(conn, causes, scoring.as_of_date())
         frame = risks.open_signals(conn)
+    frame["created_now"] = ~frame["signal_id"].isin(before)
     return dg.Output(frame, metadata={**counts, "preview": preview(frame, 20)})
 
 

@@ -20,8 +20,9 @@ ingest_upload_job = dg.define_asset_job(
 
 engagement_job = dg.define_asset_job(
     "engagement_job",
-    selection=dg.AssetSelection.groups("crm", "engagement", "insights", "report")
+    selection=dg.AssetSelection.groups("crm", "engagement", "insights", "actions", "actions_tracking", "report")
     | dg.AssetSelection.assets("upload_ledger", "quarantined_rows"),
     executor_def=dg.in_process_executor,
-    description="Merge all uploads and re-score every customer as of the run's scoring date.",
+    description="Merge all uploads, re-score every customer as of the run's scoring date, update risk signals, "
+    "outreach tasks, health and conversion, and write the report. Never sends anything.",
 )

@@ -7,9 +7,11 @@ import dagster as dg
 import pandas as pd
 
 from engagement_pipeline import warehouse as wh
+from engagement_pipeline.actions.report import actions_report_sections, health_update_sentence
 from engagement_pipeline.insights import engagement_distribution, leaderboard, upload_summary
 from engagement_pipeline.report import EngagementReport, render_markdown, write_workbook
 
+from .action_assets import conversion_summary
 from .engagement_assets import preview
 from .ingest_assets import matched_attendance
 from .resources import DataFolder, Scoring, Warehouse
@@ -52,7 +54,7 @@ def quarantined_rows(warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
     return dg.Output(rows, metadata={"rows": len(rows), "preview": preview(shown, 20)})
 
 
-@dg.asset(group_name="report", kinds={"markdown", "excel"})
+@dg.asset(group_name="report", kinds={"markdown", "excel"}, deps=[conversion_summary])
 def engagement_report(
     context: dg.AssetExecutionContext,
     attendance: pd.DataFrame,
@@ -66,10 +68,16 @@ def engagement_report(
     upcoming_events: pd.DataFrame,
     unmatched_attendees: pd.DataFrame,
     upload_ledger: pd.DataFrame,
+    risk_signals: pd.DataFrame,
+    outreach_tasks: pd.DataFrame,
+    customer_health: pd.DataFrame,
     data_folder: DataFolder,
     scoring: Scoring,
+    warehouse: Warehouse,
 ) -> dg.MaterializeResult:
-    """The CSM's report: what was uploaded, who is engaged, who to ask, who is slipping, who to invite."""
+    """The CSM's report: what was uploaded, who is engaged, who to ask, who is slipping, who to invite,
+    and what the tracking changed (risk signals, outreach, health, conversion), read back from the
+    warehouse after those assets wrote it so the report and the warehouse never disagree."""
     as_of = scoring.as_of_date()
     report = EngagementReport(
         as_of=as_of,
@@ -82,10 +90,12 @@ def engagement_report(
         distribution=engagement_distribution(engagement_scores),
         upcoming=upcoming_events,
         extra_sections=[
+            *actions_report_sections(warehouse.engine()),
             ("Uploads and row accounting", upload_ledger),
             ("Unmatched attendees (review queue)", unmatched_attendees.drop(columns=["suggestions"],
                                                                              errors="ignore")),
         ],
+        closing=health_update_sentence(len(customer_health), int(risk_signals["created_now"].sum())),
     )
     markdown = render_markdown(report)
     reports_dir = data_folder.settings.reports_dir
@@ -101,6 +111,9 @@ def engagement_report(
             "markdown_path": dg.MetadataValue.path(str(md_path)),
             "excel_path": dg.MetadataValue.path(str(xlsx_path)),
             "headline": report.summary["headline"],
+            "what_changed": report.closing,
+            "open_risk_signals": len(risk_signals),
+            "open_outreach_tasks": len(outreach_tasks),
             "as_of": as_of.isoformat(),
         }
     )

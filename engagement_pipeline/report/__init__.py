@@ -16,7 +16,8 @@ class EngagementReport:
     """Everything the report shows, as computed by the insights functions for one as-of date.
 
     `upcoming` (optional) lets the report list upcoming events that got no recommendation;
-    `extra_sections` are appended as (title, table), e.g. the ingestion ledger or unmatched attendees.
+    `extra_sections` are appended as (title, table), e.g. the ingestion ledger or unmatched attendees;
+    `closing` is the last word, what this scoring run changed (the health update and new risk signals).
     """
 
     as_of: date
@@ -29,6 +30,7 @@ class EngagementReport:
     distribution: pd.DataFrame
     upcoming: pd.DataFrame | None = None
     extra_sections: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+    closing: str = ""
 
 
 __all__ = ["EngagementReport", "markdown_table", "render_markdown", "report_tables", "write_workbook"]

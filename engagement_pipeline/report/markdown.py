@@ -59,10 +59,11 @@ def report_tables(report: EngagementReport) -> dict[str, pd.DataFrame]:
     return {
         "Summary": pd.DataFrame({
             "Item": ["Headline", "Customers", "People", "Events", "Attendance records", "No-shows",
-                     "Date from", "Date to", "Event types"],
+                     "Date from", "Date to", "Event types", "What changed"],
             "Value": [summary.get("headline"), summary.get("customers"), summary.get("people"),
                       summary.get("events"), summary.get("records"), summary.get("no_shows"),
-                      str(summary.get("date_from") or ""), str(summary.get("date_to") or ""), types],
+                      str(summary.get("date_from") or ""), str(summary.get("date_to") or ""), types,
+                      report.closing],
         }),
         "Events by type": pd.DataFrame({
             "Event type": ev["event_type"].map(_label), "Events": ev["events"],
@@ -145,4 +146,6 @@ def render_markdown(report: EngagementReport) -> str:
     lines += _section("Engagement distribution", t["Distribution"], "No customers to distribute.")
     for title, frame in report.extra_sections:
         lines += _section(cell(title), frame, "Nothing to show.")
+    if report.closing:
+        lines += ["## What changed", "", report.closing, ""]
     return "\n".join(lines).rstrip() + "\n"

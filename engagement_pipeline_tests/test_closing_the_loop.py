@@ -1,0 +1,139 @@
+"""The CSM's loop on the demo data, from the CLI: score, create advocacy opportunities for the top 3, invite
+recommended contacts to the next webinar, upload that webinar's Zoom export a week later, re-score.
+
+The report then says what changed (health for every CRM customer, risk signals created only once), lists
+the open risk signals and outreach tasks, and measures the product's success criteria: invitation →
+attendance conversion per event and overall, and the advocacy conversion rate.
+"""
+
+from __future__ import annotations
+
+import email
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner, Result
+
+from engagement_pipeline.actions.tables import advocacy_opportunities, invitations, risk_signals
+from engagement_pipeline.cli import main
+from engagement_pipeline.config import Settings
+from engagement_pipeline.defs.resources import _engine
+from engagement_pipeline.runner import run_pipeline
+from engagement_pipeline.warehouse import make_engine
+
+from .conftest import DEMO_ANCHOR
+
+WEBINAR = "Dashboards and Automation Webinar"  # the demo's first upcoming event, 2026-11-11
+
+
+def follow_up_attendee_report(invited: list[tuple[str, str]], walk_in: tuple[str, str]) -> str:
+    """The webinar's Zoom Attendee Report as Zoom exports it: the first two invited contacts attended,
+    the third registered and did not show up, and one contact who was not invited attended."""
+    header = ("Attended,User Name (Original Name),First Name,Last Name,Email,Phone,Registration Time,"
+              "Approval Status,Join Time,Leave Time,Time in Session (minutes),Is Guest,Organization,Job Title,"
+              "Country/Region Name")
+    lines = [
+        "\ufeffAttendee Report,,,,,,,,,,,,,,",
+        'Report Generated:,"Nov 11, 2026 6:26 PM",,,,,,,,,,,,,',
+        "Topic,Webinar ID,Actual Start Time,Actual Duration (minutes),# Registered,# Cancelled,Unique Viewers,"
+        "Total Users,Max Concurrent Views,Enable Registration,,,,,",
+        f'{WEBINAR},955 1234 5678,"Nov 11, 2026 4:00 PM",60,4,0,3,3,3,Yes,,,,,',
+        "Host Details,,,,,,,,,,,,,,",
+        "Attended,User Name (Original Name),Email,Join Time,Leave Time,Time in Session (minutes),Is Guest,"
+        "Country/Region Name,,,,,,,",
+        'Yes,Nora Host,nora.host@northwind-analytics.com,"Nov 11, 2026 15:55:00","Nov 11, 2026 17:00:00",65,No,'
+        "United States,,,,,,,",
+        "Attendee Details,,,,,,,,,,,,,,",
+        header,
+    ]
+    people = [(*invited[0], "Yes", 52), (*invited[1], "Yes", 41), (*invited[2], "No", 0), (*walk_in, "Yes", 30)]
+    for name, address, attended, minutes in people:
+        first, _, last = name.partition(" ")
+        times = ('"Nov 11, 2026 16:02:00","Nov 11, 2026 16:54:00"' if attended == "Yes" else "--,--")
+        lines.append(f'{attended},{name},{first},{last},{address},,"Nov 5, 2026 10:00:00",approved,{times},'
+                     f"{minutes if attended == 'Yes' else '--'},No,,,")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def cli(runner: CliRunner, env: dict[str, str], *args: str) -> Result:
+    result = runner.invoke(main, list(args), env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.fixture
+def scored_demo(tmp_path: Path, demo_dir: Path, db_url: str) -> tuple[Settings, dict[str, str]]:
+    _engine.cache_clear()  # the PostgreSQL test database is emptied between tests; migrate it again
+    data = tmp_path / "data"
+    for part in ("crm", "events", "inbox"):
+        shutil.copytree(demo_dir / part, data / part)
+    env = {"ENGAGEMENT_DATA_DIR": str(data), "ENGAGEMENT_DB_URL": db_url}
+    settings = Settings.from_env(env)
+    run = run_pipeline(sorted((data / "inbox").iterdir()), settings=settings, as_of=DEMO_ANCHOR)
+    assert run.report_markdown.rstrip().endswith(
+        "Updated engagement in the health score for all 82 customers; 10 risk signals created.")
+    return settings, env
+
+
+def test_the_report_lists_risks_and_outreach_and_a_rescore_creates_no_second_signal(scored_demo) -> None:
+    settings, _ = scored_demo
+    again = run_pipeline([], settings=settings, as_of=DEMO_ANCHOR)
+    report = again.report_markdown
+    assert report.rstrip().endswith(
+        "## What changed\n\nUpdated engagement in the health score for all 82 customers; 0 risk signals created.")
+    signals = report.split("## Open risk signals")[1].split("## Outreach tasks")[0]
+    declining = {"Verdant Logistics S.A.", "Jasper Energy B.V.", "Elmstead Media LLC", "Umbra Logistics AG",
+                 "Marigold Insurance plc"}
+    assert {line.split(" | ")[0].lstrip("| ") for line in signals.splitlines() if line.startswith("| ")
+            and "---" not in line} - {"Customer"} == declining
+    tasks = report.split("## Outreach tasks")[1].split("## Customer health")[0]
+    assert sum(line.startswith("| ") for line in tasks.splitlines()) == 1 + len(declining)  # header and one row each
+    with make_engine(settings.db_url).connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(risk_signals)).scalar() == 10
+
+
+def test_advocacy_invitations_and_a_follow_up_upload_make_the_success_measures_measurable(
+        scored_demo, tmp_path: Path) -> None:
+    settings, env = scored_demo
+    runner = CliRunner()
+
+    first = cli(runner, env, "advocacy", "--top", "3")
+    assert "3 created, 0 already there." in first.output
+    assert "0 created, 3 already there." in cli(runner, env, "advocacy", "--top", "3").output
+
+    sent = cli(runner, env, "invite", "--event", WEBINAR, "--top", "4")
+    assert "4 sent" in sent.output and f"Subject: You're Invited: {WEBINAR}" in sent.output
+    outbox = sorted((settings.data_dir / "outbox").rglob("*.eml"))
+    assert len(outbox) == 4
+    assert all(email.message_from_bytes(p.read_bytes())["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+               for p in outbox)
+    engine = make_engine(settings.db_url)
+    with engine.connect() as conn:
+        invited = [(r.contact_name, r.contact_email) for r in conn.execute(
+            sa.select(invitations).where(invitations.c.status == "sent").order_by(invitations.c.invitation_id))]
+        opportunity = conn.execute(sa.select(advocacy_opportunities.c.customer_id)
+                                   .order_by(advocacy_opportunities.c.opportunity_id)).scalars().first()
+    assert len(invited) == 4
+
+    cli(runner, env, "advocacy-status", opportunity, "won")
+    walk_in = ("Walk In", "walk.in@example.org")
+    export = tmp_path / "95512345678 - Attendee Report.csv"
+    export.write_text(follow_up_attendee_report(invited, walk_in), encoding="utf-8", newline="")
+
+    later = run_pipeline([export], settings=settings, as_of=date(2026, 11, 12))
+    assert later.uploads[0]["platform"] == "zoom_webinar"
+    report = later.report_markdown
+    conversion = report.split("## Invitation → attendance conversion")[1].split("\n## ")[0]
+    rows = [line for line in conversion.splitlines() if line.startswith(f"| {WEBINAR} |")
+            or line.startswith("| All events |")]
+    assert [row.split(" | ")[2:5] for row in rows] == [["4", "2", "0.5"], ["4", "2", "0.5"]]
+    advocacy = report.split("## Advocacy conversion")[1].split("\n## ")[0]
+    assert "| 3 | 2 | 1 | 0 | 0.333 |" in advocacy  # opportunities, open, won, lost, rate
+    with engine.connect() as conn:
+        converted = conn.execute(sa.select(invitations.c.contact_email)
+                                 .where(invitations.c.converted_at.is_not(None))).scalars().all()
+    assert sorted(converted) == sorted(address for _, address in invited[:2])
+    engine.dispose()
