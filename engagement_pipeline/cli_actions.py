@@ -127,3 +127,22 @@ def suppress(path: Path) -> None:
     with Warehouse(url=Settings.from_env().db_url).engine().begin() as conn:
         added = add_suppressions(conn, entries, source=path.name)
     click.echo(f"{len(entries)} addresses read, {added} new on the suppression list.")
+
+
+@main.command("unsubscribe-server")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8025, show_default=True, help="Port to listen on.")
+def unsubscribe_server(host: str, port: int) -> None:
+    """Serve the one-click unsubscribe endpoint (RFC 8058) that invitation links point at.
+
+    Put it behind your HTTPS proxy at ENGAGEMENT_UNSUBSCRIBE_URL; a valid POST suppresses the address."""
+    from wsgiref.simple_server import make_server
+
+    from engagement_pipeline.actions.unsubscribe import installation_secret, unsubscribe_app
+    from engagement_pipeline.defs.resources import Warehouse
+
+    settings = Settings.from_env()
+    app = unsubscribe_app(Warehouse(url=settings.db_url).engine(), installation_secret(settings.data_dir))
+    with make_server(host, port, app) as server:
+        click.echo(f"Unsubscribe endpoint on http://{host}:{server.server_port}/unsubscribe (Ctrl-C to stop)")
+        server.serve_forever()

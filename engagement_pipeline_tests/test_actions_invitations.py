@@ -29,7 +29,8 @@ ATTENDANCE = pd.DataFrame({
     "event_id": ["e1", "e2"], "event_name": ["Analytics Deep Dive", "Quarterly Town Hall"],
     "attendee_email": ["ana@acme.com", "carl@beta.com"], "attended": [True, True],
 })
-POLICY = InvitationPolicy(sender="events@northwind-analytics.com", max_per_contact=2, cap_days=30)
+POLICY = InvitationPolicy(sender="events@northwind-analytics.com", unsubscribe_secret="test-secret",
+                          max_per_contact=2, cap_days=30)
 
 
 def recs(*people: tuple[str, str]) -> pd.DataFrame:
@@ -124,7 +125,7 @@ def test_a_name_with_cr_lf_reaches_one_recipient_and_injects_no_header(
 
 
 def test_the_frequency_cap_skips_with_the_reason_until_the_window_passes(engine: sa.Engine, tmp_path: Path) -> None:
-    policy = InvitationPolicy(max_per_contact=1, cap_days=30)
+    policy = InvitationPolicy(unsubscribe_secret="test-secret", max_per_contact=1, cap_days=30)
     mailer = OutboxMailer(tmp_path / "outbox")
     now = datetime(2026, 11, 3, 9, tzinfo=UTC)
     send_invitations(engine, EVERYONE.iloc[[0]], EVENT, ATTENDANCE, mailer, policy, now=now)

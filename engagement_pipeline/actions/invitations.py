@@ -8,13 +8,10 @@ message and writes nothing. Each send is committed on its own, so a crash keeps 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import jinja2
 import pandas as pd
@@ -25,6 +22,7 @@ from engagement_pipeline.insights.recommendations import is_on_topic
 
 from .mailer import Mailer, MailerError, build_message, clean_display_name, valid_email
 from .tables import invitations, suppressions
+from .unsubscribe import unsubscribe_url
 
 RESULT_COLUMNS: tuple[str, ...] = ("event_name", "customer_id", "customer_name", "contact_name", "contact_email",
                                    "status", "reason", "message_id")
@@ -45,7 +43,7 @@ class InvitationPolicy:
     sender: str = "events@northwind-analytics.com"
     sender_name: str = "Northwind Analytics Events"
     unsubscribe_url: str = "https://events.northwind-analytics.com/unsubscribe"
-    unsubscribe_secret: str = "engagement-pipeline"
+    unsubscribe_secret: str = ""  # signs the links; see unsubscribe.installation_secret
     max_per_contact: int = 2
     cap_days: int = 30
 
@@ -114,8 +112,7 @@ def interest_sentence(contact_email: str, customer_name: str, topics: Sequence[s
 
 
 def unsubscribe_link(policy: InvitationPolicy, email: str) -> str:
-    token = hmac.new(policy.unsubscribe_secret.encode(), email.lower().encode(), hashlib.sha256).hexdigest()[:32]
-    return f"{policy.unsubscribe_url}?email={quote(email.lower())}&token={token}"
+    return unsubscribe_url(policy.unsubscribe_url, policy.unsubscribe_secret, email)
 
 
 def render_invitation(rec: pd.Series, event: pd.Series, sentence: str, policy: InvitationPolicy) -> dict[str, str]:

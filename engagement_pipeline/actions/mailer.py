@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email import policy as email_policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -49,10 +50,15 @@ def address(name: object, email: str) -> Address:
     return Address(display_name=clean_display_name(name), username=local, domain=domain)
 
 
+# RFC 5322's line limit, not the 78-character default: folding a long List-Unsubscribe URL (it has no
+# spaces) would turn it into RFC 2047 encoded-words, which no mail client reads as a URL.
+MESSAGE_POLICY = email_policy.default.clone(max_line_length=998)
+
+
 def build_message(*, sender: str, sender_name: str, to_name: object, to_email: str, subject: str,
                   text: str, html: str, headers: dict[str, str] | None = None) -> EmailMessage:
     """A multipart/alternative message (plain text first, then HTML), with a Message-ID and Date."""
-    msg = EmailMessage()
+    msg = EmailMessage(policy=MESSAGE_POLICY)
     msg["From"] = address(sender_name, sender)
     msg["To"] = address(to_name, to_email)
     msg["Subject"] = clean_display_name(subject, limit=200)

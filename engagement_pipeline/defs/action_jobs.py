@@ -17,6 +17,7 @@ from engagement_pipeline.actions.invitations import (
     send_invitations,
 )
 from engagement_pipeline.actions.state import NotScoredError, ScoredState, load_scored_state
+from engagement_pipeline.actions.unsubscribe import installation_secret
 from engagement_pipeline.report.markdown import markdown_table
 
 from .action_resources import Mailer
@@ -83,7 +84,9 @@ def send_event_invitations(context: dg.OpExecutionContext, config: InvitationCon
                                     config.customers, config.top_n or None)
     outbox = data_folder.settings.outbox_dir
     run = send_invitations(warehouse.engine(), chosen, event, state.attendance, mailer.client(outbox),
-                           mailer.policy(config.max_per_contact, config.cap_days), dry_run=config.dry_run)
+                           mailer.policy(config.max_per_contact, config.cap_days,
+                                         installation_secret(data_folder.settings.data_dir)),
+                           dry_run=config.dry_run)
     context.log.info(f"{'Dry run' if config.dry_run else 'Sent'} via {mailer.describe(outbox)}: {run.counts()}")
     if not config.dry_run:
         context.log_event(dg.AssetMaterialization(

@@ -40,10 +40,10 @@ class Mailer(dg.ConfigurableResource):
         return f"SMTP {self.smtp_host}:{self.smtp_port}" if self.smtp_host else \
             f"outbox {self.outbox_dir or default_outbox}"
 
-    def policy(self, max_per_contact: int, cap_days: int) -> InvitationPolicy:
+    def policy(self, max_per_contact: int, cap_days: int, unsubscribe_secret: str) -> InvitationPolicy:
         return InvitationPolicy(sender=self.mail_from, sender_name=self.from_name,
-                                unsubscribe_url=self.unsubscribe_url, max_per_contact=max_per_contact,
-                                cap_days=cap_days)
+                                unsubscribe_url=self.unsubscribe_url, unsubscribe_secret=unsubscribe_secret,
+                                max_per_contact=max_per_contact, cap_days=cap_days)
 
 
 def mailer_from_env(environ: dict[str, str] | None = None) -> Mailer:
@@ -61,6 +61,8 @@ def mailer_from_env(environ: dict[str, str] | None = None) -> Mailer:
             env["ENGAGEMENT_SMTP_PASSWORD"]
     if env.get("ENGAGEMENT_SMTP_STARTTLS"):
         values["smtp_starttls"] = env["ENGAGEMENT_SMTP_STARTTLS"].strip().lower() in _TRUE
+    if env.get("ENGAGEMENT_UNSUBSCRIBE_URL"):
+        values["unsubscribe_url"] = env["ENGAGEMENT_UNSUBSCRIBE_URL"]
     if env.get("ENGAGEMENT_MAIL_FROM"):
         values["mail_from"] = env["ENGAGEMENT_MAIL_FROM"]
     return Mailer(**values)

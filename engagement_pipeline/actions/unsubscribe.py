@@ -1,0 +1,93 @@
+"""Unsubscribe links that cannot be forged, and the one-click receiver (RFC 8058) that honours them.
+
+Each invitation carries `?email=…&token=HMAC(secret, email)`. The secret is per installation: the
+ENGAGEMENT_UNSUBSCRIBE_SECRET variable when set (several servers share it), else a random one created
+once in the data folder, so a token minted by one installation is worthless to another and nobody can
+unsubscribe an address they only guessed. The receiver is a plain WSGI app: mail providers POST
+`List-Unsubscribe=One-Click` to it with no user present; a person following the link with GET gets a
+confirmation button instead, because link scanners pre-fetch URLs and must not unsubscribe anyone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import os
+import secrets
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from urllib.parse import parse_qs, quote
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+SECRET_ENV = "ENGAGEMENT_UNSUBSCRIBE_SECRET"
+SECRET_FILE = ".unsubscribe_secret"
+TOKEN_LENGTH = 32
+
+StartResponse = Callable[[str, list[tuple[str, str]]], object]
+
+
+def installation_secret(data_dir: Path, environ: dict[str, str] | None = None) -> str:
+    """The configured secret, or this installation's own, created (mode 0600) on first use."""
+    env = os.environ if environ is None else environ
+    if env.get(SECRET_ENV):
+        return env[SECRET_ENV]
+    path = Path(data_dir) / SECRET_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def unsubscribe_token(secret: str, email: str) -> str:
+    if not secret:
+        raise ValueError("an unsubscribe secret is required to sign unsubscribe links")
+    return hmac.new(secret.encode(), email.strip().lower().encode(), hashlib.sha256).hexdigest()[:TOKEN_LENGTH]
+
+
+def unsubscribe_url(base_url: str, secret: str, email: str) -> str:
+    address = email.strip().lower()
+    return f"{base_url}?email={quote(address)}&token={unsubscribe_token(secret, address)}"
+
+
+def token_is_valid(secret: str, email: str, token: str) -> bool:
+    return bool(email) and hmac.compare_digest(unsubscribe_token(secret, email), token or "")
+
+
+def _page(title: str, body: str) -> bytes:
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+            f"<body><h1>{html.escape(title)}</h1>{body}</body></html>").encode()
+
+
+def unsubscribe_app(engine: Engine, secret: str) -> Callable[[dict, StartResponse], Iterable[bytes]]:
+    """WSGI app: POST (one-click or the confirmation form) suppresses the address; GET asks first."""
+    from .invitations import add_suppressions
+
+    def app(environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        email = (query.get("email") or [""])[0].strip().lower()
+        token = (query.get("token") or [""])[0]
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        if not token_is_valid(secret, email, token):
+            start_response("403 Forbidden", [("Content-Type", "text/html; charset=utf-8")])
+            return [_page("This unsubscribe link is not valid", "<p>Use the link from your latest email.</p>")]
+        if method == "POST":
+            with engine.begin() as conn:
+                add_suppressions(conn, pd.DataFrame({"email": [email], "reason": ["unsubscribed"]}),
+                                 source="one-click unsubscribe")
+            start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+            return [_page("You are unsubscribed", f"<p>{html.escape(email)} will get no more invitations.</p>")]
+        if method == "GET":
+            start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+            form = (f"<form method='post'><p>Stop event invitations to {html.escape(email)}?</p>"
+                    "<input type='hidden' name='List-Unsubscribe' value='One-Click'>"
+                    "<button type='submit'>Unsubscribe</button></form>")
+            return [_page("Unsubscribe", form)]
+        start_response("405 Method Not Allowed", [("Allow", "GET, POST"), ("Content-Type", "text/plain")])
+        return [b"GET or POST only\n"]
+
+    return app
