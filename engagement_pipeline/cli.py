@@ -44,11 +44,33 @@ def demo(anchor: date | None, out_dir: Path, seed: int) -> None:
     )
 
 
+def _migrate_warehouse(db_url: str) -> str:
+    """Upgrades the warehouse in place; returns `Warehouse at <url, password hidden>: <from> → <to>`."""
+    from engagement_pipeline.schema import WarehouseSchemaError, upgrade_warehouse
+    from engagement_pipeline.warehouse import make_engine
+
+    engine = make_engine(db_url)
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        result = upgrade_warehouse(engine)
+    except WarehouseSchemaError as err:
+        raise click.ClickException(str(err)) from err
+    finally:
+        engine.dispose()
+    return f"Warehouse at {engine.url.render_as_string(hide_password=True)}: {result.describe()}"
+
+
+@main.command()
+def migrate() -> None:
+    """Upgrade the warehouse (ENGAGEMENT_DB_URL) to the newest schema in place; safe to run at any time."""
+    click.echo(_migrate_warehouse(Settings.from_env().db_url))
+
+
 @main.command()
 def init() -> None:
     """Prepare the data folder: demo data on first start, the warehouse schema, the Dagster home."""
     settings = Settings.from_env()
-    from engagement_pipeline.defs.resources import Warehouse
 
     for folder in (settings.inbox_dir, settings.archive_dir, settings.rejected_dir, settings.reports_dir,
                    settings.outbox_dir, settings.events_dir):
@@ -58,7 +80,13 @@ def init() -> None:
 
         truth = generate_demo(settings.data_dir)
         click.echo(f"First start: demo data as of {truth.anchor} written to {settings.data_dir}")
-    Warehouse(url=settings.db_url).engine()
+    from engagement_pipeline.databases import ensure_database
+
+    for variable, url in (("ENGAGEMENT_DB_URL", settings.db_url),
+                          ("DAGSTER_PG_URL", os.environ.get("DAGSTER_PG_URL"))):
+        if url and ensure_database(url):
+            click.echo(f"Created the PostgreSQL database named in {variable}.")
+    click.echo(_migrate_warehouse(settings.db_url))
     home = os.environ.get("DAGSTER_HOME")
     instance = "embedded SQLite"
     if home:

@@ -3,6 +3,9 @@
 Writes are idempotent by construction: an upload is identified by the sha256 of its bytes, and everything
 derived from an upload is replaced (delete + insert in one transaction) when that upload is processed again,
 so a re-run, a retried run or a run killed half-way never leaves duplicates behind.
+
+The tables below are the models; the schema itself is built and changed by the Alembic revisions in
+`migrations/versions/`. A change to a table here needs a new revision there (a test compares the two).
 """
 
 from __future__ import annotations
@@ -10,11 +13,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+
+if TYPE_CHECKING:
+    from engagement_pipeline.schema import MigrationResult
 
 metadata = sa.MetaData()
 
@@ -89,6 +95,7 @@ attendance = sa.Table(
     *[c.copy() for c in _RECORD_COLUMNS],
     sa.PrimaryKeyConstraint("event_id", "attendee_key", name="pk_attendance"),
 )
+sa.Index("ix_attendance_customer_id", attendance.c.customer_id)  # migration 0002: one customer's history
 
 engagement_scores = sa.Table(
     "engagement_scores",
@@ -102,6 +109,7 @@ engagement_scores = sa.Table(
     sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint("as_of", "customer_id", name="pk_engagement_scores"),
 )
+sa.Index("ix_engagement_scores_customer_id", engagement_scores.c.customer_id)  # migration 0002
 
 RECORD_COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in _RECORD_COLUMNS)
 
@@ -113,9 +121,13 @@ def make_engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
-def create_schema(engine: Engine) -> None:
-    import engagement_pipeline.actions.tables  # noqa: F401  (registers the action tables)
-    metadata.create_all(engine)
+def create_schema(engine: Engine) -> MigrationResult:
+    """Brings the warehouse to the current schema through the migrations (never `create_all`), so a warehouse
+    from an older release is upgraded in place. The one entry point every caller uses; see `schema.py`."""
+    import engagement_pipeline.actions.tables  # noqa: F401  (callers may expect every table on `metadata`)
+    from engagement_pipeline.schema import upgrade_warehouse
+
+    return upgrade_warehouse(engine)
 
 
 def _now() -> datetime:

@@ -1,5 +1,13 @@
 """Shared fixtures: a warehouse URL on SQLite and on a real PostgreSQL, and a demo data folder.
 
+Every test that touches the warehouse takes one of the warehouse fixtures below, so it runs on both backends:
+
+- `db_url`: per test. SQLite: a new file. PostgreSQL: one database for the whole session, migrated to head once
+  and emptied (TRUNCATE) before each test, which keeps the suite fast.
+- `module_db_url`: per module, for a pipeline run once and read by many tests; its own PostgreSQL database, so
+  the per-test emptying never reaches it.
+- `empty_db_url`: per test, a database with nothing in it (not even `alembic_version`), for migration tests.
+
 PostgreSQL tests create their own database and drop it afterwards. Without a server they skip with a
 reason on a laptop, and fail in CI (CI=true), where a skipped PostgreSQL test would hide a regression.
 """
@@ -52,19 +60,60 @@ def postgres_database() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def reset_postgres_warehouse(url: str) -> None:
+    """Empties every warehouse table and restarts the ids, as a new SQLite file would have them; rebuilds the
+    database from scratch (alembic_version included) when a test left it at another revision or without a table."""
+    import engagement_pipeline.actions.tables  # noqa: F401  (the action tables, on the same metadata)
+    from engagement_pipeline.schema import current_revision, head_revision, upgrade_warehouse
+    from engagement_pipeline.warehouse import make_engine, metadata
+
+    engine = make_engine(url)
+    try:
+        tables = {t.name for t in metadata.sorted_tables}
+        if current_revision(engine) == head_revision() and tables <= set(sa.inspect(engine).get_table_names()):
+            with engine.begin() as conn:
+                conn.execute(sa.text(f"TRUNCATE {', '.join(sorted(tables))} RESTART IDENTITY CASCADE"))
+            return
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        upgrade_warehouse(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Every warehouse test runs on both backends; PostgreSQL tables are emptied between tests."""
+    """Every warehouse test runs on both backends; PostgreSQL tables are emptied before each test."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
         return
     url = request.getfixturevalue("postgres_database")
-    from engagement_pipeline.warehouse import metadata
-
-    engine = sa.create_engine(url)
-    metadata.drop_all(engine)
-    engine.dispose()
+    reset_postgres_warehouse(url)
     yield url
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One warehouse per test module and backend, for data built once (a scored demo) and read by many tests."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('warehouse') / 'warehouse.sqlite'}"
+        return
+    with fresh_postgres_database("engagement_module") as url:
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with nothing in it, on both backends: where migration tests start."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
+        return
+    with fresh_postgres_database("engagement_migrations") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

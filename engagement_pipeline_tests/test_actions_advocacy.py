@@ -16,25 +16,18 @@ from engagement_pipeline.actions.tables import advocacy_opportunities
 from engagement_pipeline.cli import main
 from engagement_pipeline.config import Settings
 from engagement_pipeline.runner import run_pipeline
-from engagement_pipeline.warehouse import make_engine, metadata
+from engagement_pipeline.warehouse import make_engine
 
 from .conftest import DEMO_ANCHOR
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def scored(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+@pytest.fixture(scope="module")
+def scored(module_db_url: str, tmp_path_factory: pytest.TempPathFactory,
            demo_dir: Path) -> Iterator[dict[str, str]]:
     """The demo scored once per backend; the environment the CLI reads."""
     data = tmp_path_factory.mktemp("advocacy_data")
     shutil.copytree(demo_dir, data, dirs_exist_ok=True)
-    if request.param == "sqlite":
-        url = f"sqlite:///{data / 'warehouse.sqlite'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-        engine = sa.create_engine(url)
-        metadata.drop_all(engine)
-        engine.dispose()
-    env = {"ENGAGEMENT_DATA_DIR": str(data), "ENGAGEMENT_DB_URL": url}
+    env = {"ENGAGEMENT_DATA_DIR": str(data), "ENGAGEMENT_DB_URL": module_db_url}
     run_pipeline(sorted((data / "inbox").iterdir()), settings=Settings.from_env(env), as_of=DEMO_ANCHOR)
     yield env
 
@@ -94,8 +87,8 @@ def test_invite_dry_run_prints_the_table_and_one_preview(scored: dict[str, str])
     assert not (Path(scored["ENGAGEMENT_DATA_DIR"]) / "outbox").exists()
 
 
-def test_actions_say_to_score_first_on_an_empty_warehouse(tmp_path: Path) -> None:
-    env = {"ENGAGEMENT_DATA_DIR": str(tmp_path), "ENGAGEMENT_DB_URL": f"sqlite:///{tmp_path / 'w.sqlite'}"}
+def test_actions_say_to_score_first_on_an_empty_warehouse(tmp_path: Path, db_url: str) -> None:
+    env = {"ENGAGEMENT_DATA_DIR": str(tmp_path), "ENGAGEMENT_DB_URL": db_url}
     result = CliRunner().invoke(main, ["advocacy", "--top", "3"], env=env)
     assert result.exit_code == 1
     assert "run `engagement-pipeline score ...` first" in result.output

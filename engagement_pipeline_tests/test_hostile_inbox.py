@@ -220,7 +220,8 @@ BAD_FILES = {
 
 
 @pytest.fixture(scope="module")
-def hostile_run(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> tuple[PipelineRun, Path, dict]:
+def hostile_run(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path,
+                module_db_url: str) -> tuple[PipelineRun, Path, dict]:
     data = tmp_path_factory.mktemp("hostile") / "data"
     for folder in ("crm", "events"):
         shutil.copytree(demo_dir / folder, data / folder)
@@ -239,7 +240,8 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> tup
         (inbox / name).write_bytes(content)
     for name, (build, _) in BAD_FILES.items():
         (inbox / name).write_bytes(build(demo_dir))
-    settings = Settings.from_env({"ENGAGEMENT_DATA_DIR": str(data), "ENGAGEMENT_MAX_UPLOAD_MB": "1"})
+    settings = Settings.from_env({"ENGAGEMENT_DATA_DIR": str(data), "ENGAGEMENT_MAX_UPLOAD_MB": "1",
+                                  "ENGAGEMENT_DB_URL": module_db_url})
     files = sorted(inbox.iterdir())
     run = run_pipeline(files, settings=settings, as_of=DEMO_ANCHOR)
     return run, data, good

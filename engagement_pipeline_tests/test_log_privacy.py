@@ -35,7 +35,8 @@ def _messages(instance: dg.DagsterInstance) -> list[str]:
     return out
 
 
-def test_no_attendee_email_in_logs_at_info(tmp_path: Path, demo_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_no_attendee_email_in_logs_at_info(tmp_path: Path, demo_dir: Path, db_url: str,
+                                           caplog: pytest.LogCaptureFixture) -> None:
     data = tmp_path / "data"
     for folder in ("crm", "events"):
         shutil.copytree(demo_dir / folder, data / folder)
@@ -45,7 +46,7 @@ def test_no_attendee_email_in_logs_at_info(tmp_path: Path, demo_dir: Path, caplo
     shutil.copy(webinar, inbox / webinar.name)
     # A rejected file whose first row is attendee data: the reason is logged, the row must not be.
     (inbox / "bad.csv").write_text("leaked.person@granitemedia.com,Leaked Person\n", encoding="utf-8")
-    settings = Settings.from_env({"ENGAGEMENT_DATA_DIR": str(data)})
+    settings = Settings.from_env({"ENGAGEMENT_DATA_DIR": str(data), "ENGAGEMENT_DB_URL": db_url})
     resources = {**default_resources(settings), "inbox": Inbox(directory=str(inbox), consume=False)}
     info = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     caplog.set_level(logging.INFO)

@@ -21,11 +21,12 @@ from .conftest import DEMO_ANCHOR
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> tuple[PipelineRun, Settings, dict]:
+def demo_run(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path,
+             module_db_url: str) -> tuple[PipelineRun, Settings, dict]:
     data = tmp_path_factory.mktemp("data")
     for folder in ("crm", "events", "inbox"):
         shutil.copytree(demo_dir / folder, data / folder)
-    settings = Settings.from_env({"ENGAGEMENT_DATA_DIR": str(data)})
+    settings = Settings.from_env({"ENGAGEMENT_DATA_DIR": str(data), "ENGAGEMENT_DB_URL": module_db_url})
     files = sorted((data / "inbox").iterdir())
     run = run_pipeline(files, settings=settings, as_of=DEMO_ANCHOR)
     truth = json.loads((demo_dir / "demo_truth.json").read_text())

@@ -119,11 +119,13 @@ def test_blocking_check_failure_stops_downstream_assets_in_the_same_run(tmp_path
     assert "events_held" not in materialized
 
 
-def test_checks_run_and_pass_in_a_materialize_of_the_engagement_assets(tmp_path: Path, demo_dir: Path) -> None:
+def test_checks_run_and_pass_in_a_materialize_of_the_engagement_assets(
+    tmp_path: Path, demo_dir: Path, db_url: str
+) -> None:
     data = tmp_path / "data"
     for folder in ("crm", "events"):
         shutil.copytree(demo_dir / folder, data / folder)
-    settings = Settings.from_env({"ENGAGEMENT_DATA_DIR": str(data)})
+    settings = Settings.from_env({"ENGAGEMENT_DATA_DIR": str(data), "ENGAGEMENT_DB_URL": db_url})
     files = sorted((demo_dir / "inbox").iterdir())[:4]
     run_pipeline(files, settings=settings, as_of=DEMO_ANCHOR)  # fills the warehouse
     result = dg.materialize(

@@ -59,6 +59,7 @@ invitations = sa.Table(
     sa.Column("converted_event_id", sa.String(128)),
     sa.UniqueConstraint("event_name", "contact_email", name="uq_invitation_event_contact"),
 )
+sa.Index("ix_invitations_contact_email", invitations.c.contact_email)  # migration 0002: the frequency cap
 
 suppressions = sa.Table(
     "suppressions",
@@ -113,6 +114,7 @@ customer_health = sa.Table(
     sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint("as_of", "customer_id", name="pk_customer_health"),
 )
+sa.Index("ix_customer_health_customer_id", customer_health.c.customer_id)  # migration 0002
 
 
 def read_table(conn: sa.Connection, table: sa.Table, *where: sa.ColumnElement[bool]) -> pd.DataFrame:

@@ -177,13 +177,11 @@ def _record(row: Kept, event_name: str, day: pd.Timestamp, event_type: str, plat
     }
 
 
-def _first(values: pd.Series) -> Any:
-    present = values.dropna()
-    return present.iloc[0] if len(present) else None
-
-
 def _fold(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """One record per (event, attendee): minutes/questions/polls summed, flags OR-ed, strongest role."""
+    """One record per (event, attendee): minutes/questions/polls summed, flags OR-ed, strongest role.
+
+    Email, name and company take the first non-empty value (pandas' "first" skips nulls), vectorised:
+    a per-group Python function here was half of parsing time in the benchmark."""
     if not records:
         return pd.DataFrame(columns=list(CANONICAL_COLUMNS))
     frame = pd.DataFrame(records).sort_values("source_row", kind="stable")
@@ -191,8 +189,8 @@ def _fold(records: list[dict[str, Any]]) -> pd.DataFrame:
     grouped = frame.groupby(["event_id", "attendee_key"], sort=False)
     folded = grouped.agg(
         event_name=("event_name", "first"), event_type=("event_type", "first"), event_date=("event_date", "first"),
-        platform=("platform", "first"), attendee_email=("attendee_email", _first),
-        attendee_name=("attendee_name", _first), company=("company", _first), registered=("registered", "any"),
+        platform=("platform", "first"), attendee_email=("attendee_email", "first"),
+        attendee_name=("attendee_name", "first"), company=("company", "first"), registered=("registered", "any"),
         attended=("attended", "any"), minutes_attended=("minutes_attended", "sum"),
         questions_asked=("questions_asked", "sum"), polls_answered=("polls_answered", "sum"),
         feedback_submitted=("feedback_submitted", "any"), role_rank=("role_rank", "max"),
@@ -200,4 +198,6 @@ def _fold(records: list[dict[str, Any]]) -> pd.DataFrame:
     ).reset_index()
     rank_to_role = {rank: role for role, rank in ROLE_RANK.items()}
     folded["role"] = folded.pop("role_rank").map(rank_to_role)
+    for column in ("attendee_email", "attendee_name", "company"):
+        folded[column] = folded[column].astype(object).where(folded[column].notna(), None)
     return folded[list(CANONICAL_COLUMNS)].reset_index(drop=True)
