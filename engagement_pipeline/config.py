@@ -86,12 +86,14 @@ def band_for(score: float) -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    """Where things live. `ENGAGEMENT_DATA_DIR` moves the whole data folder."""
+    """Where things live. `ENGAGEMENT_DATA_DIR` moves the whole data folder; `ENGAGEMENT_INBOX_URL`
+    (`s3://bucket/prefix`) moves the inbox, archive and rejected files into a bucket."""
 
     data_dir: Path
     db_url: str
     internal_domains: frozenset[str]
     max_upload_bytes: int = 50 * 1024 * 1024
+    inbox_url: str = ""  # empty: the folder `inbox_dir`
 
     @property
     def inbox_dir(self) -> Path:
@@ -129,7 +131,12 @@ class Settings:
         raw_domains = env.get("ENGAGEMENT_INTERNAL_DOMAINS", DEMO_ORGANISER_DOMAIN)
         internal = frozenset(d.strip().lower() for d in raw_domains.split(",") if d.strip())
         max_bytes = int(env.get("ENGAGEMENT_MAX_UPLOAD_MB", "50")) * 1024 * 1024
-        return cls(data_dir=data_dir, db_url=db_url, internal_domains=internal, max_upload_bytes=max_bytes)
+        inbox_url = env.get("ENGAGEMENT_INBOX_URL", "").strip()
+        if inbox_url and not (inbox_url.startswith("s3://") and inbox_url[len("s3://"):].split("/")[0]):
+            raise ConfigError(f"ENGAGEMENT_INBOX_URL must be s3://bucket[/prefix] (or unset for the folder), "
+                              f"got {inbox_url!r}")
+        return cls(data_dir=data_dir, db_url=db_url, internal_domains=internal, max_upload_bytes=max_bytes,
+                   inbox_url=inbox_url)
 
 
 # The demo's organiser; its people host and present, and never count as customer engagement.

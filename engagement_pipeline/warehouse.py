@@ -165,6 +165,22 @@ def frame_rows(frame: pd.DataFrame, columns: Iterable[str]) -> list[dict[str, An
     ]
 
 
+INSERT_CHUNK_ROWS = 5_000
+
+
+def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame, columns: Iterable[str],
+                 **constants: Any) -> int:
+    """Inserts `frame` in chunks: converting a million rows to driver dicts at once held gigabytes."""
+    cols = list(columns)
+    for start in range(0, len(frame), INSERT_CHUNK_ROWS):
+        rows = frame_rows(frame.iloc[start:start + INSERT_CHUNK_ROWS], cols)
+        if constants:
+            for row in rows:
+                row.update(constants)
+        conn.execute(table.insert(), rows)
+    return len(frame)
+
+
 def find_upload(conn: Connection, sha256: str) -> Mapping[str, Any] | None:
     row = conn.execute(sa.select(uploads).where(uploads.c.sha256 == sha256)).mappings().first()
     return dict(row) if row else None
@@ -213,11 +229,7 @@ def store_parsed_upload(
     """Replaces everything derived from this upload, so re-processing it is a no-op in effect."""
     conn.execute(sa.delete(upload_records).where(upload_records.c.upload_id == upload_id))
     conn.execute(sa.delete(row_issues).where(row_issues.c.upload_id == upload_id))
-    rows = frame_rows(records, RECORD_COLUMN_NAMES)
-    for row in rows:
-        row["upload_id"] = upload_id
-    if rows:
-        conn.execute(upload_records.insert(), rows)
+    insert_frame(conn, upload_records, records, RECORD_COLUMN_NAMES, upload_id=upload_id)
     issues: list[dict[str, Any]] = []
     for kind, frame in (("excluded", excluded), ("quarantined", quarantined)):
         for row in frame_rows(frame, ("source_row", "reason", "detail", "raw")):
@@ -250,7 +262,8 @@ def load_upload_records(conn: Connection) -> pd.DataFrame:
         .where(uploads.c.status == "accepted")
         .order_by(upload_records.c.upload_id, upload_records.c.source_row)
     )
-    frame = pd.DataFrame(conn.execute(query).mappings().all())
+    result = conn.execute(query)
+    frame = pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
     if frame.empty:
         frame = pd.DataFrame(columns=["upload_id", *RECORD_COLUMN_NAMES, "received_at"])
     return frame
@@ -276,9 +289,7 @@ def load_row_issues(conn: Connection, kind: str | None = None) -> pd.DataFrame:
 
 def replace_attendance(conn: Connection, merged: pd.DataFrame) -> None:
     conn.execute(sa.delete(attendance))
-    rows = frame_rows(merged, RECORD_COLUMN_NAMES)
-    if rows:
-        conn.execute(attendance.insert(), rows)
+    insert_frame(conn, attendance, merged, RECORD_COLUMN_NAMES)
 
 
 def store_scores(conn: Connection, as_of: Any, scores: pd.DataFrame, trends: pd.DataFrame) -> int:

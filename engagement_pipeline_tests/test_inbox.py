@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from engagement_pipeline.inbox import (
+    FolderInbox,
     UnsafeFileName,
     archive_copy,
     ready_files,
@@ -74,3 +75,41 @@ def test_rejected_file_is_kept_with_a_readable_reason(tmp_path: Path) -> None:
     text = error_file.read_text()
     assert "broken.csv was not processed." in text
     assert "Unknown format.\nExpected: Zoom" in text
+
+
+def _folder_inbox(tmp_path: Path) -> FolderInbox:
+    (tmp_path / "inbox").mkdir()
+    return FolderInbox(tmp_path / "inbox", archive_dir=tmp_path / "archive", rejected_dir=tmp_path / "rejected")
+
+
+def test_folder_inbox_archives_then_consumes_the_version_it_read(tmp_path: Path) -> None:
+    inbox = _folder_inbox(tmp_path)
+    _write(tmp_path / "inbox" / "a.csv", "Email\nx@y.com\n")
+    fetched = inbox.fetch("a.csv")
+    sha = hashlib.sha256(b"Email\nx@y.com\n").hexdigest()
+    assert (fetched.sha256, fetched.size, fetched.from_inbox) == (sha, 14, True)
+    assert fetched.archive_ref == str(tmp_path / "archive" / sha / "a.csv") and fetched.local_path.read_bytes()
+    assert inbox.consume(fetched) is True
+    assert not (tmp_path / "inbox" / "a.csv").exists() and inbox.fetch("a.csv") is None
+
+    again = inbox.fetch_archived(fetched.archive_ref, "a.csv")
+    assert (again.sha256, again.from_inbox, inbox.consume(again)) == (sha, False, False)
+
+
+def test_folder_inbox_keeps_a_file_replaced_while_it_was_read(tmp_path: Path) -> None:
+    inbox = _folder_inbox(tmp_path)
+    path = _write(tmp_path / "inbox" / "a.csv", "first", age_seconds=100)
+    fetched = inbox.fetch("a.csv")
+    _write(path, "second version", age_seconds=50)
+    assert inbox.consume(fetched) is False
+    assert path.read_text() == "second version"
+
+
+def test_folder_inbox_rejects_beside_the_data_folder_with_the_shared_text(tmp_path: Path) -> None:
+    inbox = _folder_inbox(tmp_path)
+    source = _write(tmp_path / "inbox" / "broken.csv", "nothing useful")
+    where = inbox.reject(source, "broken.csv", "Unknown format.")
+    assert where == str(tmp_path / "rejected" / "broken.csv.error.txt")
+    assert Path(where).read_text().startswith("broken.csv was not processed.\n\nUnknown format.\n")
+    with pytest.raises(UnsafeFileName):
+        inbox.fetch("../escape.csv")

@@ -12,7 +12,6 @@ import pandas as pd
 
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.crm import load_crm
-from engagement_pipeline.inbox import archive_copy, reject, sha256_of
 from engagement_pipeline.ingest.overrides import load_overrides
 from engagement_pipeline.ingest.parse import parse_export
 from engagement_pipeline.ingest.result import ParsedUpload, RejectedFile
@@ -30,8 +29,13 @@ class Upload:
     upload_id: int
     file_name: str
     sha256: str
-    archive_path: str
+    archive_path: str  # the durable archived copy: a path, or an s3:// URL with a bucket inbox
     first_seen: bool
+    local_path: str = ""  # a local copy of the same bytes for this run to parse (empty: archive_path)
+
+
+def _location(ref: str) -> dg.MetadataValue:
+    return dg.MetadataValue.url(ref) if "://" in ref else dg.MetadataValue.path(ref)
 
 
 @dg.asset(partitions_def=upload_partitions_def, group_name="ingest", kinds={"file"})
@@ -40,29 +44,29 @@ def attendance_upload(
 ) -> dg.Output[Upload]:
     """The dropped file, archived by content hash; the same bytes under any name are one upload."""
     file_name = context.partition_key
-    path = inbox.locate(file_name)
+    store = inbox.store(data_folder.settings)
+    fetched = store.fetch(file_name)
     with warehouse.engine().begin() as conn:
-        if not path.exists():
+        if fetched is None:  # already processed and gone from the inbox: re-run from its archived copy
             previous = wh.load_uploads(conn)
             previous = previous[previous["file_name"] == file_name]
             if previous.empty:
-                raise dg.Failure(description=f"{file_name} is neither in the inbox nor in the archive.")
-            path = Path(previous.iloc[-1]["archive_path"])
-        sha256 = sha256_of(path)
-        archived = archive_copy(path, data_folder.settings.archive_dir, sha256)
+                raise dg.Failure(description=f"{file_name} is neither in the inbox ({store.location}) "
+                                             "nor in the archive.")
+            fetched = store.fetch_archived(str(previous.iloc[-1]["archive_path"]), file_name)
         upload_id, first_seen = wh.register_upload(
-            conn, sha256=sha256, file_name=file_name, size_bytes=path.stat().st_size,
-            archive_path=str(archived),
+            conn, sha256=fetched.sha256, file_name=file_name, size_bytes=fetched.size,
+            archive_path=fetched.archive_ref,
         )
-    if inbox.consume and path.parent.resolve() == Path(inbox.directory).resolve():
-        path.unlink()
-    upload = Upload(upload_id, file_name, sha256, str(archived), first_seen)
+    if inbox.consume:
+        store.consume(fetched)
+    upload = Upload(upload_id, file_name, fetched.sha256, fetched.archive_ref, first_seen, str(fetched.local_path))
     return dg.Output(
         upload,
         metadata={
             "upload_id": upload_id,
-            "sha256": sha256,
-            "archived_to": dg.MetadataValue.path(str(archived)),
+            "sha256": fetched.sha256,
+            "archived_to": _location(fetched.archive_ref),
             "first_seen": first_seen,
         },
     )
@@ -70,7 +74,7 @@ def attendance_upload(
 
 @dg.asset(partitions_def=upload_partitions_def, group_name="ingest", kinds={"pandas", "pandera"})
 def validated_attendance(
-    context: dg.AssetExecutionContext, attendance_upload: Upload, data_folder: DataFolder,
+    context: dg.AssetExecutionContext, attendance_upload: Upload, inbox: Inbox, data_folder: DataFolder,
     warehouse: Warehouse,
 ) -> dg.Output[ParsedUpload | None]:
     """Platform detected from content, mapped through its pandera schema onto canonical records.
@@ -79,7 +83,7 @@ def validated_attendance(
     succeeds so that the other files and the report go on.
     """
     settings = data_folder.settings
-    archived = Path(attendance_upload.archive_path)
+    archived = Path(attendance_upload.local_path or attendance_upload.archive_path)
     try:
         overrides = load_overrides(settings.events_dir / "overrides.csv")
         parsed = parse_export(
@@ -88,14 +92,14 @@ def validated_attendance(
         )
     except RejectedFile as err:
         explanation = err.explanation()
-        error_file = reject(archived, settings.rejected_dir, attendance_upload.file_name, explanation)
+        error_file = inbox.store(settings).reject(archived, attendance_upload.file_name, explanation)
         with warehouse.engine().begin() as conn:
             wh.mark_rejected(conn, attendance_upload.upload_id, explanation)
         context.log.warning(f"Rejected {attendance_upload.file_name}: {err.reason}")
         return dg.Output(
             None,
             metadata={"status": "rejected", "reason": explanation,
-                      "error_file": dg.MetadataValue.path(str(error_file))},
+                      "error_file": _location(error_file)},
         )
     return dg.Output(
         parsed,

@@ -1,6 +1,7 @@
 """Configurable resources: where the data folder is, which warehouse, how to score, the inbox."""
 
 
+import os
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -10,7 +11,7 @@ from pydantic import Field
 from sqlalchemy.engine import Engine
 
 from engagement_pipeline.config import DEFAULT_WEIGHTS, ConfigError, ScoringConfig, Settings
-from engagement_pipeline.inbox import InboxFile, ready_files, resolve_inside
+from engagement_pipeline.inbox import InboxFile, InboxStore, open_inbox
 from engagement_pipeline.warehouse import create_schema, make_engine
 
 
@@ -48,17 +49,32 @@ class DataFolder(dg.ConfigurableResource):
 
 
 class Inbox(dg.ConfigurableResource):
-    """The watched folder. `consume` moves processed files out (the sensor's inbox); the CLI reads in place."""
+    """Where dropped files arrive: the folder `directory`, or the bucket `url` (`s3://bucket/prefix`, files under
+    `<prefix>/inbox/`). `consume` removes processed files (the sensor's inbox); the CLI reads its files in place.
+    Bucket credentials come from the standard AWS chain, never from this config."""
 
-    directory: str
+    directory: str = ""
+    url: str = ""
+    endpoint_url: str = ""  # empty: boto3's own resolution (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, AWS)
+    region_name: str = ""  # empty: AWS_REGION / AWS_DEFAULT_REGION
     consume: bool = True
     settle_seconds: float = 2.0
 
-    def ready(self) -> list[InboxFile]:
-        return ready_files(Path(self.directory), self.settle_seconds)
+    def store(self, settings: Settings | None = None) -> InboxStore:
+        """The inbox; archived and rejected files go to the data folder's `archive/` and `rejected/` (folder) or
+        beside the inbox in the bucket. Without `settings`, the folders beside `directory`."""
+        if not (self.url or self.directory):
+            raise ValueError("the inbox needs a folder (`directory`) or a bucket (`url`: s3://bucket/prefix)")
+        base = Path(self.directory)
+        return open_inbox(
+            self.url, directory=base,
+            archive_dir=settings.archive_dir if settings else base.parent / "archive",
+            rejected_dir=settings.rejected_dir if settings else base.parent / "rejected",
+            settle_seconds=self.settle_seconds, endpoint_url=self.endpoint_url, region_name=self.region_name,
+        )
 
-    def locate(self, file_name: str) -> Path:
-        return resolve_inside(Path(self.directory), file_name)
+    def ready(self) -> list[InboxFile]:
+        return self.store().ready()
 
 
 class Scoring(dg.ConfigurableResource):
@@ -92,13 +108,15 @@ class Scoring(dg.ConfigurableResource):
 def default_resources(settings: Settings | None = None) -> dict[str, dg.ConfigurableResource]:
     """Resources for the embedded defaults, read from the environment at load time."""
     s = settings or Settings.from_env()
+    # From the environment, the URL (it may hold a password) is resolved at run time and never shown in the UI.
+    from_env = settings is None and bool(os.environ.get("ENGAGEMENT_DB_URL"))
     return {
-        "warehouse": Warehouse(url=s.db_url),
+        "warehouse": Warehouse(url=dg.EnvVar("ENGAGEMENT_DB_URL") if from_env else s.db_url),
         "data_folder": DataFolder(
             path=str(s.data_dir),
             internal_domains=sorted(s.internal_domains),
             max_upload_mb=max(1, s.max_upload_bytes // (1024 * 1024)),
         ),
-        "inbox": Inbox(directory=str(s.inbox_dir)),
+        "inbox": Inbox(directory=str(s.inbox_dir), url=s.inbox_url),
         "scoring": Scoring(),
     }

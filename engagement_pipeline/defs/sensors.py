@@ -1,8 +1,9 @@
 """The inbox sensor (one partition and one run per new file) and the re-score that follows ingestion.
 
-The inbox sensor only lists and stats files; parsing happens in the run. Its cursor remembers the
-signature (size, mtime) of each file it requested while the file is still in the inbox, so the same file
-is never requested twice, and a file replaced in place is requested again.
+The inbox sensor only lists files (a folder's stat, or a bucket's ListObjectsV2: the `Inbox` resource picks);
+parsing happens in the run. Its cursor remembers the signature (size and mtime; in a bucket also the ETag) of
+each file it requested while the file is still in the inbox, so the same file is never requested twice, and a
+file replaced in place is requested again.
 """
 
 
