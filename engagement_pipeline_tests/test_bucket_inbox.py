@@ -149,12 +149,11 @@ def _sensor(instance: dg.DagsterInstance, inbox: Inbox, cursor: str | None) -> d
 
 
 @pytest.fixture
-def data_folder(tmp_path: Path, demo_dir: Path) -> Settings:
+def data_folder(tmp_path: Path, demo_dir: Path, db_url: str) -> Settings:
     data = tmp_path / "data"
     for folder in ("crm", "events"):
         shutil.copytree(demo_dir / folder, data / folder)
-    return Settings.from_env({"ENGAGEMENT_DATA_DIR": str(data),
-                              "ENGAGEMENT_DB_URL": f"sqlite:///{tmp_path / 'warehouse.sqlite'}"})
+    return Settings.from_env({"ENGAGEMENT_DATA_DIR": str(data), "ENGAGEMENT_DB_URL": db_url})
 
 
 def _webinar(demo_dir: Path) -> Path:
