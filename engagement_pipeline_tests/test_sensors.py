@@ -88,3 +88,53 @@ def test_rescore_waits_for_ingestion_and_runs_once_after_it() -> None:
         assert [r.run_key for r in result.run_requests] == [f"rescore-after-{done.run_id}"]
         settled = rescore_after_ingest_sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor))
         assert isinstance(settled, dg.SkipReason)
+
+
+def _run_for(instance: dg.DagsterInstance, request: dg.RunRequest, status: dg.DagsterRunStatus) -> dg.DagsterRun:
+    """The run the daemon would have launched for `request`, finished with `status`."""
+    job = build_definitions().resolve_job_def("ingest_upload_job")
+    return instance.create_run_for_job(job_def=job, status=status, tags={**request.tags, "dagster/run_key":
+                                                                         request.run_key})
+
+
+def test_a_file_whose_run_failed_or_was_killed_is_retried_up_to_three_attempts(tmp_path: Path) -> None:
+    _drop(tmp_path, "a.csv")
+    with dg.instance_for_test() as instance:
+        first = _evaluate(instance, tmp_path, None)
+        [request] = first.run_requests
+        assert request.run_key.endswith(":0")
+        _run_for(instance, request, dg.DagsterRunStatus.STARTED)
+        assert _evaluate(instance, tmp_path, first.cursor).run_requests == []  # still running: wait
+
+        instance.delete_run(instance.get_runs()[0].run_id)
+        crashed = _run_for(instance, request, dg.DagsterRunStatus.FAILURE)
+        instance.add_run_tags(crashed.run_id, {"dagster/will_retry": "true"})
+        assert _evaluate(instance, tmp_path, first.cursor).run_requests == []  # the daemon re-executes it
+
+        instance.delete_run(crashed.run_id)
+        _run_for(instance, request, dg.DagsterRunStatus.CANCELED)  # e.g. stuck after dagster dev was killed
+        second = _evaluate(instance, tmp_path, first.cursor)
+        assert [r.run_key.rsplit(":", 1)[1] for r in second.run_requests] == ["1"]
+        _run_for(instance, second.run_requests[0], dg.DagsterRunStatus.FAILURE)
+        third = _evaluate(instance, tmp_path, second.cursor)
+        assert [r.run_key.rsplit(":", 1)[1] for r in third.run_requests] == ["2"]
+        _run_for(instance, third.run_requests[0], dg.DagsterRunStatus.FAILURE)
+
+        given_up = _evaluate(instance, tmp_path, third.cursor)
+        assert given_up.run_requests == []
+        assert "given up on a.csv (last run" in given_up.skip_reason.skip_message
+
+
+def test_an_identical_file_dropped_again_after_processing_gets_a_new_run_key(tmp_path: Path) -> None:
+    """`cp -p` keeps size and mtime: the signature repeats, and a repeated run key would be skipped by Dagster."""
+    path = _drop(tmp_path, "a.csv")
+    with dg.instance_for_test() as instance:
+        first = _evaluate(instance, tmp_path, None)
+        _run_for(instance, first.run_requests[0], dg.DagsterRunStatus.SUCCESS)
+        stamp = path.stat().st_mtime
+        path.unlink()
+        emptied = _evaluate(instance, tmp_path, first.cursor)
+        _drop(tmp_path, "a.csv")
+        os.utime(path, (stamp, stamp))
+        again = _evaluate(instance, tmp_path, emptied.cursor)
+        assert [r.run_key for r in again.run_requests] == [first.run_requests[0].run_key[:-1] + "1"]
