@@ -692,7 +692,9 @@ def test_restarting_dagster_dev_reprocesses_nothing(product: RunningProduct, fir
     product.start()
 
     def two_evaluations_each() -> dict[str, list[dict]] | None:
-        ticks = {s: [t for t in product.sensor_ticks(s) if t["timestamp"] > restarted_at]
+        # A tick still being evaluated (STARTED) is not an evaluation yet: count finished ones only.
+        ticks = {s: [t for t in product.sensor_ticks(s)
+                     if t["timestamp"] > restarted_at and t["status"] != "STARTED"]
                  for s in ("inbox_sensor", "rescore_after_ingest_sensor")}
         return ticks if all(len(t) >= 2 for t in ticks.values()) else None
 
