@@ -38,16 +38,10 @@ def blend_health(scores: pd.DataFrame, customers: pd.DataFrame,
 
 
 def store_health(conn: Connection, as_of: date, health: pd.DataFrame) -> int:
-    from engagement_pipeline.warehouse import frame_rows
+    from engagement_pipeline.warehouse import insert_frame
 
     conn.execute(sa.delete(customer_health).where(customer_health.c.as_of == as_of))
-    rows = frame_rows(health, HEALTH_COLUMNS)
-    now = datetime.now(UTC)
-    for row in rows:
-        row.update(as_of=as_of, computed_at=now)
-    if rows:
-        conn.execute(customer_health.insert(), rows)
-    return len(rows)
+    return insert_frame(conn, customer_health, health, HEALTH_COLUMNS, as_of=as_of, computed_at=datetime.now(UTC))
 
 
 def health_history(conn: Connection, customer_id: str | None = None) -> pd.DataFrame:

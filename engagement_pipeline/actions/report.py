@@ -12,29 +12,24 @@ from .conversion import advocacy_conversion, invitation_conversion
 from .health import health_history, health_update_sentence
 from .risks import open_signals, open_tasks
 
-__all__ = ["actions_report_sections", "health_update_sentence"]
+__all__ = ["actions_report_sections", "health_update_sentence", "report_sections"]
 
 
-def actions_report_sections(engine: Engine) -> list[tuple[str, pd.DataFrame]]:
-    """(title, table) pairs to append to the report, in reading order; empty tables are left out."""
-    with engine.connect() as conn:
-        attendance = pd.DataFrame(conn.execute(sa.select(wh.attendance)).mappings().all())
-        signals = open_signals(conn)[["customer_name", "cause", "detail", "as_of"]]
-        tasks = open_tasks(conn)[["customer_name", "csm_owner", "due_date", "suggested_action"]]
-        health = health_history(conn)
-        conversion = invitation_conversion(conn, attendance) if len(attendance) else pd.DataFrame()
-        advocacy = advocacy_conversion(conn)
+def report_sections(signals: pd.DataFrame, tasks: pd.DataFrame, health: pd.DataFrame, conversion: pd.DataFrame,
+                    advocacy: dict) -> list[tuple[str, pd.DataFrame]]:
+    """(title, table) pairs to append to the report, in reading order; empty tables are left out.
+
+    `health` is one scoring date's blended health; the others are what the tracking assets produce."""
+    signals = signals[["customer_name", "cause", "detail", "as_of"]].rename(
+        columns={"customer_name": "Customer", "cause": "Cause", "detail": "Detail", "as_of": "Since"})
+    tasks = tasks[["customer_name", "csm_owner", "due_date", "suggested_action"]].rename(
+        columns={"customer_name": "Customer", "csm_owner": "CSM", "due_date": "Due",
+                 "suggested_action": "Suggested action"})
     if len(health):
-        latest = health["as_of"].max()
-        health = (health.loc[health["as_of"] == latest, ["customer_name", "usage_health", "engagement_score",
-                                                         "health_score"]]
-                  .sort_values("health_score", ignore_index=True))
-    signals = signals.rename(columns={"customer_name": "Customer", "cause": "Cause", "detail": "Detail",
-                                      "as_of": "Since"})
-    tasks = tasks.rename(columns={"customer_name": "Customer", "csm_owner": "CSM", "due_date": "Due",
-                                  "suggested_action": "Suggested action"})
-    health = health.rename(columns={"customer_name": "Customer", "usage_health": "Usage health",
-                                    "engagement_score": "Engagement score", "health_score": "Health score"})
+        health = health[["customer_name", "usage_health", "engagement_score", "health_score"]].sort_values(
+            "health_score", ignore_index=True).rename(
+            columns={"customer_name": "Customer", "usage_health": "Usage health",
+                     "engagement_score": "Engagement score", "health_score": "Health score"})
     sections = [
         ("Open risk signals", signals),
         ("Outreach tasks", tasks),
@@ -43,3 +38,17 @@ def actions_report_sections(engine: Engine) -> list[tuple[str, pd.DataFrame]]:
         ("Advocacy conversion", pd.DataFrame([advocacy]) if advocacy["opportunities"] else pd.DataFrame()),
     ]
     return [(title, frame) for title, frame in sections if len(frame)]
+
+
+def actions_report_sections(engine: Engine) -> list[tuple[str, pd.DataFrame]]:
+    """The same sections read back from the warehouse alone (the latest health date), outside a Dagster run."""
+    with engine.connect() as conn:
+        attendance = pd.DataFrame(conn.execute(sa.select(wh.attendance)).mappings().all())
+        signals = open_signals(conn)
+        tasks = open_tasks(conn)
+        health = health_history(conn)
+        conversion = invitation_conversion(conn, attendance) if len(attendance) else pd.DataFrame()
+        advocacy = advocacy_conversion(conn)
+    if len(health):
+        health = health.loc[health["as_of"] == health["as_of"].max()]
+    return report_sections(signals, tasks, health, conversion, advocacy)

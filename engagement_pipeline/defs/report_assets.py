@@ -7,11 +7,11 @@ import dagster as dg
 import pandas as pd
 
 from engagement_pipeline import warehouse as wh
-from engagement_pipeline.actions.report import actions_report_sections, health_update_sentence
+from engagement_pipeline.actions.conversion import advocacy_conversion
+from engagement_pipeline.actions.report import health_update_sentence, report_sections
 from engagement_pipeline.insights import engagement_distribution, leaderboard, upload_summary
 from engagement_pipeline.report import EngagementReport, render_markdown, write_workbook
 
-from .action_assets import conversion_summary
 from .engagement_assets import preview
 from .ingest_assets import matched_attendance
 from .resources import DataFolder, Scoring, Warehouse
@@ -54,7 +54,7 @@ def quarantined_rows(warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
     return dg.Output(rows, metadata={"rows": len(rows), "preview": preview(shown, 20)})
 
 
-@dg.asset(group_name="report", kinds={"markdown", "excel"}, deps=[conversion_summary])
+@dg.asset(group_name="report", kinds={"markdown", "excel"})
 def engagement_report(
     context: dg.AssetExecutionContext,
     attendance: pd.DataFrame,
@@ -71,14 +71,16 @@ def engagement_report(
     risk_signals: pd.DataFrame,
     outreach_tasks: pd.DataFrame,
     customer_health: pd.DataFrame,
+    conversion_summary: pd.DataFrame,
     data_folder: DataFolder,
     scoring: Scoring,
     warehouse: Warehouse,
 ) -> dg.MaterializeResult:
     """The CSM's report: what was uploaded, who is engaged, who to ask, who is slipping, who to invite,
-    and what the tracking changed (risk signals, outreach, health, conversion), read back from the
-    warehouse after those assets wrote it so the report and the warehouse never disagree."""
+    and what the tracking assets changed (risk signals, outreach, health for this scoring date, conversion)."""
     as_of = scoring.as_of_date()
+    with warehouse.engine().connect() as conn:
+        advocacy = advocacy_conversion(conn)
     report = EngagementReport(
         as_of=as_of,
         summary=upload_summary(attendance, events_held),
@@ -90,7 +92,7 @@ def engagement_report(
         distribution=engagement_distribution(engagement_scores),
         upcoming=upcoming_events,
         extra_sections=[
-            *actions_report_sections(warehouse.engine()),
+            *report_sections(risk_signals, outreach_tasks, customer_health, conversion_summary, advocacy),
             ("Uploads and row accounting", upload_ledger),
             ("Unmatched attendees (review queue)", unmatched_attendees.drop(columns=["suggestions"],
                                                                              errors="ignore")),
