@@ -128,8 +128,9 @@ class Settings:
         env = os.environ if environ is None else environ
         data_dir = Path(env.get("ENGAGEMENT_DATA_DIR") or Path.cwd() / "data").resolve()
         db_url = env.get("ENGAGEMENT_DB_URL") or f"sqlite:///{data_dir / 'warehouse.sqlite'}"
-        raw_domains = env.get("ENGAGEMENT_INTERNAL_DOMAINS", DEMO_ORGANISER_DOMAIN)
-        internal = frozenset(d.strip().lower() for d in raw_domains.split(",") if d.strip())
+        raw_domains = env.get("ENGAGEMENT_INTERNAL_DOMAINS")
+        internal = (frozenset(d.strip().lower() for d in raw_domains.split(",") if d.strip()) if raw_domains is not None
+                    else domains_file(data_dir))
         max_bytes = int(env.get("ENGAGEMENT_MAX_UPLOAD_MB", "50")) * 1024 * 1024
         inbox_url = env.get("ENGAGEMENT_INBOX_URL", "").strip()
         if inbox_url and not (inbox_url.startswith("s3://") and inbox_url[len("s3://"):].split("/")[0]):
@@ -139,5 +140,17 @@ class Settings:
                    inbox_url=inbox_url)
 
 
-# The demo's organiser; its people host and present, and never count as customer engagement.
+# The demo's organiser; its people host and present, and never count as customer engagement. The demo writes it
+# to its data folder's internal_domains.txt; it is never a default (an unconfigured folder infers the organiser
+# per upload from the file's host rows, see ingest/organiser.py).
 DEMO_ORGANISER_DOMAIN = "northwind-analytics.com"
+INTERNAL_DOMAINS_FILE = "internal_domains.txt"
+
+
+def domains_file(data_dir: Path) -> frozenset[str]:
+    """Organiser domains from `<data_dir>/internal_domains.txt` (one per line, `#` comments), empty if absent."""
+    path = data_dir / INTERNAL_DOMAINS_FILE
+    if not path.is_file():
+        return frozenset()
+    lines = (line.split("#", 1)[0].strip().lower() for line in path.read_text(encoding="utf-8").splitlines())
+    return frozenset(line for line in lines if line)
