@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 import pandas as pd
 import pandera.pandas as pa
@@ -336,6 +337,27 @@ def check_filled(sec: Section, found: dict[str, int | None], parsers: dict[str, 
             raise RejectedFile(f"No value in the '{header}' column of this {what} could be read.",
                                expected=f"values such as those the platform writes in '{header}'",
                                found=f"e.g. {filled[0]!r}")
+
+
+# A duration cell as the platforms write it (for the pandera row models): minutes, a clock, unit words, or blank.
+DURATION_CELL = (r"(?i)^(\d+(\.\d+)?|\d+:\d{2}(:\d{2})?"
+                 r"|(\d+(\.\d+)?\s*(hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)[\s,]*)+|--|)$")
+
+
+class _Dated(Protocol):
+    event_date: datetime | None
+
+
+def fill_event_date(kept: Sequence[_Dated], notes: list[str], moments: Sequence[datetime | None],
+                    source: str) -> None:
+    """Rows without an event date get the most common day of `moments` (join or check-in times), noted."""
+    day = mode_date(moments)
+    if day is None or all(row.event_date is not None for row in kept):
+        return
+    notes.append(f"event date {day.date()} taken from {source}")
+    for row in kept:
+        if row.event_date is None:
+            row.event_date = day
 
 
 def mode_date(values: Sequence[datetime | None]) -> datetime | None:

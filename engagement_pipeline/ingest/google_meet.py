@@ -16,15 +16,16 @@ from pandera.typing import Series
 
 from engagement_pipeline.ingest.collector import Collector, Kept
 from engagement_pipeline.ingest.common import (
+    DURATION_CELL,
     NO_FIT,
     Fit,
     check_filled,
     clean,
     engagement,
+    fill_event_date,
     fit,
     header_rows,
     locate,
-    mode_date,
     norm_header,
     parse_datetime,
     parse_minutes,
@@ -59,9 +60,7 @@ class GoogleMeetRows(pa.DataFrameModel):
     last_name: Series[str]
     name: Series[str]
     email: Series[str] = pa.Field(str_matches=r"^([^@\s]+@[^@\s]+\.[^@\s]+|)$")
-    minutes: Series[str] = pa.Field(
-        str_matches=r"(?i)^(\d+(\.\d+)?|\d+:\d{2}(:\d{2})?|(\d+(\.\d+)?\s*(hours?|hrs?|h|minutes?|mins?|m|seconds?"
-                    r"|secs?|s)[\s,]*)+|--|)$")
+    minutes: Series[str] = pa.Field(str_matches=DURATION_CELL)
     joined: Series[str]
     exited: Series[str]
     role: Series[str]
@@ -120,8 +119,4 @@ def parse(table: Table, col: Collector) -> None:
         col.keep(Kept(source_row=source_row, raw=raw, event_name=None, event_date=None, email=email, name=name,
                       attended=minutes > 0 or bool(v["joined"].strip()), minutes=minutes, questions=questions,
                       polls=polls, feedback=feedback))
-    day = mode_date(joins)
-    if day is not None:
-        col.notes.append(f"event date {day.date()} taken from the participants' 'Time joined'")
-        for row in col.kept:
-            row.event_date = day
+    fill_event_date(col.kept, col.notes, joins, "the participants' 'Time joined'")

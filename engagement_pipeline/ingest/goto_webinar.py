@@ -19,6 +19,7 @@ from pandera.typing import Series
 from engagement_pipeline.canonical import make_attendee_key
 from engagement_pipeline.ingest.collector import Collector, Kept
 from engagement_pipeline.ingest.common import (
+    DURATION_CELL,
     Fit,
     check_filled,
     clean,
@@ -71,8 +72,7 @@ class GoToWebinarRows(pa.DataFrameModel):
     first_name: Series[str]
     last_name: Series[str]
     email: Series[str] = pa.Field(str_matches=r"(?i)^([^@\s]+@[^@\s]+\.[^@\s]+|--|)$")
-    minutes: Series[str] = pa.Field(
-        str_matches=r"(?i)^(\d+(\.\d+)?|--|(\d+(\.\d+)?\s*(hours?|hrs?|minutes?|mins?|seconds?|secs?)[\s,]*)+|)$")
+    minutes: Series[str] = pa.Field(str_matches=DURATION_CELL)
     join_time: Series[str]
     company: Series[str]
 

@@ -24,10 +24,10 @@ from engagement_pipeline.ingest.common import (
     check_filled,
     clean,
     engagement,
+    fill_event_date,
     fit,
     header_rows,
     locate,
-    mode_date,
     norm_header,
     parse_datetime,
     require,
@@ -118,11 +118,7 @@ def parse(table: Table, col: Collector) -> None:
         col.keep(Kept(source_row=source_row, raw=raw, event_name=event_name, event_date=None,
                       email=clean(v["email"]), name=name, company=clean(v["company"]),
                       attended=checked_in is not None, questions=questions, polls=polls, feedback=feedback))
-    day = mode_date(check_ins)
-    if day is not None:
-        col.notes.append(f"event date {day.date()} taken from the guests' check-in times (UTC)")
-        for row in col.kept:
-            row.event_date = day
+    fill_event_date(col.kept, col.notes, check_ins, "the guests' check-in times (UTC)")
 
 
 def _event_name(col: Collector) -> str | None:

@@ -18,15 +18,16 @@ from pandera.typing import Series
 
 from engagement_pipeline.ingest.collector import Collector, Kept
 from engagement_pipeline.ingest.common import (
+    DURATION_CELL,
     Fit,
     best_fit,
     check_filled,
     clean,
     engagement,
+    fill_event_date,
     fit,
     header_rows,
     locate,
-    mode_date,
     norm_header,
     parse_datetime,
     parse_minutes,
@@ -68,7 +69,7 @@ class TeamsParticipantRows(pa.DataFrameModel):
 
     name: Series[str]
     first_join: Series[str]
-    minutes: Series[str] = pa.Field(str_matches=r"(?i)^((\d+h\s*)?(\d+m\s*)?(\d+s)?|\d+(\.\d+)?|--|)$")
+    minutes: Series[str] = pa.Field(str_matches=DURATION_CELL)
     email: Series[str]
     upn: Series[str]
     registration_email: Series[str]
@@ -186,18 +187,7 @@ def parse(table: Table, col: Collector) -> None:
         col.keep(Kept(source_row=source_row, raw=raw, event_name=title, event_date=event_date, email=email,
                       name=name, attended=attended, minutes=minutes, questions=questions, polls=polls,
                       feedback=feedback, role="speaker" if role in SPEAKER_ROLES else "attendee"))
-    if event_date is None:
-        _date_from_joins(col, first_joins)
-
-
-def _date_from_joins(col: Collector, joins: list[datetime | None]) -> None:
-    day = mode_date(joins)
-    if day is None:
-        return
-    col.notes.append(f"event date {day.date()} taken from the participants' first join times")
-    for row in col.kept:
-        if row.event_date is None:
-            row.event_date = day
+    fill_event_date(col.kept, col.notes, first_joins, "the participants' first join times")
 
 
 def _parse_flat(table: Table, col: Collector) -> None:

@@ -18,15 +18,16 @@ from pandera.typing import Series
 
 from engagement_pipeline.ingest.collector import Collector, Kept
 from engagement_pipeline.ingest.common import (
+    DURATION_CELL,
     NO_FIT,
     Fit,
     check_filled,
     clean,
     engagement,
+    fill_event_date,
     fit,
     header_rows,
     locate,
-    mode_date,
     norm_header,
     parse_datetime,
     parse_minutes,
@@ -68,9 +69,7 @@ class WebexRows(pa.DataFrameModel):
     email: Series[str] = pa.Field(str_matches=r"^([^@\s]+@[^@\s]+\.[^@\s]+|)$")
     join_time: Series[str]
     leave_time: Series[str]
-    minutes: Series[str] = pa.Field(
-        str_matches=r"(?i)^(\d+(\.\d+)?|\d+:\d{2}(:\d{2})?|(\d+(\.\d+)?\s*(hours?|hrs?|h|minutes?|mins?|m|seconds?"
-                    r"|secs?|s)[\s,]*)+|--|)$")
+    minutes: Series[str] = pa.Field(str_matches=DURATION_CELL)
     role: Series[str]
     company: Series[str]
     meeting_name: Series[str]
@@ -149,8 +148,4 @@ def parse(table: Table, col: Collector) -> None:
             summary.get("name", "")), event_date=event_date, email=email, name=name, company=clean(v["company"]),
             attended=minutes > 0 or joined is not None, minutes=minutes, questions=questions, polls=polls,
             feedback=feedback, role="speaker" if role in SPEAKER_ROLES else "attendee"))
-    day = mode_date(joins)
-    if day is not None and any(row.event_date is None for row in col.kept):
-        col.notes.append(f"event date {day.date()} taken from the participants' join times")
-        for row in col.kept:
-            row.event_date = row.event_date or day
+    fill_event_date(col.kept, col.notes, joins, "the participants' join times")
