@@ -223,3 +223,37 @@ def test_no_internal_domain_by_default_and_the_file_setting(tmp_path: Path) -> N
     assert Settings.from_env({"ENGAGEMENT_DATA_DIR": str(tmp_path)}).internal_domains == {"harbourline.io"}
     env = {"ENGAGEMENT_DATA_DIR": str(tmp_path), "ENGAGEMENT_INTERNAL_DOMAINS": "a.com,b.com"}
     assert Settings.from_env(env).internal_domains == {"a.com", "b.com"}
+
+
+@pytest.mark.slow
+def test_the_ingest_assets_apply_and_record_the_inferred_rule(tmp_path: Path) -> None:
+    """The same path the sensor and the CLI take: GoTo file in, staff out of the stored records, rule in notes."""
+    import shutil
+
+    import dagster as dg
+
+    from engagement_pipeline import warehouse as wh
+    from engagement_pipeline.defs import INGEST_ASSETS
+    from engagement_pipeline.defs.partitions import upload_partitions_def
+    from engagement_pipeline.defs.resources import Inbox, Warehouse, default_resources
+
+    data = tmp_path / "data"
+    (data / "crm").mkdir(parents=True)
+    (data / "crm" / "customers.csv").write_text(CUSTOMERS, encoding="utf-8")
+    (data / "crm" / "contacts.csv").write_text("customer_id,name,email,role,is_champion\n", encoding="utf-8")
+    (data / "inbox").mkdir()
+    shutil.copyfile(EXPORTS / "goto_webinar.csv", data / "inbox" / "goto_webinar.csv")
+    settings = Settings.from_env({"ENGAGEMENT_DATA_DIR": str(data)})
+    assert settings.internal_domains == frozenset()
+    resources = {**default_resources(settings), "inbox": Inbox(directory=str(data / "inbox"), consume=False)}
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(upload_partitions_def.name, ["goto_webinar.csv"])
+        run = dg.materialize(INGEST_ASSETS, partition_key="goto_webinar.csv", instance=instance,
+                             resources=resources)
+        notes = str(run.asset_materializations_for_node("matched_attendance")[-1].metadata["notes"].value)
+    assert "organiser domain harbourline.io inferred" in notes
+    with Warehouse(url=settings.db_url).engine().connect() as conn:
+        stored = wh.load_upload_records(conn)
+    assert sorted(stored["attendee_email"]) == ["ada.lee@brightwave.io", "ben.okafor@tallpine.com",
+                                                "eli.moss@brightwave.io", "fay.chen@tallpine.com",
+                                                "kim.novak@tallpine.com", "sam.ortiz@quarrylake.com"]
