@@ -25,6 +25,7 @@ from engagement_pipeline.ingest import (
     zoom_webinar,
 )
 from engagement_pipeline.ingest.collector import Collector
+from engagement_pipeline.ingest.common import NO_FIT, Fit
 from engagement_pipeline.ingest.overrides import EventOverride
 from engagement_pipeline.ingest.reader import Table, read_table
 from engagement_pipeline.ingest.result import ParsedUpload, RejectedFile
@@ -54,8 +55,16 @@ def _first_header(table: Table) -> str:
     return f"first header row: {', '.join(first) or '(none)'}"
 
 
+def _as_fit(value: Fit | float) -> Fit:
+    """A module still returning the old numeric score (> 0 = recognised) counts as a strong fit, so a module
+    written against the old interface keeps working until it returns a Fit with its markers."""
+    if isinstance(value, Fit):
+        return value
+    return Fit(1.0) if value > 0 else NO_FIT
+
+
 def _detect(table: Table, name: str) -> ModuleType:
-    fits = [(m, m.identify(table)) for m in PLATFORM_MODULES]
+    fits = [(m, _as_fit(m.identify(table))) for m in PLATFORM_MODULES]
     strong = [m for m, f in fits if f.strong]
     if len(strong) == 1:
         return strong[0]
