@@ -141,15 +141,16 @@ class Settings:
 
 
 # The demo's organiser; its people host and present, and never count as customer engagement. The demo writes it
-# to its data folder's internal_domains.txt; it is never a default (an unconfigured folder infers the organiser
-# per upload from the file's host rows, see ingest/organiser.py).
+# to its data folder's crm/internal_domains.txt (beside the customers, so every copy of the CRM carries it); it is
+# never a default: an unconfigured folder infers the organiser per upload from the file's host rows
+# (ingest/organiser.py).
 DEMO_ORGANISER_DOMAIN = "northwind-analytics.com"
 INTERNAL_DOMAINS_FILE = "internal_domains.txt"
 
 
 def domains_file(data_dir: Path) -> frozenset[str]:
-    """Organiser domains from `<data_dir>/internal_domains.txt` (one per line, `#` comments), empty if absent."""
-    path = data_dir / INTERNAL_DOMAINS_FILE
+    """Organiser domains from `<data_dir>/crm/internal_domains.txt` (one per line, `#` comments); empty if absent."""
+    path = data_dir / "crm" / INTERNAL_DOMAINS_FILE
     if not path.is_file():
         return frozenset()
     lines = (line.split("#", 1)[0].strip().lower() for line in path.read_text(encoding="utf-8").splitlines())

@@ -219,7 +219,8 @@ def test_a_free_mail_organiser_names_no_internal_domain() -> None:
 
 def test_no_internal_domain_by_default_and_the_file_setting(tmp_path: Path) -> None:
     assert Settings.from_env({"ENGAGEMENT_DATA_DIR": str(tmp_path)}).internal_domains == frozenset()
-    (tmp_path / "internal_domains.txt").write_text("# ours\nHarbourline.io\n", encoding="utf-8")
+    (tmp_path / "crm").mkdir()
+    (tmp_path / "crm" / "internal_domains.txt").write_text("# ours\nHarbourline.io\n", encoding="utf-8")
     assert Settings.from_env({"ENGAGEMENT_DATA_DIR": str(tmp_path)}).internal_domains == {"harbourline.io"}
     env = {"ENGAGEMENT_DATA_DIR": str(tmp_path), "ENGAGEMENT_INTERNAL_DOMAINS": "a.com,b.com"}
     assert Settings.from_env(env).internal_domains == {"a.com", "b.com"}

@@ -181,7 +181,8 @@ def generate_demo(out_dir: Path, anchor: date | None = None, seed: int = 7) -> D
     truth = _truth(pop, seed, files)
     _write(out_dir / "demo_truth.json", truth.to_json().encode("utf-8"))
     # The demo organiser's staff are configured, not guessed: the same as a CSM writing their own domain here.
-    _write(out_dir / INTERNAL_DOMAINS_FILE, f"# organiser domains (internal staff)\n{DEMO_ORGANISER_DOMAIN}\n".encode())
+    domains = f"# organiser domains (internal staff)\n{DEMO_ORGANISER_DOMAIN}\n"
+    _write(out_dir / "crm" / INTERNAL_DOMAINS_FILE, domains.encode("utf-8"))
     return truth
 
 
