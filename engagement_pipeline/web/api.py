@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import tempfile
 from datetime import date
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
 from engagement_pipeline.web import data as views
@@ -42,7 +41,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ApiError, "description": "No or wrong token"},
     422: {"model": ApiError, "description": "A parameter is invalid"},
 }
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 router = APIRouter(prefix="/api", dependencies=[Depends(bearer_required)], responses=ERRORS)
 
@@ -62,7 +60,7 @@ async def store_upload(request: Request, upload: UploadFile, details: EventDetai
     limit = ctx.settings.max_upload_bytes
     digest, size = hashlib.sha256(), 0
     with tempfile.TemporaryDirectory(prefix="engagement-upload-") as tmp:
-        spooled = Path(tmp) / "upload.bin"
+        spooled = FilePath(tmp) / "upload.bin"
         with spooled.open("wb") as out:
             while block := await upload.read(1 << 20):
                 size += len(block)
@@ -103,9 +101,8 @@ async def upload_attendance(
 @router.get("/events/attendance/uploads/{upload_id}", response_model=UploadStatus,
             responses={404: {"model": ApiError, "description": "No upload with this id"}},
             summary="An upload's status and row ledger")
-def get_upload(request: Request, upload_id: str) -> dict[str, Any]:
-    if not SHA256.match(upload_id):
-        raise ApiProblem(422, "invalid", "upload_id is the 64-character sha256 given when the file was uploaded")
+def get_upload(request: Request, upload_id: Annotated[str, Path(
+        pattern="^[0-9a-f]{64}$", description="The id the upload returned (sha256 of the file)")]) -> dict[str, Any]:
     ctx = _ctx(request)
     found = upload_status(ctx.engine, ctx.settings, upload_id)
     if found is None:

@@ -139,10 +139,15 @@ def deposit(settings: Settings, spooled: Path, name: str) -> str:
     return name
 
 
-def _in_inbox(settings: Settings, name: str) -> bool:
+def _in_inbox(settings: Settings, name: str, sha256: str) -> bool:
+    """Whether these bytes still wait in the (folder) inbox under `name`."""
     if settings.inbox_url:
         return False
-    return (settings.inbox_dir / name).is_file()
+    path = settings.inbox_dir / name
+    try:
+        return path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == sha256
+    except OSError:
+        return False
 
 
 def _pending_path(settings: Settings) -> Path:
@@ -177,12 +182,14 @@ def upload_status(engine: Engine, settings: Settings, sha256: str) -> dict[str, 
     with engine.connect() as conn:
         row = conn.execute(sa.select(wh.uploads).where(wh.uploads.c.sha256 == sha256)).mappings().first()
     note = _remembered(settings, sha256)
-    if row is None:
+    waiting = note is not None and _in_inbox(settings, note["file_name"], sha256)
+    if row is None or waiting:
         if note is None:
             return None
-        queued = _in_inbox(settings, note["file_name"]) or bool(settings.inbox_url)
+        queued = waiting or bool(settings.inbox_url)
         return {"upload_id": sha256, "file_name": note["file_name"], "status": "queued" if queued else "processing",
-                "reason": ("waiting in the inbox for the pipeline's sensor to pick it up" if queued
+                "reason": ("waiting in the inbox for the pipeline's sensor to pick it up"
+                           + (" (the same bytes were processed before)" if row is not None else "") if queued
                            else "taken from the inbox; the pipeline run is processing it"),
                 "platform": None, "rows_read": None, "rows_kept": None, "rows_excluded": None,
                 "rows_quarantined": None, "records": None, "excluded_by_reason": {}, "warehouse_upload_id": None,
