@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -77,15 +78,21 @@ def multipart(fields: dict[str, str], file_name: str, content: bytes) -> tuple[b
 
 
 @contextlib.contextmanager
-def serve_scored_demo(data: Path, demo_dir: Path, db_url: str, *, max_upload_mb: int = 1) -> Iterator[Served]:
-    """Scores the demo into `db_url`, empties the inbox (as the sensor would), and serves it."""
+def serve_scored_demo(data: Path, demo_dir: Path, db_url: str, *, max_upload_mb: int = 1,
+                      earlier: date | None = None) -> Iterator[Served]:
+    """Scores the demo into `db_url`, empties the inbox (as the sensor would), and serves it. With `earlier`,
+    the files are scored at that date first and the demo anchor is a second scoring (a score history)."""
     shutil.copytree(demo_dir, data, dirs_exist_ok=True)
     env = {**os.environ, "ENGAGEMENT_DATA_DIR": str(data), "ENGAGEMENT_DB_URL": db_url,
            "ENGAGEMENT_API_TOKEN": TOKEN, "ENGAGEMENT_MAX_UPLOAD_MB": str(max_upload_mb)}
     for name in ("ENGAGEMENT_SMTP_HOST", "ENGAGEMENT_INBOX_URL"):
         env.pop(name, None)
     settings = Settings.from_env(env)
-    run = run_pipeline(sorted((data / "inbox").iterdir()), settings=settings, as_of=DEMO_ANCHOR)
+    files = sorted((data / "inbox").iterdir())
+    if earlier:
+        run_pipeline(files, settings=settings, as_of=earlier)
+        files = []
+    run = run_pipeline(files, settings=settings, as_of=DEMO_ANCHOR)
     doc = json.loads(json.dumps(pipeline_json(run, settings), default=str))
     for path in (data / "inbox").iterdir():
         path.unlink()
