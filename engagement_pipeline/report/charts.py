@@ -33,7 +33,7 @@ def histogram_svg(values: Sequence[float], *, bins: int = 10, title: str = "") -
     counts = [0] * bins
     for v in finite:
         counts[min(bins - 1, int((v - low) / (high - low) * bins))] += 1
-    width, height, top, bottom, left = 420, 200, 24 if title else 8, 28, 30
+    width, height, top, bottom, left = 420, 200, 36 if title else 16, 28, 30
     plot_w, plot_h = width - left - 10, height - top - bottom
     peak = max(counts) or 1
     step = plot_w / bins
