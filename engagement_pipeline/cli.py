@@ -161,7 +161,9 @@ def serve(host: str, port: int) -> None:
     _token, where = load_token(settings)
     app = create_app(settings, _token)
     click.echo(f"Dashboard and API on http://{host}:{port}/ (API docs /api/docs); token from {where}")
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False, server_header=False)
+    # X-Forwarded-Proto is trusted from FORWARDED_ALLOW_IPS only (uvicorn: 127.0.0.1 unless set), so behind a
+    # TLS proxy the session cookie is marked Secure.
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True, server_header=False)
 
 
 # Action commands (advocacy, invite, ...) live in their own module and register on `main`.
