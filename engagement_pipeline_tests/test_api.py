@@ -258,3 +258,4 @@ def test_schemathesis_finds_no_server_error(served: Served) -> None:
             assert b"Traceback" not in response.content
 
         no_server_error()
+
