@@ -51,3 +51,13 @@ def test_sessions_and_csrf_tokens_are_bound_to_the_token_and_expire() -> None:
     assert not guard.session_ok(f"{int(issued) + 1}.{nonce}.{mac}", now=1_000_060)
     assert guard.csrf_for(cookie) != other.csrf_for(cookie)
     assert not guard.token_ok("a" * 31) and guard.token_ok("a" * 32) and not guard.token_ok(None)
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("/customers/C001", "/customers/C001"), ("/event?name=a%20b", "/event?name=a%20b"), (None, "/"),
+    ("https://evil.example/", "/"), ("//evil.example/", "/"), ("/\\evil.example/", "/"), ("", "/"),
+])
+def test_login_only_returns_to_a_page_of_this_site(given: str | None, expected: str) -> None:
+    from engagement_pipeline.web.pages import _safe_next
+
+    assert _safe_next(given) == expected

@@ -82,7 +82,8 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
 
 
 def _safe_next(value: str | None) -> str:
-    return value if value and value.startswith("/") and not value.startswith("//") else "/"
+    ok = value and value.startswith("/") and not value.startswith(("//", "/\\")) and "\\" not in value
+    return value if ok else "/"
 
 
 @router.get("/login")
