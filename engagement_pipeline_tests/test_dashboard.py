@@ -6,6 +6,7 @@ plain HTTP."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import urllib.parse
 from collections.abc import Iterator
@@ -47,6 +48,8 @@ def browser_page(served: Served, tmp_path_factory: pytest.TempPathFactory) -> It
     except ImportError:
         missing = missing or "the playwright package is missing (pip install -e '.[dev]')"
     if missing:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(missing)
         pytest.skip(missing)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
