@@ -39,7 +39,7 @@ def _put(settings: Settings, tmp_path: Path, name: str, content: bytes) -> tuple
 @pytest.mark.parametrize(("raw", "expected"), [
     ("Attendee Report.csv", "Attendee Report.csv"), ("C:\\Users\\me\\export.xlsx", "export.xlsx"),
     ("../../etc/report.csv", "report.csv"), ("a<script>.csv", "a_script_.csv"),
-    (".hidden.csv", "hidden.csv"), ("~$lock.xlsx", "__lock.xlsx"),  # made visible to the sensor, not refused
+    (".hidden.csv", "hidden.csv"), ("~$lock.xlsx", "_lock.xlsx"),  # made visible to the sensor, not refused
 ])
 def test_upload_names_become_one_plain_inbox_name(raw: str, expected: str) -> None:
     assert safe_file_name(raw) == expected
