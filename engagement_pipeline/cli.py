@@ -160,7 +160,7 @@ def serve(host: str, port: int) -> None:
     settings = Settings.from_env()
     _token, where = load_token(settings)
     app = create_app(settings, _token)
-    click.echo(f"Dashboard and API on http://{host}:{port}/ (API docs /api/docs); token from {where}")
+    click.echo(f"Dashboard and API on http://{host}:{port}/ (OpenAPI schema /openapi.json); token from {where}")
     # X-Forwarded-Proto is trusted from FORWARDED_ALLOW_IPS only (uvicorn: 127.0.0.1 unless set), so behind a
     # TLS proxy the session cookie is marked Secure.
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True, server_header=False)

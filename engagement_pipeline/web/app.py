@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None, token: str | None = None) -> Fa
     settings = settings or Settings.from_env()
     token = token or load_token(settings)[0]
     engine = make_engine(settings.db_url)
-    app = FastAPI(title="Engagement pipeline API", version="1", description=DESCRIPTION, docs_url="/api/docs",
+    app = FastAPI(title="Engagement pipeline API", version="1", description=DESCRIPTION, docs_url=None,
                   redoc_url=None, openapi_url="/openapi.json", debug=False)
     app.state.ctx = AppContext(settings, engine, Guard(token), StateCache(engine, settings))
     install_error_handlers(app)
