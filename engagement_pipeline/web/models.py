@@ -33,8 +33,8 @@ class UploadAccepted(BaseModel):
 class UploadStatus(BaseModel):
     upload_id: str
     file_name: str
-    status: str = Field(description="queued | processing | accepted | rejected (| waiting, for files held for "
-                                    "event details)")
+    status: str = Field(description="queued (in the inbox) | processing (a run has it) | accepted | rejected "
+                                    "(| waiting, for files held for event details)")
     reason: str | None = Field(description="Why the file was rejected or is waiting")
     platform: str | None
     rows_read: int | None

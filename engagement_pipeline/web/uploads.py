@@ -195,8 +195,11 @@ def upload_status(engine: Engine, settings: Settings, sha256: str) -> dict[str, 
                 "rows_quarantined": None, "records": None, "excluded_by_reason": {}, "warehouse_upload_id": None,
                 "event": note.get("event")}
     detail = json.loads(row["ledger"]) if isinstance(row["ledger"], str) else {}
+    status, reason = row["status"], row["reason"]
+    if status == "received":  # registered by the run, not parsed yet
+        status, reason = "processing", reason or "the pipeline run is reading the file"
     return {
-        "upload_id": sha256, "file_name": row["file_name"], "status": row["status"], "reason": row["reason"],
+        "upload_id": sha256, "file_name": row["file_name"], "status": status, "reason": reason,
         "platform": row["platform"], "rows_read": row["rows_read"], "rows_kept": row["rows_kept"],
         "rows_excluded": row["rows_excluded"], "rows_quarantined": row["rows_quarantined"],
         "records": row["records"], "excluded_by_reason": detail.get("excluded_by_reason", {}),
