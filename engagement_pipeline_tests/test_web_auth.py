@@ -1,5 +1,5 @@
-"""The dashboard/API token (environment or a 0600 file `init` writes) and the session and CSRF guard: fast, no
-server (the HTTP behaviour is in test_api.py and test_dashboard.py)."""
+"""The dashboard/API token (environment or a 0600 file `init` writes), the session and CSRF guard, and the app on a
+new warehouse: fast, no server (the HTTP behaviour is in test_api.py and test_dashboard.py)."""
 
 from __future__ import annotations
 
@@ -61,3 +61,44 @@ def test_login_only_returns_to_a_page_of_this_site(given: str | None, expected: 
     from engagement_pipeline.web.pages import _safe_next
 
     assert _safe_next(given) == expected
+
+
+def _call(app, method: str, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict, bytes]:
+    """One request straight through the ASGI interface (no server, no HTTP client library)."""
+    import asyncio
+
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "path": path,
+             "raw_path": path.encode(), "query_string": b"", "root_path": "", "scheme": "http",
+             "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    asyncio.run(app(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, body
+
+
+def test_a_new_warehouse_is_migrated_and_answers_not_scored_yet(tmp_path: Path) -> None:
+    import json
+
+    from engagement_pipeline.config import Settings
+    from engagement_pipeline.web import create_app
+
+    settings = Settings.from_env({"ENGAGEMENT_DATA_DIR": str(tmp_path / "new"),
+                                  "ENGAGEMENT_DB_URL": f"sqlite:///{tmp_path / 'new' / 'w.sqlite'}"})
+    app = create_app(settings, token="t" * 32)
+    bearer = {"Authorization": "Bearer " + "t" * 32}
+    status, _, body = _call(app, "GET", "/api/events/leaderboard", bearer)
+    assert status == 409 and json.loads(body)["error"] == "not_scored"
+    status, _, body = _call(app, "GET", "/api/events/attendance/uploads/" + "a" * 64, bearer)
+    assert status == 404
+    status, headers, _ = _call(app, "GET", "/")
+    assert status == 303 and headers["location"] == "/login?next=/"
+    assert _call(app, "GET", "/healthz")[0] == 200

@@ -39,6 +39,7 @@ from engagement_pipeline.web.uploads import (
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ApiError, "description": "No or wrong token"},
+    409: {"model": ApiError, "description": "Nothing scored yet: the pipeline has not run"},
     422: {"model": ApiError, "description": "A parameter is invalid"},
 }
 

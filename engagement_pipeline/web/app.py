@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engagement_pipeline.config import Settings
-from engagement_pipeline.warehouse import make_engine
+from engagement_pipeline.warehouse import create_schema, make_engine
 from engagement_pipeline.web.auth import Guard, load_token
 from engagement_pipeline.web.data import StateCache
 from engagement_pipeline.web.errors import install_error_handlers, problem
@@ -88,6 +89,9 @@ def create_app(settings: Settings | None = None, token: str | None = None) -> Fa
     settings = settings or Settings.from_env()
     token = token or load_token(settings)[0]
     engine = make_engine(settings.db_url)
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
+    create_schema(engine)  # as every process that opens the warehouse: upgraded in place first
     app = FastAPI(title="Engagement pipeline API", version="1", description=DESCRIPTION, docs_url=None,
                   redoc_url=None, openapi_url="/openapi.json", debug=False)
     app.state.ctx = AppContext(settings, engine, Guard(token), StateCache(engine, settings))
