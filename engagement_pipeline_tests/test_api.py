@@ -249,7 +249,7 @@ def test_schemathesis_finds_no_server_error(served: Served) -> None:
     auth = {"Authorization": f"Bearer {served.token}"}
     for result in schema.get_all_operations():
         operation = result.ok()
-        @settings(max_examples=15, deadline=None, derandomize=True, database=None,
+        @settings(max_examples=10, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy())
         def no_server_error(case: schemathesis.Case) -> None:
