@@ -86,7 +86,8 @@ def test_login_then_dashboard_shows_top_customer_and_declining_reason(served: Se
     assert risk["customer_name"] in needs and risk["reason"] in needs
     assert f"{risk['arr']:,.0f}" in needs
     assert "Outreach due" in text and "Events by type" in text
-    assert page.locator("#distribution svg rect").count() == 10
+    # Only that the charts are there as inline SVG: report/charts.py (the glance lane's) decides how they look.
+    assert page.locator("#distribution svg").count() == 1 and page.locator("#event-types svg").count() == 1
     page.screenshot(path=str(shots / "dashboard.png"), full_page=True)
 
     page.click("#leaderboard th a:has-text('Score')")
