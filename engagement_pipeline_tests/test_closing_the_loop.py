@@ -104,7 +104,7 @@ def test_advocacy_invitations_and_a_follow_up_upload_make_the_success_measures_m
     assert "3 created, 0 already there." in first.output
     assert "0 created, 3 already there." in cli(runner, env, "advocacy", "--top", "3").output
 
-    sent = cli(runner, env, "invite", "--event", WEBINAR, "--top", "4")
+    sent = cli(runner, env, "invite", "--event", WEBINAR, "--top", "4", "--holdout", "0")
     assert "4 sent" in sent.output and f"Subject: You're Invited: {WEBINAR}" in sent.output
     outbox = sorted((settings.data_dir / "outbox").rglob("*.eml"))
     assert len(outbox) == 4

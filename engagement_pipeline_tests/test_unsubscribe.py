@@ -58,7 +58,7 @@ def request(url: str, method: str, body: bytes | None = None) -> tuple[int, str]
 def test_the_one_click_post_from_a_sent_invitation_suppresses_and_the_next_launch_skips(
         receiver: tuple[sa.Engine, str], tmp_path: Path) -> None:
     engine, base = receiver
-    policy = InvitationPolicy(unsubscribe_url=base, unsubscribe_secret=SECRET)
+    policy = InvitationPolicy(unsubscribe_url=base, unsubscribe_secret=SECRET, holdout_share=0)
     ana = EVERYONE.iloc[[0]]
     send_invitations(engine, ana, EVENT, ATTENDANCE, OutboxMailer(tmp_path / "outbox"), policy)
     message = email.message_from_bytes(next((tmp_path / "outbox").glob("*.eml")).read_bytes())

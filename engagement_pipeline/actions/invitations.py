@@ -1,14 +1,17 @@
 """Event invitations: which recommendations to send, the gates before a send, the personalised email.
 
-Gates, in order, each recorded as the `skipped` reason: already sent for this event (never twice), an
-invalid address, a suppressed address (unsubscribed, bounced: a hard gate), the frequency cap (at most
-`max_per_contact` sent in the last `cap_days`, counting this run's own sends). A dry run renders every
-message and writes nothing. Each send is committed on its own, so a crash keeps what already went out.
+Gates, in order, each recorded as the `skipped` reason: already decided for this event id (sent, queued,
+unknown, failed or held out: never twice), an invalid address, a suppressed address (unsubscribed, bounced: a
+hard gate), the frequency cap (at most `max_per_contact` sent or queued in the last `cap_days`, this run's own
+included). The contacts left are drawn into the invited group or the holdout (holdout.py), and each invited
+contact's rendered message is committed to the outbox before anything is sent (outbox.py). A dry run renders
+every message and writes nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,12 +23,14 @@ from sqlalchemy.engine import Connection, Engine
 
 from engagement_pipeline.insights.recommendations import is_on_topic
 
-from .mailer import Mailer, MailerError, build_message, clean_display_name, valid_email
+from . import outbox
+from .holdout import HOLDOUT, INVITE, draw, resolve_event
+from .mailer import Mailer, build_message, clean_display_name, message_bytes, valid_email
 from .tables import invitations, suppressions
 from .unsubscribe import unsubscribe_url
 
-RESULT_COLUMNS: tuple[str, ...] = ("event_name", "customer_id", "customer_name", "contact_name", "contact_email",
-                                   "status", "reason", "message_id")
+RESULT_COLUMNS: tuple[str, ...] = ("event_id", "event_name", "customer_id", "customer_name", "contact_name",
+                                   "contact_email", "arm", "status", "reason", "message_id")
 SUPPRESSION_REASONS = frozenset({"unsubscribed", "bounced", "complaint", "manual"})
 
 _templates = jinja2.Environment(
@@ -46,12 +51,17 @@ class InvitationPolicy:
     unsubscribe_secret: str = ""  # signs the links; see unsubscribe.installation_secret
     max_per_contact: int = 2
     cap_days: int = 30
+    holdout_share: float | None = None  # None: the event's recorded share, else DEFAULT_HOLDOUT_SHARE (20 %)
+    max_attempts: int = 4  # temporary failures (4xx, refused connection) are retried up to this many attempts
+    backoff_seconds: float = 2.0  # ... waiting 2 s, 4 s, 8 s between them
 
 
 @dataclass
 class InvitationRun:
     results: pd.DataFrame
     previews: list[dict[str, str]] = field(default_factory=list)
+    event_id: str = ""
+    note: str = ""  # a rename recognised, or the recorded holdout share kept
 
     def counts(self) -> dict[str, int]:
         return {str(k): int(v) for k, v in self.results["status"].value_counts().items()}
@@ -178,61 +188,99 @@ def read_suppression_file(path: Path) -> pd.DataFrame:
 
 
 def _sent_recently(conn: Connection, email: str, since: datetime) -> int:
-    rows = conn.execute(sa.select(invitations.c.sent_at).where(
-        (invitations.c.contact_email == email) & (invitations.c.status == "sent"))).scalars().all()
-    return sum(1 for sent_at in rows if sent_at is not None and _aware(sent_at) >= since)
+    """Invitations to this address that went out, or are queued to, since `since` (this run's own included)."""
+    rows = conn.execute(sa.select(invitations.c.sent_at, invitations.c.created_at).where(
+        (invitations.c.contact_email == email) & invitations.c.status.in_(outbox.COMMITTED))).all()
+    return sum(1 for r in rows if (when := _aware(r.sent_at or r.created_at)) is not None and when >= since)
 
 
 def _record(conn: Connection, existing: dict | None, values: dict) -> None:
     if existing is None:
-        conn.execute(invitations.insert().values(created_at=_now(), **values))
+        conn.execute(invitations.insert().values(**{"created_at": _now(), **values}))
     else:
         conn.execute(invitations.update()
                      .where(invitations.c.invitation_id == existing["invitation_id"]).values(**values))
 
 
+def _already(existing: dict) -> str:
+    status = existing["status"]
+    if status == outbox.HELD_OUT:
+        return "held out (control group): not invited to this event"
+    if status == outbox.SENT:
+        sent_at = _aware(existing["sent_at"])
+        return f"already invited on {sent_at:%Y-%m-%d}" if sent_at else "already invited"
+    if status == outbox.UNKNOWN:
+        return "already attempted, outcome unknown: confirm or release it (`engagement-pipeline outbox list`)"
+    if status == outbox.FAILED:
+        return f"failed earlier ({existing['reason']}); release it to try again"
+    return f"already queued ({status})"
+
+
+def _summary(engine: Engine, event_id: str, emails: Sequence[str]) -> dict[str, dict]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(invitations).where(
+            (invitations.c.event_id == event_id) & invitations.c.contact_email.in_(list(emails)))).mappings().all()
+    return {r["contact_email"]: dict(r) for r in rows}
+
+
 def send_invitations(engine: Engine, chosen: pd.DataFrame, event: pd.Series, attendance: pd.DataFrame,
                      mailer: Mailer, policy: InvitationPolicy | None = None, *, dry_run: bool = False,
-                     now: datetime | None = None) -> InvitationRun:
-    """One email per chosen recommendation, through the gates; returns every contact's outcome."""
+                     now: datetime | None = None, catalogue: pd.DataFrame | None = None,
+                     sleep: Callable[[float], None] = time.sleep) -> InvitationRun:
+    """One email per chosen recommendation, through the gates and the holdout draw; returns every outcome.
+
+    Every decision and every rendered message is committed first (one transaction), then the outbox delivers
+    what is due for this event (see outbox.py), so a crash anywhere leaves each message accounted for."""
     policy = policy or InvitationPolicy()
     now = now or _now()
     since = now - timedelta(days=policy.cap_days)
-    results: list[dict] = []
     previews: list[dict[str, str]] = []
+    outcomes: dict[str, dict] = {}
     event_name = str(event["event_name"])
     event_day = pd.Timestamp(event["event_date"]).date()
-    for _, rec in chosen.iterrows():
-        email = str(rec["contact_email"]).strip().lower()
-        outcome = {"event_name": event_name, "customer_id": rec["customer_id"],
-                   "customer_name": rec["customer_name"], "contact_name": rec["contact_name"],
-                   "contact_email": email, "message_id": None}
-        with engine.begin() as conn:
-            existing = conn.execute(sa.select(invitations).where(
-                (invitations.c.event_name == event_name) & (invitations.c.contact_email == email))).mappings().first()
-            existing = dict(existing) if existing else None
-            attempts = int(existing["attempts"] or 0) if existing else 0
-            base = {"event_name": event_name, "event_date": event_day, "event_type": event.get("event_type"),
-                    "customer_id": rec["customer_id"], "customer_name": rec["customer_name"],
-                    "contact_name": clean_display_name(rec["contact_name"]), "contact_email": email}
-            reason = None
-            if existing and existing["status"] == "sent":
-                sent_at = _aware(existing["sent_at"])
-                reason = f"already invited on {sent_at:%Y-%m-%d}" if sent_at else "already invited"
-                results.append({**outcome, "status": "skipped", "reason": reason,
-                                "message_id": existing["message_id"]})
+    with engine.begin() as conn:
+        target = resolve_event(conn, event, policy.holdout_share, catalogue, register=not dry_run)
+        blocked = suppressed(conn)
+        for _, rec in chosen.iterrows():
+            email = str(rec["contact_email"]).strip().lower()
+            if email in outcomes:
                 continue
+            outcome = {"event_id": target.event_id, "event_name": event_name, "customer_id": rec["customer_id"],
+                       "customer_name": rec["customer_name"], "contact_name": rec["contact_name"],
+                       "contact_email": email, "message_id": None, "arm": None}
+            outcomes[email] = outcome
+            existing = conn.execute(sa.select(invitations).where(
+                (invitations.c.event_id == target.event_id) & (invitations.c.contact_email == email))
+            ).mappings().first()
+            if existing is not None and existing["status"] != outbox.SKIPPED:
+                outcome.update(status="skipped", reason=_already(dict(existing)), message_id=existing["message_id"],
+                               arm=existing["arm"], existing=True)
+                continue
+            base = {"event_id": target.event_id, "event_name": event_name, "event_date": event_day,
+                    "event_type": event.get("event_type"), "customer_id": rec["customer_id"],
+                    "customer_name": rec["customer_name"], "contact_name": clean_display_name(rec["contact_name"]),
+                    "contact_email": email, "attempts": 0}
+            reason = None
             if not valid_email(email):
                 reason = "invalid email address"
-            elif (why := suppressed(conn).get(email)) is not None:
+            elif (why := blocked.get(email)) is not None:
                 reason = f"suppressed ({why})"
             elif (recent := _sent_recently(conn, email, since)) >= policy.max_per_contact:
                 reason = (f"frequency cap: {recent} invitation{'s' * (recent != 1)} in the last "
                           f"{policy.cap_days} days (max {policy.max_per_contact})")
-            if reason:
-                results.append({**outcome, "status": "skipped", "reason": reason})
+            if reason:  # excluded before the draw: the two arms stay comparable
+                outcome.update(status="skipped", reason=reason)
                 if not dry_run:
-                    _record(conn, existing, {**base, "status": "skipped", "reason": reason, "attempts": attempts})
+                    _record(conn, dict(existing) if existing else None, {**base, "status": outbox.SKIPPED,
+                                                                         "reason": reason, "arm": None})
+                continue
+            arm = draw(target.holdout_seed, email, target.holdout_share)
+            outcome["arm"] = arm
+            if arm == HOLDOUT:
+                outcome.update(status=outbox.HELD_OUT, reason=f"held out ({target.holdout_share:.0%} control group)")
+                if not dry_run:
+                    _record(conn, dict(existing) if existing else None,
+                            {**base, "status": outbox.HELD_OUT, "arm": HOLDOUT, "reason": outcome["reason"]})
                 continue
             sentence = interest_sentence(email, str(rec["customer_name"]), list(event.get("topics") or ()),
                                          attendance)
@@ -240,7 +288,7 @@ def send_invitations(engine: Engine, chosen: pd.DataFrame, event: pd.Series, att
             if len(previews) < 3:
                 previews.append({"to": f"{clean_display_name(rec['contact_name'])} <{email}>", **rendered})
             if dry_run:
-                results.append({**outcome, "status": "dry_run", "reason": "rendered, not sent"})
+                outcome.update(status="dry_run", reason="rendered, not sent")
                 continue
             message = build_message(
                 sender=policy.sender, sender_name=policy.sender_name, to_name=rec["contact_name"], to_email=email,
@@ -248,14 +296,17 @@ def send_invitations(engine: Engine, chosen: pd.DataFrame, event: pd.Series, att
                 headers={"List-Unsubscribe": f"<{rendered['unsubscribe_url']}>",
                          "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
             )
-        try:  # outside the transaction: a slow SMTP server must not hold a database lock
-            message_id = mailer.send(message)
-            values = {**base, "status": "sent", "reason": None, "message_id": message_id, "sent_at": _now(),
-                      "attempts": attempts + 1}
-            results.append({**outcome, "status": "sent", "reason": None, "message_id": message_id})
-        except MailerError as err:
-            values = {**base, "status": "failed", "reason": str(err), "attempts": attempts + 1}
-            results.append({**outcome, "status": "failed", "reason": str(err)})
-        with engine.begin() as conn:
-            _record(conn, existing, values)
-    return InvitationRun(pd.DataFrame.from_records(results, columns=list(RESULT_COLUMNS)), previews)
+            _record(conn, dict(existing) if existing else None, {
+                **base, "status": outbox.PENDING, "arm": INVITE, "reason": None,
+                "message_id": str(message["Message-ID"]), "message": message_bytes(message).decode("utf-8"),
+                "created_at": _now()})
+            outcome["queued"] = True
+    if not dry_run:  # the intents are committed: now deliver (a slow server holds no database lock)
+        outbox.deliver_due(engine, mailer, event_id=target.event_id,
+                           retry=outbox.RetryPolicy(policy.max_attempts, policy.backoff_seconds), sleep=sleep)
+        final = _summary(engine, target.event_id, [e for e, o in outcomes.items() if o.get("queued")])
+        for email, row in final.items():
+            outcomes[email].update(status=row["status"], reason=row["reason"], message_id=row["message_id"])
+    results = [{k: v for k, v in o.items() if k in RESULT_COLUMNS} for o in outcomes.values()]
+    return InvitationRun(pd.DataFrame.from_records(results, columns=list(RESULT_COLUMNS)), previews,
+                         target.event_id, target.note)
