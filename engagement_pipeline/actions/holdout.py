@@ -5,16 +5,19 @@ date and of the same type with the same name, or with another name no longer in 
 recognised when the caller gives the catalogue, as the CLI and the job do); else a new id derived from name, date
 and type. Renaming an event therefore never invites anyone again.
 
-The holdout: each eligible contact (valid, not suppressed, under the frequency cap) is held out when
-`sha256(seed | email)` falls below the event's share. The share and the seed (the event id) are recorded with
-the event the first time it is invited and never change; the draw is a pure function of them and the address,
-so it is the same in every re-run, after every restart and whatever order or batch the contacts come in, and
-the arm is stored on the contact's invitation row besides.
+The holdout: the eligible contacts (valid, not suppressed, under the frequency cap) are put in the random
+order `sha256(seed | email)` and the first round(share x n) are held out, so the share is exact rather than
+a coin per contact. The share and the seed (the event id) are recorded with the event the first time it is
+invited and never change; each contact's arm is stored on its invitation row and never re-drawn, and contacts
+who become eligible later are drawn with the same seed, topping the holdout up to the share of everyone
+drawn. The draw itself is a pure function of seed, share and addresses: the same in every re-run and restart,
+whatever order the contacts come in.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -33,10 +36,18 @@ def derived_event_id(name: object, day: object, event_type: object) -> str:
     return "evt-" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def draw(seed: str, email: str, share: float) -> str:
-    """'holdout' for about `share` of addresses, 'invite' for the rest; the same answer every time."""
-    digest = hashlib.sha256(f"{seed}|{email.strip().lower()}".encode()).digest()
-    return HOLDOUT if int.from_bytes(digest[:8], "big") / 2**64 < share else INVITE
+def _key(seed: str, email: str) -> bytes:
+    return hashlib.sha256(f"{seed}|{email.strip().lower()}".encode()).digest()
+
+
+def assign_arms(seed: str, emails: Sequence[str], share: float, drawn: int = 0, held: int = 0) -> dict[str, str]:
+    """Arms for contacts not drawn before: the event's holdout reaches round(share x everyone drawn), taking
+    the newcomers in the order of sha256(seed | email), a random order fixed by the seed. `drawn` and `held`
+    count the contacts already drawn for the event and how many of them are held out (never re-drawn)."""
+    fresh = sorted({e.strip().lower() for e in emails}, key=lambda e: _key(seed, e))
+    target = round(share * (drawn + len(fresh)))
+    take = min(len(fresh), max(0, target - held))
+    return {email: HOLDOUT if i < take else INVITE for i, email in enumerate(fresh)}
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from engagement_pipeline.insights.recommendations import is_on_topic
 
 from . import outbox
-from .holdout import HOLDOUT, INVITE, draw, resolve_event
+from .holdout import HOLDOUT, INVITE, assign_arms, resolve_event
 from .mailer import Mailer, build_message, clean_display_name, message_bytes, valid_email
 from .tables import invitations, suppressions
 from .unsubscribe import unsubscribe_url
@@ -216,6 +216,13 @@ def _already(existing: dict) -> str:
     return f"already queued ({status})"
 
 
+def _drawn_so_far(conn: Connection, event_id: str) -> tuple[int, int]:
+    """How many contacts of the event were drawn already, and how many of them are held out."""
+    arms = conn.execute(sa.select(invitations.c.arm).where((invitations.c.event_id == event_id)
+                                                           & invitations.c.arm.is_not(None))).scalars().all()
+    return len(arms), sum(1 for a in arms if a == HOLDOUT)
+
+
 def _summary(engine: Engine, event_id: str, emails: Sequence[str]) -> dict[str, dict]:
     with engine.connect() as conn:
         rows = conn.execute(sa.select(invitations).where(
@@ -241,6 +248,7 @@ def send_invitations(engine: Engine, chosen: pd.DataFrame, event: pd.Series, att
     with engine.begin() as conn:
         target = resolve_event(conn, event, policy.holdout_share, catalogue, register=not dry_run)
         blocked = suppressed(conn)
+        eligible: list[tuple[pd.Series, str, dict | None, dict]] = []
         for _, rec in chosen.iterrows():
             email = str(rec["contact_email"]).strip().lower()
             if email in outcomes:
@@ -249,12 +257,13 @@ def send_invitations(engine: Engine, chosen: pd.DataFrame, event: pd.Series, att
                        "customer_name": rec["customer_name"], "contact_name": rec["contact_name"],
                        "contact_email": email, "message_id": None, "arm": None}
             outcomes[email] = outcome
-            existing = conn.execute(sa.select(invitations).where(
+            found = conn.execute(sa.select(invitations).where(
                 (invitations.c.event_id == target.event_id) & (invitations.c.contact_email == email))
             ).mappings().first()
+            existing = dict(found) if found else None
             if existing is not None and existing["status"] != outbox.SKIPPED:
-                outcome.update(status="skipped", reason=_already(dict(existing)), message_id=existing["message_id"],
-                               arm=existing["arm"], existing=True)
+                outcome.update(status="skipped", reason=_already(existing), message_id=existing["message_id"],
+                               arm=existing["arm"])
                 continue
             base = {"event_id": target.event_id, "event_name": event_name, "event_date": event_day,
                     "event_type": event.get("event_type"), "customer_id": rec["customer_id"],
@@ -271,16 +280,20 @@ def send_invitations(engine: Engine, chosen: pd.DataFrame, event: pd.Series, att
             if reason:  # excluded before the draw: the two arms stay comparable
                 outcome.update(status="skipped", reason=reason)
                 if not dry_run:
-                    _record(conn, dict(existing) if existing else None, {**base, "status": outbox.SKIPPED,
-                                                                         "reason": reason, "arm": None})
+                    _record(conn, existing, {**base, "status": outbox.SKIPPED, "reason": reason, "arm": None})
                 continue
-            arm = draw(target.holdout_seed, email, target.holdout_share)
-            outcome["arm"] = arm
+            eligible.append((rec, email, existing, base))
+        drawn, held = _drawn_so_far(conn, target.event_id)
+        arms = assign_arms(target.holdout_seed, [email for _, email, _, _ in eligible], target.holdout_share,
+                           drawn, held)
+        for rec, email, existing, base in eligible:
+            outcome = outcomes[email]
+            outcome["arm"] = arm = arms[email]
             if arm == HOLDOUT:
                 outcome.update(status=outbox.HELD_OUT, reason=f"held out ({target.holdout_share:.0%} control group)")
                 if not dry_run:
-                    _record(conn, dict(existing) if existing else None,
-                            {**base, "status": outbox.HELD_OUT, "arm": HOLDOUT, "reason": outcome["reason"]})
+                    _record(conn, existing, {**base, "status": outbox.HELD_OUT, "arm": HOLDOUT,
+                                             "reason": outcome["reason"]})
                 continue
             sentence = interest_sentence(email, str(rec["customer_name"]), list(event.get("topics") or ()),
                                          attendance)
@@ -296,7 +309,7 @@ def send_invitations(engine: Engine, chosen: pd.DataFrame, event: pd.Series, att
                 headers={"List-Unsubscribe": f"<{rendered['unsubscribe_url']}>",
                          "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
             )
-            _record(conn, dict(existing) if existing else None, {
+            _record(conn, existing, {
                 **base, "status": outbox.PENDING, "arm": INVITE, "reason": None,
                 "message_id": str(message["Message-ID"]), "message": message_bytes(message).decode("utf-8"),
                 "created_at": _now()})
