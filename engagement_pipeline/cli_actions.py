@@ -211,17 +211,30 @@ def outbox_send() -> None:
 @main.command("unsubscribe-server")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8025, show_default=True, help="Port to listen on.")
-def unsubscribe_server(host: str, port: int) -> None:
+@click.option("--max-body", default=4096, show_default=True, help="Largest request body accepted (bytes; 413).")
+@click.option("--rate", default=2.0, show_default=True, help="Requests a second per client address (429 above).")
+@click.option("--burst", default=20, show_default=True, help="Requests a client may make at once.")
+@click.option("--trusted-proxy", default=None, help="Address of your reverse proxy: the client address is then "
+                                                    "read from its X-Forwarded-For.")
+@click.option("--threads", default=4, show_default=True, help="Worker threads.")
+def unsubscribe_server(host: str, port: int, max_body: int, rate: float, burst: int, trusted_proxy: str | None,
+                       threads: int) -> None:
     """Serve the one-click unsubscribe endpoint (RFC 8058) that invitation links point at.
 
-    Put it behind your HTTPS proxy at ENGAGEMENT_UNSUBSCRIBE_URL; a valid POST suppresses the address."""
-    from wsgiref.simple_server import make_server
-
-    from engagement_pipeline.actions.unsubscribe import installation_secret, unsubscribe_app
+    Put it behind your HTTPS proxy at ENGAGEMENT_UNSUBSCRIBE_URL; a valid POST suppresses the address. Served by
+    waitress with a request-size limit and a per-client rate limit."""
+    from engagement_pipeline.actions import unsubscribe
     from engagement_pipeline.defs.resources import Warehouse
 
     settings = Settings.from_env()
-    app = unsubscribe_app(Warehouse(url=settings.db_url).engine(), installation_secret(settings.data_dir))
-    with make_server(host, port, app) as server:
-        click.echo(f"Unsubscribe endpoint on http://{host}:{server.server_port}/unsubscribe (Ctrl-C to stop)")
-        server.serve_forever()
+    app = unsubscribe.unsubscribe_app(Warehouse(url=settings.db_url).engine(),
+                                      unsubscribe.installation_secret(settings.data_dir))
+    server = unsubscribe.unsubscribe_server(app, host, port, max_body=max_body, rate=rate, burst=burst,
+                                            trusted_proxy=trusted_proxy, threads=threads)
+    click.echo(f"Unsubscribe endpoint on http://{host}:{server.effective_port}/unsubscribe (Ctrl-C to stop)")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
