@@ -209,3 +209,67 @@ def test_a_sender_killed_at_each_step_and_relaunched_sends_each_contact_at_most_
         with engine.connect() as conn:
             ids = conn.execute(sa.select(invitations.c.message_id)).scalars().all()
         assert len(set(ids)) == 5  # one stable Message-ID per contact, kept across the relaunches
+
+
+# ---------------------------------------------------------------- a person settles the unknowns: CLI and job
+
+def _one_unknown(engine: sa.Engine) -> int:
+    with ScriptedSmtp({"tom@acme.com": "drop_after_body"}) as smtp:
+        send_invitations(engine, recs(("Ana", "ana@acme.com"), ("Tom", "tom@acme.com")), EVENT, ATTENDANCE,
+                         mailer(smtp.port), POLICY)
+    review = outbox.review_list(engine)
+    assert review["status"].tolist() == ["unknown"]
+    return int(review["invitation_id"].iloc[0])
+
+
+@pytest.fixture
+def sqlite_only(tmp_path: Path) -> tuple[sa.Engine, str]:
+    """The CLI and the job are thin wiring over the outbox (tested on both backends above): SQLite is enough."""
+    url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
+    engine = make_engine(url)
+    create_schema(engine)
+    yield engine, url
+    engine.dispose()
+
+
+@pytest.mark.slow
+def test_the_outbox_commands_list_confirm_and_release(sqlite_only: tuple[sa.Engine, str], tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from engagement_pipeline.cli import main
+
+    engine, db_url = sqlite_only
+    unknown = _one_unknown(engine)
+    env = {"ENGAGEMENT_DATA_DIR": str(tmp_path), "ENGAGEMENT_DB_URL": db_url}
+    listed = CliRunner().invoke(main, ["outbox", "list"], env=env)
+    assert listed.exit_code == 0 and "unknown" in listed.output and "tom@acme.com" in listed.output
+    assert "ana@acme.com" not in listed.output
+    refused = CliRunner().invoke(main, ["outbox", "confirm", "999"], env=env)
+    assert refused.exit_code == 1 and "no invitation 999" in refused.output
+    released = CliRunner().invoke(main, ["outbox", "release", str(unknown)], env=env)
+    assert released.exit_code == 0 and f"invitation {unknown}: queued again" in released.output
+    sent = CliRunner().invoke(main, ["outbox", "send"], env=env)  # no SMTP host: the .eml folder
+    assert sent.exit_code == 0 and "1 sent" in sent.output
+    assert len(list((tmp_path / "outbox").glob("*tom@acme.com.eml"))) == 1
+    assert "Nothing to review" in CliRunner().invoke(main, ["outbox", "list"], env=env).output
+
+
+@pytest.mark.slow
+def test_the_outbox_job_confirms_from_the_ui(sqlite_only: tuple[sa.Engine, str], tmp_path: Path) -> None:
+    import dagster as dg
+
+    from engagement_pipeline.config import Settings
+    from engagement_pipeline.defs import build_definitions
+    from engagement_pipeline.defs.action_resources import Mailer
+    from engagement_pipeline.defs.resources import default_resources
+
+    engine, db_url = sqlite_only
+    unknown = _one_unknown(engine)
+    settings = Settings.from_env({"ENGAGEMENT_DATA_DIR": str(tmp_path), "ENGAGEMENT_DB_URL": db_url})
+    defs = build_definitions(resources={**default_resources(settings), "mailer": Mailer()})
+    job = defs.resolve_job_def("invitation_outbox_job")
+    config = {"ops": {"review_invitation_outbox": {"config": {"action": "confirm", "invitation_ids": [unknown]}}}}
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(run_config=config, instance=instance)
+    assert result.success and result.output_for_node("review_invitation_outbox").empty
+    assert rows(engine)["tom@acme.com"] == ("sent", 1)
