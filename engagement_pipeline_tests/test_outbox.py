@@ -273,3 +273,25 @@ def test_the_outbox_job_confirms_from_the_ui(sqlite_only: tuple[sa.Engine, str],
         result = job.execute_in_process(run_config=config, instance=instance)
     assert result.success and result.output_for_node("review_invitation_outbox").empty
     assert rows(engine)["tom@acme.com"] == ("sent", 1)
+
+
+def test_two_launches_at_once_send_each_contact_once(engine: sa.Engine) -> None:
+    import threading
+
+    people = recs(*[(f"P{i}", f"p{i}@acme.com") for i in range(8)])
+    errors: list[BaseException] = []
+    with ScriptedSmtp() as smtp:
+        def launch() -> None:
+            try:
+                send_invitations(engine, people, EVENT, ATTENDANCE, mailer(smtp.port), POLICY)
+            except BaseException as err:
+                errors.append(err)
+
+        threads = [threading.Thread(target=launch) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert errors == []
+        assert dict(smtp.script.bodies) == {f"p{i}@acme.com": 1 for i in range(8)}
+    assert {s for s, _ in rows(engine).values()} == {"sent"}

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from engagement_pipeline.insights.recommendations import is_on_topic
 
 from . import outbox
-from .holdout import HOLDOUT, INVITE, assign_arms, resolve_event
+from .holdout import HOLDOUT, INVITE, InvitedEvent, assign_arms, resolve_event
 from .mailer import Mailer, build_message, clean_display_name, message_bytes, valid_email
 from .tables import invitations, suppressions
 from .unsubscribe import unsubscribe_url
@@ -230,6 +230,91 @@ def _summary(engine: Engine, event_id: str, emails: Sequence[str]) -> dict[str, 
     return {r["contact_email"]: dict(r) for r in rows}
 
 
+def _gate(conn: Connection, email: str, blocked: dict[str, str], policy: InvitationPolicy,
+          since: datetime) -> str | None:
+    """Why this contact is excluded before the draw (so the two arms stay comparable), or None."""
+    if not valid_email(email):
+        return "invalid email address"
+    if (why := blocked.get(email)) is not None:
+        return f"suppressed ({why})"
+    if (recent := _sent_recently(conn, email, since)) >= policy.max_per_contact:
+        return (f"frequency cap: {recent} invitation{'s' * (recent != 1)} in the last "
+                f"{policy.cap_days} days (max {policy.max_per_contact})")
+    return None
+
+
+@dataclass
+class _Staged:
+    target: InvitedEvent
+    outcomes: dict[str, dict] = field(default_factory=dict)
+    previews: list[dict[str, str]] = field(default_factory=list)
+
+
+def _stage(conn: Connection, chosen: pd.DataFrame, event: pd.Series, attendance: pd.DataFrame,
+           policy: InvitationPolicy, dry_run: bool, since: datetime, catalogue: pd.DataFrame | None) -> _Staged:
+    """Every decision (skip, hold out, invite) and every rendered message, in the caller's transaction."""
+    staged = _Staged(resolve_event(conn, event, policy.holdout_share, catalogue, register=not dry_run))
+    target, outcomes = staged.target, staged.outcomes
+    event_name = str(event["event_name"])
+    blocked = suppressed(conn)
+    eligible: list[tuple[pd.Series, str, dict | None, dict]] = []
+    for _, rec in chosen.iterrows():
+        email = str(rec["contact_email"]).strip().lower()
+        if email in outcomes:
+            continue
+        outcome = outcomes[email] = {
+            "event_id": target.event_id, "event_name": event_name, "customer_id": rec["customer_id"],
+            "customer_name": rec["customer_name"], "contact_name": rec["contact_name"], "contact_email": email,
+            "message_id": None, "arm": None}
+        found = conn.execute(sa.select(invitations).where(
+            (invitations.c.event_id == target.event_id) & (invitations.c.contact_email == email))).mappings().first()
+        existing = dict(found) if found else None
+        if existing is not None and existing["status"] != outbox.SKIPPED:
+            outcome.update(status="skipped", reason=_already(existing), message_id=existing["message_id"],
+                           arm=existing["arm"])
+            continue
+        base = {"event_id": target.event_id, "event_name": event_name,
+                "event_date": pd.Timestamp(event["event_date"]).date(), "event_type": event.get("event_type"),
+                "customer_id": rec["customer_id"], "customer_name": rec["customer_name"],
+                "contact_name": clean_display_name(rec["contact_name"]), "contact_email": email, "attempts": 0}
+        reason = _gate(conn, email, blocked, policy, since)
+        if reason:
+            outcome.update(status="skipped", reason=reason)
+            if not dry_run:
+                _record(conn, existing, {**base, "status": outbox.SKIPPED, "reason": reason, "arm": None})
+            continue
+        eligible.append((rec, email, existing, base))
+    arms = assign_arms(target.holdout_seed, [email for _, email, _, _ in eligible], target.holdout_share,
+                       *_drawn_so_far(conn, target.event_id))
+    for rec, email, existing, base in eligible:
+        outcome = outcomes[email]
+        outcome["arm"] = arm = arms[email]
+        if arm == HOLDOUT:
+            outcome.update(status=outbox.HELD_OUT, reason=f"held out ({target.holdout_share:.0%} control group)")
+            if not dry_run:
+                _record(conn, existing, {**base, "status": outbox.HELD_OUT, "arm": HOLDOUT,
+                                         "reason": outcome["reason"]})
+            continue
+        sentence = interest_sentence(email, str(rec["customer_name"]), list(event.get("topics") or ()), attendance)
+        rendered = render_invitation(rec, event, sentence, policy)
+        if len(staged.previews) < 3:
+            staged.previews.append({"to": f"{clean_display_name(rec['contact_name'])} <{email}>", **rendered})
+        if dry_run:
+            outcome.update(status="dry_run", reason="rendered, not sent")
+            continue
+        message = build_message(
+            sender=policy.sender, sender_name=policy.sender_name, to_name=rec["contact_name"], to_email=email,
+            subject=rendered["subject"], text=rendered["text"], html=rendered["html"],
+            headers={"List-Unsubscribe": f"<{rendered['unsubscribe_url']}>",
+                     "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        )
+        _record(conn, existing, {**base, "status": outbox.PENDING, "arm": INVITE, "reason": None,
+                                 "message_id": str(message["Message-ID"]),
+                                 "message": message_bytes(message).decode("utf-8"), "created_at": _now()})
+        outcome["queued"] = True
+    return staged
+
+
 def send_invitations(engine: Engine, chosen: pd.DataFrame, event: pd.Series, attendance: pd.DataFrame,
                      mailer: Mailer, policy: InvitationPolicy | None = None, *, dry_run: bool = False,
                      now: datetime | None = None, catalogue: pd.DataFrame | None = None,
@@ -237,89 +322,25 @@ def send_invitations(engine: Engine, chosen: pd.DataFrame, event: pd.Series, att
     """One email per chosen recommendation, through the gates and the holdout draw; returns every outcome.
 
     Every decision and every rendered message is committed first (one transaction), then the outbox delivers
-    what is due for this event (see outbox.py), so a crash anywhere leaves each message accounted for."""
+    what is due for this event (see outbox.py), so a crash anywhere leaves each message accounted for. Give
+    `catalogue` (the upcoming events) so that a renamed event is recognised as the same one."""
     policy = policy or InvitationPolicy()
-    now = now or _now()
-    since = now - timedelta(days=policy.cap_days)
-    previews: list[dict[str, str]] = []
-    outcomes: dict[str, dict] = {}
-    event_name = str(event["event_name"])
-    event_day = pd.Timestamp(event["event_date"]).date()
-    with engine.begin() as conn:
-        target = resolve_event(conn, event, policy.holdout_share, catalogue, register=not dry_run)
-        blocked = suppressed(conn)
-        eligible: list[tuple[pd.Series, str, dict | None, dict]] = []
-        for _, rec in chosen.iterrows():
-            email = str(rec["contact_email"]).strip().lower()
-            if email in outcomes:
-                continue
-            outcome = {"event_id": target.event_id, "event_name": event_name, "customer_id": rec["customer_id"],
-                       "customer_name": rec["customer_name"], "contact_name": rec["contact_name"],
-                       "contact_email": email, "message_id": None, "arm": None}
-            outcomes[email] = outcome
-            found = conn.execute(sa.select(invitations).where(
-                (invitations.c.event_id == target.event_id) & (invitations.c.contact_email == email))
-            ).mappings().first()
-            existing = dict(found) if found else None
-            if existing is not None and existing["status"] != outbox.SKIPPED:
-                outcome.update(status="skipped", reason=_already(existing), message_id=existing["message_id"],
-                               arm=existing["arm"])
-                continue
-            base = {"event_id": target.event_id, "event_name": event_name, "event_date": event_day,
-                    "event_type": event.get("event_type"), "customer_id": rec["customer_id"],
-                    "customer_name": rec["customer_name"], "contact_name": clean_display_name(rec["contact_name"]),
-                    "contact_email": email, "attempts": 0}
-            reason = None
-            if not valid_email(email):
-                reason = "invalid email address"
-            elif (why := blocked.get(email)) is not None:
-                reason = f"suppressed ({why})"
-            elif (recent := _sent_recently(conn, email, since)) >= policy.max_per_contact:
-                reason = (f"frequency cap: {recent} invitation{'s' * (recent != 1)} in the last "
-                          f"{policy.cap_days} days (max {policy.max_per_contact})")
-            if reason:  # excluded before the draw: the two arms stay comparable
-                outcome.update(status="skipped", reason=reason)
-                if not dry_run:
-                    _record(conn, existing, {**base, "status": outbox.SKIPPED, "reason": reason, "arm": None})
-                continue
-            eligible.append((rec, email, existing, base))
-        drawn, held = _drawn_so_far(conn, target.event_id)
-        arms = assign_arms(target.holdout_seed, [email for _, email, _, _ in eligible], target.holdout_share,
-                           drawn, held)
-        for rec, email, existing, base in eligible:
-            outcome = outcomes[email]
-            outcome["arm"] = arm = arms[email]
-            if arm == HOLDOUT:
-                outcome.update(status=outbox.HELD_OUT, reason=f"held out ({target.holdout_share:.0%} control group)")
-                if not dry_run:
-                    _record(conn, existing, {**base, "status": outbox.HELD_OUT, "arm": HOLDOUT,
-                                             "reason": outcome["reason"]})
-                continue
-            sentence = interest_sentence(email, str(rec["customer_name"]), list(event.get("topics") or ()),
-                                         attendance)
-            rendered = render_invitation(rec, event, sentence, policy)
-            if len(previews) < 3:
-                previews.append({"to": f"{clean_display_name(rec['contact_name'])} <{email}>", **rendered})
-            if dry_run:
-                outcome.update(status="dry_run", reason="rendered, not sent")
-                continue
-            message = build_message(
-                sender=policy.sender, sender_name=policy.sender_name, to_name=rec["contact_name"], to_email=email,
-                subject=rendered["subject"], text=rendered["text"], html=rendered["html"],
-                headers={"List-Unsubscribe": f"<{rendered['unsubscribe_url']}>",
-                         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
-            )
-            _record(conn, existing, {
-                **base, "status": outbox.PENDING, "arm": INVITE, "reason": None,
-                "message_id": str(message["Message-ID"]), "message": message_bytes(message).decode("utf-8"),
-                "created_at": _now()})
-            outcome["queued"] = True
+    since = (now or _now()) - timedelta(days=policy.cap_days)
+    for attempt in range(3):
+        try:
+            with engine.begin() as conn:
+                staged = _stage(conn, chosen, event, attendance, policy, dry_run, since, catalogue)
+            break
+        except sa.exc.IntegrityError:  # a concurrent launch for this event committed first: decide over its rows
+            if attempt == 2:
+                raise
+    outcomes = staged.outcomes
     if not dry_run:  # the intents are committed: now deliver (a slow server holds no database lock)
-        outbox.deliver_due(engine, mailer, event_id=target.event_id,
+        outbox.deliver_due(engine, mailer, event_id=staged.target.event_id,
                            retry=outbox.RetryPolicy(policy.max_attempts, policy.backoff_seconds), sleep=sleep)
-        final = _summary(engine, target.event_id, [e for e, o in outcomes.items() if o.get("queued")])
+        final = _summary(engine, staged.target.event_id, [e for e, o in outcomes.items() if o.get("queued")])
         for email, row in final.items():
             outcomes[email].update(status=row["status"], reason=row["reason"], message_id=row["message_id"])
     results = [{k: v for k, v in o.items() if k in RESULT_COLUMNS} for o in outcomes.values()]
-    return InvitationRun(pd.DataFrame.from_records(results, columns=list(RESULT_COLUMNS)), previews,
-                         target.event_id, target.note)
+    return InvitationRun(pd.DataFrame.from_records(results, columns=list(RESULT_COLUMNS)), staged.previews,
+                         staged.target.event_id, staged.target.note)

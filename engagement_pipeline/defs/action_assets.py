@@ -34,13 +34,15 @@ def advocacy_opportunities(warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
 
 @dg.asset(group_name="actions", kinds={"sqlite"})
 def invitations(warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
-    """Every invitation with status (sent, failed, skipped), reason and conversion; sent by the invite job."""
+    """Every invitation with status (sent, unknown, failed, held_out, skipped...), arm, reason and conversion."""
     with warehouse.engine().connect() as conn:
         frame = read_table(conn, invitations_table)
     counts = {str(k): int(v) for k, v in frame["status"].value_counts().items()}
-    shown = frame.drop(columns=["message_id", "created_at"], errors="ignore")
-    return dg.Output(frame, metadata={**counts, "converted": int(frame["converted_at"].notna().sum()),
-                                      "preview": preview(shown, 20)})
+    shown = frame.drop(columns=["message_id", "created_at", "message", "claimed_by", "claimed_at",
+                                "next_attempt_at"], errors="ignore")  # never the rendered bodies
+    return dg.Output(frame.drop(columns=["message"]),
+                     metadata={**counts, "converted": int(frame["converted_at"].notna().sum()),
+                               "preview": preview(shown, 20)})
 
 
 @dg.asset(group_name="actions_tracking", kinds={"sqlite"})
