@@ -20,9 +20,10 @@ from engagement_pipeline.actions.mailer import OutboxMailer
 from engagement_pipeline.actions.report import UPLIFT_ATTR, report_sections, uplift_report, uplift_table
 from engagement_pipeline.actions.risks import open_signals, open_tasks
 from engagement_pipeline.actions.tables import invitation_events, invitations
-from engagement_pipeline.warehouse import create_schema, make_engine
+from engagement_pipeline.warehouse import make_engine
 
 from .test_actions_invitations import ATTENDANCE, EVENT, recs
+from .test_outbox import engine  # noqa: F401  (the fixture)
 
 
 @pytest.mark.parametrize(("x1", "n1", "x0", "n0", "expected"), [
@@ -91,15 +92,7 @@ POLICY = InvitationPolicy(unsubscribe_secret="test-secret", max_per_contact=5, h
 PEOPLE = recs(*[(f"Person {i}", f"p{i}@acme.com") for i in range(60)])
 
 
-@pytest.fixture
-def engine(db_url: str) -> sa.Engine:
-    engine = make_engine(db_url)
-    create_schema(engine)
-    yield engine
-    engine.dispose()
-
-
-def _arms(engine: sa.Engine) -> dict[str, tuple[str | None, str]]:
+def _arms(engine: sa.Engine) -> dict[str, tuple[str | None, str]]:  # noqa: F811
     with engine.connect() as conn:
         return {r.contact_email: (r.arm, r.status) for r in conn.execute(
             sa.select(invitations.c.contact_email, invitations.c.arm, invitations.c.status))}
@@ -107,7 +100,7 @@ def _arms(engine: sa.Engine) -> dict[str, tuple[str | None, str]]:
 
 @pytest.mark.slow
 def test_the_holdout_is_recorded_stable_across_reruns_and_restarts_and_never_sent(
-        engine: sa.Engine, db_url: str, tmp_path: Path) -> None:
+        engine: sa.Engine, db_url: str, tmp_path: Path) -> None:  # noqa: F811
     with engine.begin() as conn:
         add_suppressions(conn, pd.DataFrame({"email": ["p0@acme.com"], "reason": ["unsubscribed"]}), "test")
     outbox_dir = tmp_path / "outbox"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import jinja2
@@ -26,6 +26,7 @@ from engagement_pipeline.insights.recommendations import is_on_topic
 from . import outbox
 from .holdout import HOLDOUT, INVITE, InvitedEvent, assign_arms, resolve_event
 from .mailer import Mailer, build_message, clean_display_name, message_bytes, valid_email
+from .outbox import as_utc, utc_now
 from .tables import invitations, suppressions
 from .unsubscribe import unsubscribe_url
 
@@ -65,16 +66,6 @@ class InvitationRun:
 
     def counts(self) -> dict[str, int]:
         return {str(k): int(v) for k, v in self.results["status"].value_counts().items()}
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def find_event(catalogue: pd.DataFrame, name: str) -> pd.Series:
@@ -162,7 +153,7 @@ def add_suppressions(conn: Connection, entries: pd.DataFrame, source: str) -> in
             conn.execute(suppressions.update().where(suppressions.c.email == email)
                          .values(reason=reason, source=source))
         else:
-            conn.execute(suppressions.insert().values(email=email, reason=reason, source=source, added_at=_now()))
+            conn.execute(suppressions.insert().values(email=email, reason=reason, source=source, added_at=utc_now()))
             known[email] = reason
             added += 1
     return added
@@ -191,12 +182,12 @@ def _sent_recently(conn: Connection, email: str, since: datetime) -> int:
     """Invitations to this address that went out, or are queued to, since `since` (this run's own included)."""
     rows = conn.execute(sa.select(invitations.c.sent_at, invitations.c.created_at).where(
         (invitations.c.contact_email == email) & invitations.c.status.in_(outbox.COMMITTED))).all()
-    return sum(1 for r in rows if (when := _aware(r.sent_at or r.created_at)) is not None and when >= since)
+    return sum(1 for r in rows if (when := as_utc(r.sent_at or r.created_at)) is not None and when >= since)
 
 
 def _record(conn: Connection, existing: dict | None, values: dict) -> None:
     if existing is None:
-        conn.execute(invitations.insert().values(**{"created_at": _now(), **values}))
+        conn.execute(invitations.insert().values(**{"created_at": utc_now(), **values}))
     else:
         conn.execute(invitations.update()
                      .where(invitations.c.invitation_id == existing["invitation_id"]).values(**values))
@@ -207,7 +198,7 @@ def _already(existing: dict) -> str:
     if status == outbox.HELD_OUT:
         return "held out (control group): not invited to this event"
     if status == outbox.SENT:
-        sent_at = _aware(existing["sent_at"])
+        sent_at = as_utc(existing["sent_at"])
         return f"already invited on {sent_at:%Y-%m-%d}" if sent_at else "already invited"
     if status == outbox.UNKNOWN:
         return "already attempted, outcome unknown: confirm or release it (`engagement-pipeline outbox list`)"
@@ -310,7 +301,7 @@ def _stage(conn: Connection, chosen: pd.DataFrame, event: pd.Series, attendance:
         )
         _record(conn, existing, {**base, "status": outbox.PENDING, "arm": INVITE, "reason": None,
                                  "message_id": str(message["Message-ID"]),
-                                 "message": message_bytes(message).decode("utf-8"), "created_at": _now()})
+                                 "message": message_bytes(message).decode("utf-8"), "created_at": utc_now()})
         outcome["queued"] = True
     return staged
 
@@ -325,7 +316,7 @@ def send_invitations(engine: Engine, chosen: pd.DataFrame, event: pd.Series, att
     what is due for this event (see outbox.py), so a crash anywhere leaves each message accounted for. Give
     `catalogue` (the upcoming events) so that a renamed event is recognised as the same one."""
     policy = policy or InvitationPolicy()
-    since = (now or _now()) - timedelta(days=policy.cap_days)
+    since = (now or utc_now()) - timedelta(days=policy.cap_days)
     for attempt in range(3):
         try:
             with engine.begin() as conn:

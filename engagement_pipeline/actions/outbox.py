@@ -54,11 +54,12 @@ def process_token() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _now() -> datetime:
+def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def as_utc(value: datetime | None) -> datetime | None:
+    """A stored timestamp as an aware UTC datetime (SQLite hands them back naive)."""
     if value is None:
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -76,13 +77,13 @@ def _claim_is_dead(claimed_by: str | None, claimed_at: datetime | None, now: dat
         except PermissionError:
             return False
         return False
-    claimed_at = _aware(claimed_at)
+    claimed_at = as_utc(claimed_at)
     return claimed_at is None or now - claimed_at > LEASE
 
 
 def recover(engine: Engine, now: datetime | None = None) -> dict[str, int]:
     """Claims left by a process that died: back to pending if the body never left, else unknown."""
-    now = now or _now()
+    now = now or utc_now()
     counts = {"requeued": 0, "unknown": 0}
     with engine.begin() as conn:
         rows = conn.execute(sa.select(invitations.c.invitation_id, invitations.c.status, invitations.c.claimed_by,
@@ -117,7 +118,7 @@ def _claim(engine: Engine, invitation_id: int, token: str) -> dict | None:
         claimed = conn.execute(invitations.update()
                                .where((invitations.c.invitation_id == invitation_id)
                                       & invitations.c.status.in_((PENDING, RETRY)))
-                               .values(status=SENDING, claimed_by=token, claimed_at=_now(),
+                               .values(status=SENDING, claimed_by=token, claimed_at=utc_now(),
                                        attempts=invitations.c.attempts + 1)).rowcount
         if claimed != 1:
             return None
@@ -169,7 +170,7 @@ def deliver_one(engine: Engine, mailer: Mailer, invitation_id: int, retry: Retry
                             f"{type(err).__name__}: {err}")
     if delivery.outcome == Outcome.SENT:
         checkpoint("accepted")
-    values = _outcome_values(delivery, int(row["attempts"]), retry, _now())
+    values = _outcome_values(delivery, int(row["attempts"]), retry, utc_now())
     _set(engine, invitation_id, token, TRANSMITTING if transmitting else SENDING, **values)
     checkpoint("recorded")
     return str(values["status"])
@@ -191,8 +192,8 @@ def _due(engine: Engine, event_id: str | None, now: datetime) -> tuple[list[int]
         rows = conn.execute(sa.select(invitations.c.invitation_id, invitations.c.status,
                                       invitations.c.next_attempt_at).where(where)
                             .order_by(invitations.c.invitation_id)).all()
-    due = [r.invitation_id for r in rows if r.status == PENDING or (_aware(r.next_attempt_at) or now) <= now]
-    later = [_aware(r.next_attempt_at) for r in rows if r.status == RETRY and r.invitation_id not in due]
+    due = [r.invitation_id for r in rows if r.status == PENDING or (as_utc(r.next_attempt_at) or now) <= now]
+    later = [as_utc(r.next_attempt_at) for r in rows if r.status == RETRY and r.invitation_id not in due]
     return due, min((t for t in later if t is not None), default=None)
 
 
@@ -207,7 +208,7 @@ def deliver_due(engine: Engine, mailer: Mailer, *, event_id: str | None = None, 
         recover(engine)
         counts: dict[str, int] = {}
         while True:
-            due, next_at = _due(engine, event_id, _now())
+            due, next_at = _due(engine, event_id, utc_now())
             for invitation_id in due:
                 status = deliver_one(engine, mailer, invitation_id, retry, token)
                 if status:
@@ -216,7 +217,7 @@ def deliver_due(engine: Engine, mailer: Mailer, *, event_id: str | None = None, 
                 continue
             if next_at is None or not wait:
                 return counts
-            sleep(max(0.0, (next_at - _now()).total_seconds()))
+            sleep(max(0.0, (next_at - utc_now()).total_seconds()))
     finally:
         _ACTIVE.discard(token)
 
@@ -260,7 +261,7 @@ def confirm(engine: Engine, invitation_id: int, note: str = "confirmed as delive
     with engine.connect() as conn:
         claimed_at = conn.execute(sa.select(invitations.c.claimed_at)
                                   .where(invitations.c.invitation_id == invitation_id)).scalar()
-    _decide(engine, invitation_id, (UNKNOWN,), status=SENT, reason=note, sent_at=_aware(claimed_at) or _now())
+    _decide(engine, invitation_id, (UNKNOWN,), status=SENT, reason=note, sent_at=as_utc(claimed_at) or utc_now())
 
 
 def release(engine: Engine, invitation_id: int, note: str = "released by a person: send again") -> None:
