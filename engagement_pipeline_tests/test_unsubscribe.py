@@ -36,7 +36,12 @@ SECRET = "an-installation-secret"
 @contextlib.contextmanager
 def serving(app, **limits: object) -> Iterator[str]:
     server = unsubscribe_server(app, "127.0.0.1", 0, **limits)
-    thread = threading.Thread(target=server.run, daemon=True)
+
+    def run() -> None:
+        with contextlib.suppress(OSError, ValueError):  # the loop's select() on sockets close() just shut
+            server.run()
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.effective_port}/unsubscribe"
