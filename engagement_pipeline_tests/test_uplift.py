@@ -157,3 +157,43 @@ def test_the_holdout_is_recorded_stable_across_reruns_and_restarts_and_never_sen
     shown = sections["Did invitations raise attendance? (randomised holdout)"]
     assert shown["Event"].tolist() == ["Analytics Summit", "All events"]
     again_engine.dispose()
+
+
+def test_advocacy_outcomes_and_the_conversion_asset_metadata(engine: sa.Engine, db_url: str,  # noqa: F811
+                                                             tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from engagement_pipeline.actions.conversion import advocacy_outcomes
+    from engagement_pipeline.actions.tables import advocacy_opportunities
+    from engagement_pipeline.defs.action_assets import conversion_summary
+    from engagement_pipeline.defs.resources import Warehouse
+
+    asked_on = datetime(2026, 11, 1, 9, tzinfo=UTC)
+    with engine.begin() as conn:
+        for customer in ("A", "B"):
+            conn.execute(advocacy_opportunities.insert().values(
+                customer_id=customer, opportunity_type="reference", status="open", created_at=asked_on,
+                updated_at=asked_on))
+    candidates = pd.DataFrame({"customer_id": ["A", "B", "C", "D"]})
+    attendance = pd.DataFrame({
+        "event_id": ["e2", "e2", "e1"], "event_name": ["Later", "Later", "Earlier"],
+        "event_type": "webinar", "event_date": pd.to_datetime(["2026-11-10", "2026-11-10", "2026-10-01"]),
+        "attendee_email": ["a@a.com", "c@c.com", "d@d.com"], "customer_id": ["A", "C", "D"], "attended": True})
+    with engine.connect() as conn:
+        contacted, not_contacted = advocacy_outcomes(conn, candidates, attendance)
+    assert contacted.tolist() == [True, False] and not_contacted.tolist() == [True, False]
+
+    # the holdout of one event, then the conversion asset: numeric uplift metadata, the uplift in .attrs
+    people = recs(*[(f"P{i}", f"p{i}@acme.com") for i in range(40)])
+    send_invitations(engine, people, EVENT, ATTENDANCE, OutboxMailer(tmp_path / "outbox"),
+                     InvitationPolicy(unsubscribe_secret="s", max_per_contact=5))  # the default 20 % holdout
+    came = pd.DataFrame({"event_id": "z1", "event_name": EVENT["event_name"], "event_type": "conference",
+                         "event_date": EVENT["event_date"], "customer_id": "acme", "attended": True,
+                         "attendee_email": [f"p{i}@acme.com" for i in range(0, 40, 2)]})
+    output = conversion_summary(attendance=pd.concat([attendance, came], ignore_index=True),
+                                advocacy_candidates=candidates, warehouse=Warehouse(url=db_url))
+    numbers = {k: v.value if hasattr(v, "value") else v for k, v in output.metadata.items()}
+    assert numbers["attendance_invited"] == 32 and numbers["attendance_held_out"] == 8
+    assert isinstance(numbers["attendance_held_out_rate"], float) and numbers["events_measured"] == 1
+    lift = output.value.attrs["uplift"]
+    assert lift["event"].tolist() == ["Analytics Summit", "All events", "Advocacy (observational, not causal)"]
