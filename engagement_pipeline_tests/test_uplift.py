@@ -159,6 +159,7 @@ def test_the_holdout_is_recorded_stable_across_reruns_and_restarts_and_never_sen
     again_engine.dispose()
 
 
+@pytest.mark.slow
 def test_advocacy_outcomes_and_the_conversion_asset_metadata(engine: sa.Engine, db_url: str,  # noqa: F811
                                                              tmp_path: Path) -> None:
     from datetime import UTC, datetime
