@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from engagement_pipeline.cli import main
 from engagement_pipeline.config import Settings
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 
 def _run_job(job_name: str, op_name: str, config: dict[str, Any], settings: Settings) -> Any:
@@ -73,17 +77,26 @@ def advocacy(top_n: int, customers: tuple[str, ...]) -> None:
 @click.option("--dry-run", is_flag=True, help="Render and show, send and record nothing.")
 @click.option("--max-per-contact", default=2, show_default=True, help="Frequency cap: invitations per contact...")
 @click.option("--cap-days", default=30, show_default=True, help="...in this many days.")
+@click.option("--holdout", "holdout_share", type=click.FloatRange(0, 1, max_open=True), default=None,
+              help="Share of eligible contacts held out to measure uplift (default 0.2 for a new event; an event "
+                   "already invited keeps its recorded share).")
 def invite(event: str, top_n: int, customers: tuple[str, ...], dry_run: bool, max_per_contact: int,
-           cap_days: int) -> None:
-    """Send personalised invitations for EVENT to its recommended contacts."""
+           cap_days: int, holdout_share: float | None) -> None:
+    """Send personalised invitations for EVENT to its recommended contacts (a random holdout is not invited)."""
     run = _run_job("send_event_invitations_job", "send_event_invitations",
                    {"event": event, "top_n": top_n, "customers": list(customers), "dry_run": dry_run,
-                    "max_per_contact": max_per_contact, "cap_days": cap_days}, Settings.from_env())
+                    "max_per_contact": max_per_contact, "cap_days": cap_days, "holdout_share": holdout_share},
+                   Settings.from_env())
     rows = [[r.customer_name, f"{r.contact_name} <{r.contact_email}>", r.status,
              r.reason if isinstance(r.reason, str) else ""] for r in run.results.itertuples()]
     click.echo(_table(rows, ["customer", "contact", "status", "reason"]))
     counts = ", ".join(f"{v} {k}" for k, v in run.counts().items())
     click.echo(f"\n{counts or 'nobody to invite'}{' (dry run: nothing sent or recorded)' if dry_run else ''}")
+    if run.note:
+        click.echo(run.note)
+    if (run.results["status"] == "unknown").any():
+        click.echo("Some outcomes are unknown (the server may have the message): they are never re-sent "
+                   "automatically; see `engagement-pipeline outbox list`.")
     if run.previews:
         p = run.previews[0]
         click.echo(f"\nPreview -- To: {p['to']}\nSubject: {p['subject']}\n\n{p['text']}")
@@ -129,20 +142,99 @@ def suppress(path: Path) -> None:
     click.echo(f"{len(entries)} addresses read, {added} new on the suppression list.")
 
 
+@main.group("outbox")
+def outbox_group() -> None:
+    """Invitations whose outcome is unknown or failed: list them, confirm (it arrived) or release (send again)."""
+
+
+def _engine() -> sa.Engine:
+    from engagement_pipeline.defs.resources import Warehouse
+
+    return Warehouse(url=Settings.from_env().db_url).engine()
+
+
+@outbox_group.command("list")
+@click.option("--all", "everything", is_flag=True, help="Also the sent, held-out and skipped invitations.")
+def outbox_list(everything: bool) -> None:
+    """Messages that need a person (unknown first), with their id."""
+    from engagement_pipeline.actions import outbox
+
+    statuses = (*outbox.REVIEW, outbox.SENT, outbox.HELD_OUT, outbox.SKIPPED) if everything else outbox.REVIEW
+    review = outbox.review_list(_engine(), statuses)
+    if review.empty:
+        click.echo("Nothing to review: no unknown, failed or waiting invitation.")
+        return
+    rows = [[str(r.invitation_id), r.status, str(r.event_name), r.contact_email, str(r.attempts),
+             str(r.reason or "")[:80]] for r in review.itertuples()]
+    click.echo(_table(rows, ["id", "status", "event", "contact", "attempts", "reason"]))
+
+
+def _decide(action: str, ids: tuple[int, ...]) -> None:
+    from engagement_pipeline.actions import outbox
+
+    engine = _engine()
+    for invitation_id in ids:
+        try:
+            (outbox.confirm if action == "confirm" else outbox.release)(engine, invitation_id)
+        except outbox.OutboxError as err:
+            raise click.ClickException(str(err)) from err
+        click.echo(f"invitation {invitation_id}: {'sent (confirmed)' if action == 'confirm' else 'queued again'}")
+
+
+@outbox_group.command("confirm")
+@click.argument("ids", nargs=-1, type=int, required=True)
+def outbox_confirm(ids: tuple[int, ...]) -> None:
+    """The unknown message(s) IDS did arrive: count them as sent."""
+    _decide("confirm", ids)
+
+
+@outbox_group.command("release")
+@click.argument("ids", nargs=-1, type=int, required=True)
+def outbox_release(ids: tuple[int, ...]) -> None:
+    """The unknown or failed message(s) IDS did not arrive: queue them again (sent by `outbox send`)."""
+    _decide("release", ids)
+
+
+@outbox_group.command("send")
+def outbox_send() -> None:
+    """Deliver what is due: released messages and pending retries, for every event."""
+    from engagement_pipeline.actions import outbox
+    from engagement_pipeline.defs.action_resources import mailer_from_env
+
+    mailer = mailer_from_env(dict(os.environ))  # plain values: the password is needed here, outside Dagster
+    settings = Settings.from_env()
+    counts = outbox.deliver_due(_engine(), mailer.client(settings.outbox_dir),
+                                retry=outbox.RetryPolicy(mailer.retries + 1, mailer.backoff_seconds))
+    click.echo(", ".join(f"{v} {k}" for k, v in counts.items()) or "nothing due")
+
+
 @main.command("unsubscribe-server")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8025, show_default=True, help="Port to listen on.")
-def unsubscribe_server(host: str, port: int) -> None:
+@click.option("--max-body", default=4096, show_default=True, help="Largest request body accepted (bytes; 413).")
+@click.option("--rate", default=2.0, show_default=True, help="Requests a second per client address (429 above).")
+@click.option("--burst", default=20, show_default=True, help="Requests a client may make at once.")
+@click.option("--trusted-proxy", default=None, help="Address of your reverse proxy: the client address is then "
+                                                    "read from its X-Forwarded-For.")
+@click.option("--threads", default=4, show_default=True, help="Worker threads.")
+def unsubscribe_server(host: str, port: int, max_body: int, rate: float, burst: int, trusted_proxy: str | None,
+                       threads: int) -> None:
     """Serve the one-click unsubscribe endpoint (RFC 8058) that invitation links point at.
 
-    Put it behind your HTTPS proxy at ENGAGEMENT_UNSUBSCRIBE_URL; a valid POST suppresses the address."""
-    from wsgiref.simple_server import make_server
-
-    from engagement_pipeline.actions.unsubscribe import installation_secret, unsubscribe_app
+    Put it behind your HTTPS proxy at ENGAGEMENT_UNSUBSCRIBE_URL; a valid POST suppresses the address. Served by
+    waitress with a request-size limit and a per-client rate limit."""
+    from engagement_pipeline.actions import unsubscribe
     from engagement_pipeline.defs.resources import Warehouse
 
     settings = Settings.from_env()
-    app = unsubscribe_app(Warehouse(url=settings.db_url).engine(), installation_secret(settings.data_dir))
-    with make_server(host, port, app) as server:
-        click.echo(f"Unsubscribe endpoint on http://{host}:{server.server_port}/unsubscribe (Ctrl-C to stop)")
-        server.serve_forever()
+    app = unsubscribe.unsubscribe_app(Warehouse(url=settings.db_url).engine(),
+                                      unsubscribe.installation_secret(settings.data_dir))
+    server = unsubscribe.unsubscribe_server(app, host, port, max_body=max_body, rate=rate, burst=burst,
+                                            trusted_proxy=trusted_proxy, threads=threads)
+    click.echo(f"Unsubscribe endpoint on http://{host}:{server.effective_port}/unsubscribe (Ctrl-C to stop)")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()

@@ -78,7 +78,7 @@ def test_named_customers_must_be_candidates(scored: dict[str, str]) -> None:
 
 def test_invite_dry_run_prints_the_table_and_one_preview(scored: dict[str, str]) -> None:
     result = CliRunner().invoke(main, ["invite", "--event", "Dashboards and Automation", "--top", "2",
-                                       "--dry-run"], env=scored)
+                                       "--dry-run", "--holdout", "0"], env=scored)
     assert result.exit_code == 0, result.output
     assert "Tango Foods Ltd" in result.output and "bruno.nakamura@tangofoods.co.uk" in result.output
     assert "2 dry_run (dry run: nothing sent or recorded)" in result.output

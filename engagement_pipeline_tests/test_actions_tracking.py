@@ -83,7 +83,8 @@ def test_conversion_from_a_follow_up_upload(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         for email in ("a@x.com", "b@x.com", "c@x.com", "d@x.com"):
             conn.execute(invitations.insert().values(
-                event_name="Dashboards and Automation Webinar", event_date=date(2026, 11, 11), event_type="webinar",
+                event_id="evt-dashboards", event_name="Dashboards and Automation Webinar",
+                event_date=date(2026, 11, 11), event_type="webinar",
                 contact_email=email, status="sent", attempts=1, created_at=now, sent_at=now))
     history = [_row("old", "Earlier Webinar", "2026-10-01", e) for e in
                ("a@x.com", "e@x.com", "f@x.com", "g@x.com", "h@x.com")]

@@ -104,7 +104,7 @@ def test_advocacy_invitations_and_a_follow_up_upload_make_the_success_measures_m
     assert "3 created, 0 already there." in first.output
     assert "0 created, 3 already there." in cli(runner, env, "advocacy", "--top", "3").output
 
-    sent = cli(runner, env, "invite", "--event", WEBINAR, "--top", "4")
+    sent = cli(runner, env, "invite", "--event", WEBINAR, "--top", "4", "--holdout", "0")
     assert "4 sent" in sent.output and f"Subject: You're Invited: {WEBINAR}" in sent.output
     outbox = sorted((settings.data_dir / "outbox").rglob("*.eml"))
     assert len(outbox) == 4
@@ -130,6 +130,8 @@ def test_advocacy_invitations_and_a_follow_up_upload_make_the_success_measures_m
     rows = [line for line in conversion.splitlines() if line.startswith(f"| {WEBINAR} |")
             or line.startswith("| All events |")]
     assert [row.split(" | ")[2:5] for row in rows] == [["4", "2", "0.5"], ["4", "2", "0.5"]]
+    uplift = report.split("## Did invitations raise attendance? (randomised holdout)")[1].split("\n## ")[0]
+    assert "not enough data yet: needs at least 10 contacts in each group (has 4 invited, 0 held out)" in uplift
     advocacy = report.split("## Advocacy conversion")[1].split("\n## ")[0]
     assert "| 3 | 2 | 1 | 0 | 0.333 |" in advocacy  # opportunities, open, won, lost, rate
     with engine.connect() as conn:

@@ -116,15 +116,15 @@ def test_a_refused_recipient_fails_at_once_without_retrying(smtp_server) -> None
     assert sleeps == [] and recorder.received == []
 
 
-def test_a_dropped_connection_is_retried_with_backoff_then_fails(smtp_server) -> None:
+def test_a_connection_dropped_after_the_body_is_unknown_and_never_retried(smtp_server) -> None:
     recorder, port = smtp_server
     recorder.drop = {"ana.keller@fjordmedia.com"}
     sleeps: list[float] = []
     mailer = SmtpMailer(host="127.0.0.1", port=port, retries=2, backoff_seconds=0.01, sleep=sleeps.append)
-    with pytest.raises(MailerError, match="gave up after 3 attempts: SMTPServerDisconnected"):
+    with pytest.raises(MailerError, match="outcome unknown \\(not retried\\): no reply to the message body"):
         mailer.send(_message())
-    assert sleeps == [0.01, 0.02]
-    assert recorder.data_attempts == 3 and recorder.received == []
+    assert sleeps == []  # the server may have the message: sending it again could make a second copy
+    assert recorder.data_attempts == 1 and recorder.received == []
 
 
 def test_no_server_listening_is_a_failure_after_retries() -> None:

@@ -6,7 +6,8 @@ on the event's date. Measures, as the product states its success criteria:
 - invitation conversion = converted / sent, per event and overall;
 - attendance lift = invited contacts' attendance rate / the rate of the other known attendees (people who
   had attended any earlier event and were not invited) at the same events, minus 1 (target > 20 %);
-- advocacy conversion = won / (won + lost + open) of all opportunities created (target > 25 %).
+- advocacy conversion = won / (won + lost + open) of all opportunities created (target > 25 %);
+- the randomised holdout's outcomes (`holdout_outcomes`), from which uplift.py measures the causal uplift.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .tables import advocacy_opportunities, invitations, read_table
+from .tables import advocacy_opportunities, invitation_events, invitations, read_table
 
 CONVERSION_COLUMNS: tuple[str, ...] = ("event_name", "event_date", "sent", "attended", "conversion_rate",
                                        "baseline_rate", "attendance_lift")
@@ -117,3 +118,48 @@ def advocacy_conversion(conn: Connection) -> dict[str, float | int | None]:
     won = int(counts.get("won", 0))
     return {"opportunities": total, "open": int(counts.get("open", 0)), "won": won,
             "lost": int(counts.get("lost", 0)), "conversion_rate": round(won / total, 3) if total else None}
+
+
+def holdout_outcomes(conn: Connection, attendance: pd.DataFrame) -> pd.DataFrame:
+    """One row per contact drawn into an arm (invite | holdout) of an event whose attendance has arrived:
+    `event` (its name), `event_id`, `arm`, `attended`. The input of `uplift.attendance_uplift`."""
+    columns = ["event", "event_id", "arm", "attended"]
+    drawn = read_table(conn, invitations, invitations.c.arm.is_not(None))
+    if drawn.empty or attendance.empty:
+        return pd.DataFrame(columns=columns)
+    events = held_events(attendance)
+    attended = attendance.loc[attendance["attended"].astype(bool) & attendance["attendee_email"].notna()]
+    who = set(zip(attended["event_id"], attended["attendee_email"].str.lower(), strict=True))
+    registry = read_table(conn, invitation_events).set_index("event_id")  # the current name (renames)
+    rows = []
+    for event_id, group in drawn.groupby("event_id", sort=True):
+        known = registry.loc[event_id] if event_id in registry.index else group.iloc[-1]
+        name, day, event_type = known["event_name"], known["event_date"], known["event_type"]
+        held = match_event(events, name, day, event_type) or match_event(
+            events, group["event_name"].iloc[0], day, event_type)
+        if held is None:
+            continue  # the event's attendance has not arrived yet
+        for arm, email in zip(group["arm"], group["contact_email"].str.lower(), strict=True):
+            rows.append({"event": name, "event_id": event_id, "arm": arm, "attended": (held, email) in who})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def advocacy_outcomes(conn: Connection, candidates: pd.DataFrame, attendance: pd.DataFrame
+                      ) -> tuple[pd.Series, pd.Series] | None:
+    """Attended any event after the ask, for customers asked to advocate (an opportunity) vs eligible candidates
+    not asked, measured from the first ask. Observational: who is asked is chosen, not drawn."""
+    asked = read_table(conn, advocacy_opportunities)
+    if asked.empty or attendance.empty or candidates.empty:
+        return None
+    came = attendance.loc[attendance["attended"].astype(bool) & attendance["customer_id"].notna()]
+    days = pd.to_datetime(came["event_date"]).dt.tz_localize(None)
+
+    def after(customer: str, since: pd.Timestamp) -> bool:
+        return bool((days[came["customer_id"] == customer] > since).any())
+
+    created = pd.to_datetime(asked["created_at"], utc=True).dt.tz_localize(None).dt.normalize()
+    first = asked.assign(created=created).groupby("customer_id")["created"].min()
+    contacted = pd.Series([after(c, t) for c, t in first.items()], dtype=bool)
+    others = [c for c in candidates["customer_id"].astype(str).unique() if c not in first.index]
+    not_contacted = pd.Series([after(c, first.min()) for c in others], dtype=bool)
+    return contacted, not_contacted

@@ -1,16 +1,19 @@
 """Event invitations: which recommendations to send, the gates before a send, the personalised email.
 
-Gates, in order, each recorded as the `skipped` reason: already sent for this event (never twice), an
-invalid address, a suppressed address (unsubscribed, bounced: a hard gate), the frequency cap (at most
-`max_per_contact` sent in the last `cap_days`, counting this run's own sends). A dry run renders every
-message and writes nothing. Each send is committed on its own, so a crash keeps what already went out.
+Gates, in order, each recorded as the `skipped` reason: already decided for this event id (sent, queued,
+unknown, failed or held out: never twice), an invalid address, a suppressed address (unsubscribed, bounced: a
+hard gate), the frequency cap (at most `max_per_contact` sent or queued in the last `cap_days`, this run's own
+included). The contacts left are drawn into the invited group or the holdout (holdout.py), and each invited
+contact's rendered message is committed to the outbox before anything is sent (outbox.py). A dry run renders
+every message and writes nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import jinja2
@@ -20,12 +23,15 @@ from sqlalchemy.engine import Connection, Engine
 
 from engagement_pipeline.insights.recommendations import is_on_topic
 
-from .mailer import Mailer, MailerError, build_message, clean_display_name, valid_email
+from . import outbox
+from .holdout import HOLDOUT, INVITE, InvitedEvent, assign_arms, resolve_event
+from .mailer import Mailer, build_message, clean_display_name, message_bytes, valid_email
+from .outbox import as_utc, utc_now
 from .tables import invitations, suppressions
 from .unsubscribe import unsubscribe_url
 
-RESULT_COLUMNS: tuple[str, ...] = ("event_name", "customer_id", "customer_name", "contact_name", "contact_email",
-                                   "status", "reason", "message_id")
+RESULT_COLUMNS: tuple[str, ...] = ("event_id", "event_name", "customer_id", "customer_name", "contact_name",
+                                   "contact_email", "arm", "status", "reason", "message_id")
 SUPPRESSION_REASONS = frozenset({"unsubscribed", "bounced", "complaint", "manual"})
 
 _templates = jinja2.Environment(
@@ -46,25 +52,20 @@ class InvitationPolicy:
     unsubscribe_secret: str = ""  # signs the links; see unsubscribe.installation_secret
     max_per_contact: int = 2
     cap_days: int = 30
+    holdout_share: float | None = None  # None: the event's recorded share, else DEFAULT_HOLDOUT_SHARE (20 %)
+    max_attempts: int = 4  # temporary failures (4xx, refused connection) are retried up to this many attempts
+    backoff_seconds: float = 2.0  # ... waiting 2 s, 4 s, 8 s between them
 
 
 @dataclass
 class InvitationRun:
     results: pd.DataFrame
     previews: list[dict[str, str]] = field(default_factory=list)
+    event_id: str = ""
+    note: str = ""  # a rename recognised, or the recorded holdout share kept
 
     def counts(self) -> dict[str, int]:
         return {str(k): int(v) for k, v in self.results["status"].value_counts().items()}
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def find_event(catalogue: pd.DataFrame, name: str) -> pd.Series:
@@ -152,7 +153,7 @@ def add_suppressions(conn: Connection, entries: pd.DataFrame, source: str) -> in
             conn.execute(suppressions.update().where(suppressions.c.email == email)
                          .values(reason=reason, source=source))
         else:
-            conn.execute(suppressions.insert().values(email=email, reason=reason, source=source, added_at=_now()))
+            conn.execute(suppressions.insert().values(email=email, reason=reason, source=source, added_at=utc_now()))
             known[email] = reason
             added += 1
     return added
@@ -178,84 +179,159 @@ def read_suppression_file(path: Path) -> pd.DataFrame:
 
 
 def _sent_recently(conn: Connection, email: str, since: datetime) -> int:
-    rows = conn.execute(sa.select(invitations.c.sent_at).where(
-        (invitations.c.contact_email == email) & (invitations.c.status == "sent"))).scalars().all()
-    return sum(1 for sent_at in rows if sent_at is not None and _aware(sent_at) >= since)
+    """Invitations to this address that went out, or are queued to, since `since` (this run's own included)."""
+    rows = conn.execute(sa.select(invitations.c.sent_at, invitations.c.created_at).where(
+        (invitations.c.contact_email == email) & invitations.c.status.in_(outbox.COMMITTED))).all()
+    return sum(1 for r in rows if (when := as_utc(r.sent_at or r.created_at)) is not None and when >= since)
 
 
 def _record(conn: Connection, existing: dict | None, values: dict) -> None:
     if existing is None:
-        conn.execute(invitations.insert().values(created_at=_now(), **values))
+        conn.execute(invitations.insert().values(**{"created_at": utc_now(), **values}))
     else:
         conn.execute(invitations.update()
                      .where(invitations.c.invitation_id == existing["invitation_id"]).values(**values))
 
 
-def send_invitations(engine: Engine, chosen: pd.DataFrame, event: pd.Series, attendance: pd.DataFrame,
-                     mailer: Mailer, policy: InvitationPolicy | None = None, *, dry_run: bool = False,
-                     now: datetime | None = None) -> InvitationRun:
-    """One email per chosen recommendation, through the gates; returns every contact's outcome."""
-    policy = policy or InvitationPolicy()
-    now = now or _now()
-    since = now - timedelta(days=policy.cap_days)
-    results: list[dict] = []
-    previews: list[dict[str, str]] = []
+def _already(existing: dict) -> str:
+    status = existing["status"]
+    if status == outbox.HELD_OUT:
+        return "held out (control group): not invited to this event"
+    if status == outbox.SENT:
+        sent_at = as_utc(existing["sent_at"])
+        return f"already invited on {sent_at:%Y-%m-%d}" if sent_at else "already invited"
+    if status == outbox.UNKNOWN:
+        return "already attempted, outcome unknown: confirm or release it (`engagement-pipeline outbox list`)"
+    if status == outbox.FAILED:
+        return f"failed earlier ({existing['reason']}); release it to try again"
+    return f"already queued ({status})"
+
+
+def _drawn_so_far(conn: Connection, event_id: str) -> tuple[int, int]:
+    """How many contacts of the event were drawn already, and how many of them are held out."""
+    arms = conn.execute(sa.select(invitations.c.arm).where((invitations.c.event_id == event_id)
+                                                           & invitations.c.arm.is_not(None))).scalars().all()
+    return len(arms), sum(1 for a in arms if a == HOLDOUT)
+
+
+def _summary(engine: Engine, event_id: str, emails: Sequence[str]) -> dict[str, dict]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(invitations).where(
+            (invitations.c.event_id == event_id) & invitations.c.contact_email.in_(list(emails)))).mappings().all()
+    return {r["contact_email"]: dict(r) for r in rows}
+
+
+def _gate(conn: Connection, email: str, blocked: dict[str, str], policy: InvitationPolicy,
+          since: datetime) -> str | None:
+    """Why this contact is excluded before the draw (so the two arms stay comparable), or None."""
+    if not valid_email(email):
+        return "invalid email address"
+    if (why := blocked.get(email)) is not None:
+        return f"suppressed ({why})"
+    if (recent := _sent_recently(conn, email, since)) >= policy.max_per_contact:
+        return (f"frequency cap: {recent} invitation{'s' * (recent != 1)} in the last "
+                f"{policy.cap_days} days (max {policy.max_per_contact})")
+    return None
+
+
+@dataclass
+class _Staged:
+    target: InvitedEvent
+    outcomes: dict[str, dict] = field(default_factory=dict)
+    previews: list[dict[str, str]] = field(default_factory=list)
+
+
+def _stage(conn: Connection, chosen: pd.DataFrame, event: pd.Series, attendance: pd.DataFrame,
+           policy: InvitationPolicy, dry_run: bool, since: datetime, catalogue: pd.DataFrame | None) -> _Staged:
+    """Every decision (skip, hold out, invite) and every rendered message, in the caller's transaction."""
+    staged = _Staged(resolve_event(conn, event, policy.holdout_share, catalogue, register=not dry_run))
+    target, outcomes = staged.target, staged.outcomes
     event_name = str(event["event_name"])
-    event_day = pd.Timestamp(event["event_date"]).date()
+    blocked = suppressed(conn)
+    eligible: list[tuple[pd.Series, str, dict | None, dict]] = []
     for _, rec in chosen.iterrows():
         email = str(rec["contact_email"]).strip().lower()
-        outcome = {"event_name": event_name, "customer_id": rec["customer_id"],
-                   "customer_name": rec["customer_name"], "contact_name": rec["contact_name"],
-                   "contact_email": email, "message_id": None}
-        with engine.begin() as conn:
-            existing = conn.execute(sa.select(invitations).where(
-                (invitations.c.event_name == event_name) & (invitations.c.contact_email == email))).mappings().first()
-            existing = dict(existing) if existing else None
-            attempts = int(existing["attempts"] or 0) if existing else 0
-            base = {"event_name": event_name, "event_date": event_day, "event_type": event.get("event_type"),
-                    "customer_id": rec["customer_id"], "customer_name": rec["customer_name"],
-                    "contact_name": clean_display_name(rec["contact_name"]), "contact_email": email}
-            reason = None
-            if existing and existing["status"] == "sent":
-                sent_at = _aware(existing["sent_at"])
-                reason = f"already invited on {sent_at:%Y-%m-%d}" if sent_at else "already invited"
-                results.append({**outcome, "status": "skipped", "reason": reason,
-                                "message_id": existing["message_id"]})
-                continue
-            if not valid_email(email):
-                reason = "invalid email address"
-            elif (why := suppressed(conn).get(email)) is not None:
-                reason = f"suppressed ({why})"
-            elif (recent := _sent_recently(conn, email, since)) >= policy.max_per_contact:
-                reason = (f"frequency cap: {recent} invitation{'s' * (recent != 1)} in the last "
-                          f"{policy.cap_days} days (max {policy.max_per_contact})")
-            if reason:
-                results.append({**outcome, "status": "skipped", "reason": reason})
-                if not dry_run:
-                    _record(conn, existing, {**base, "status": "skipped", "reason": reason, "attempts": attempts})
-                continue
-            sentence = interest_sentence(email, str(rec["customer_name"]), list(event.get("topics") or ()),
-                                         attendance)
-            rendered = render_invitation(rec, event, sentence, policy)
-            if len(previews) < 3:
-                previews.append({"to": f"{clean_display_name(rec['contact_name'])} <{email}>", **rendered})
-            if dry_run:
-                results.append({**outcome, "status": "dry_run", "reason": "rendered, not sent"})
-                continue
-            message = build_message(
-                sender=policy.sender, sender_name=policy.sender_name, to_name=rec["contact_name"], to_email=email,
-                subject=rendered["subject"], text=rendered["text"], html=rendered["html"],
-                headers={"List-Unsubscribe": f"<{rendered['unsubscribe_url']}>",
-                         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
-            )
-        try:  # outside the transaction: a slow SMTP server must not hold a database lock
-            message_id = mailer.send(message)
-            values = {**base, "status": "sent", "reason": None, "message_id": message_id, "sent_at": _now(),
-                      "attempts": attempts + 1}
-            results.append({**outcome, "status": "sent", "reason": None, "message_id": message_id})
-        except MailerError as err:
-            values = {**base, "status": "failed", "reason": str(err), "attempts": attempts + 1}
-            results.append({**outcome, "status": "failed", "reason": str(err)})
-        with engine.begin() as conn:
-            _record(conn, existing, values)
-    return InvitationRun(pd.DataFrame.from_records(results, columns=list(RESULT_COLUMNS)), previews)
+        if email in outcomes:
+            continue
+        outcome = outcomes[email] = {
+            "event_id": target.event_id, "event_name": event_name, "customer_id": rec["customer_id"],
+            "customer_name": rec["customer_name"], "contact_name": rec["contact_name"], "contact_email": email,
+            "message_id": None, "arm": None}
+        found = conn.execute(sa.select(invitations).where(
+            (invitations.c.event_id == target.event_id) & (invitations.c.contact_email == email))).mappings().first()
+        existing = dict(found) if found else None
+        if existing is not None and existing["status"] != outbox.SKIPPED:
+            outcome.update(status="skipped", reason=_already(existing), message_id=existing["message_id"],
+                           arm=existing["arm"])
+            continue
+        base = {"event_id": target.event_id, "event_name": event_name,
+                "event_date": pd.Timestamp(event["event_date"]).date(), "event_type": event.get("event_type"),
+                "customer_id": rec["customer_id"], "customer_name": rec["customer_name"],
+                "contact_name": clean_display_name(rec["contact_name"]), "contact_email": email, "attempts": 0}
+        reason = _gate(conn, email, blocked, policy, since)
+        if reason:
+            outcome.update(status="skipped", reason=reason)
+            if not dry_run:
+                _record(conn, existing, {**base, "status": outbox.SKIPPED, "reason": reason, "arm": None})
+            continue
+        eligible.append((rec, email, existing, base))
+    arms = assign_arms(target.holdout_seed, [email for _, email, _, _ in eligible], target.holdout_share,
+                       *_drawn_so_far(conn, target.event_id))
+    for rec, email, existing, base in eligible:
+        outcome = outcomes[email]
+        outcome["arm"] = arm = arms[email]
+        if arm == HOLDOUT:
+            outcome.update(status=outbox.HELD_OUT, reason=f"held out ({target.holdout_share:.0%} control group)")
+            if not dry_run:
+                _record(conn, existing, {**base, "status": outbox.HELD_OUT, "arm": HOLDOUT,
+                                         "reason": outcome["reason"]})
+            continue
+        sentence = interest_sentence(email, str(rec["customer_name"]), list(event.get("topics") or ()), attendance)
+        rendered = render_invitation(rec, event, sentence, policy)
+        if len(staged.previews) < 3:
+            staged.previews.append({"to": f"{clean_display_name(rec['contact_name'])} <{email}>", **rendered})
+        if dry_run:
+            outcome.update(status="dry_run", reason="rendered, not sent")
+            continue
+        message = build_message(
+            sender=policy.sender, sender_name=policy.sender_name, to_name=rec["contact_name"], to_email=email,
+            subject=rendered["subject"], text=rendered["text"], html=rendered["html"],
+            headers={"List-Unsubscribe": f"<{rendered['unsubscribe_url']}>",
+                     "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        )
+        _record(conn, existing, {**base, "status": outbox.PENDING, "arm": INVITE, "reason": None,
+                                 "message_id": str(message["Message-ID"]),
+                                 "message": message_bytes(message).decode("utf-8"), "created_at": utc_now()})
+        outcome["queued"] = True
+    return staged
+
+
+def send_invitations(engine: Engine, chosen: pd.DataFrame, event: pd.Series, attendance: pd.DataFrame,
+                     mailer: Mailer, policy: InvitationPolicy | None = None, *, dry_run: bool = False,
+                     now: datetime | None = None, catalogue: pd.DataFrame | None = None,
+                     sleep: Callable[[float], None] = time.sleep) -> InvitationRun:
+    """One email per chosen recommendation, through the gates and the holdout draw; returns every outcome.
+
+    Every decision and every rendered message is committed first (one transaction), then the outbox delivers
+    what is due for this event (see outbox.py), so a crash anywhere leaves each message accounted for. Give
+    `catalogue` (the upcoming events) so that a renamed event is recognised as the same one."""
+    policy = policy or InvitationPolicy()
+    since = (now or utc_now()) - timedelta(days=policy.cap_days)
+    for attempt in range(3):
+        try:
+            with engine.begin() as conn:
+                staged = _stage(conn, chosen, event, attendance, policy, dry_run, since, catalogue)
+            break
+        except sa.exc.IntegrityError:  # a concurrent launch for this event committed first: decide over its rows
+            if attempt == 2:
+                raise
+    outcomes = staged.outcomes
+    if not dry_run:  # the intents are committed: now deliver (a slow server holds no database lock)
+        outbox.deliver_due(engine, mailer, event_id=staged.target.event_id,
+                           retry=outbox.RetryPolicy(policy.max_attempts, policy.backoff_seconds), sleep=sleep)
+        final = _summary(engine, staged.target.event_id, [e for e, o in outcomes.items() if o.get("queued")])
+        for email, row in final.items():
+            outcomes[email].update(status=row["status"], reason=row["reason"], message_id=row["message_id"])
+    results = [{k: v for k, v in o.items() if k in RESULT_COLUMNS} for o in outcomes.values()]
+    return InvitationRun(pd.DataFrame.from_records(results, columns=list(RESULT_COLUMNS)), staged.previews,
+                         staged.target.event_id, staged.target.note)

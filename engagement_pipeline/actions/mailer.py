@@ -1,13 +1,21 @@
-"""Sending email: an outbox that writes `.eml` files (the default, never loses a message) or SMTP.
+"""Sending email: a folder that collects `.eml` files (the default, never loses a message) or SMTP.
 
 Messages are built with `email.message.EmailMessage` and `Address` objects, never by pasting strings into
 headers: a display name is cleaned of control characters first, and the email package itself refuses a
-header value with CR or LF, so a contact name cannot inject headers. SMTP sends are retried with exponential
-backoff on transient failures (dropped connection, 4xx); a permanent refusal (5xx) fails at once.
+header value with CR or LF, so a contact name cannot inject headers.
+
+`deliver` makes ONE attempt and says what is known about it (`Delivery`): SMTP is driven command by command
+(smtplib's `data()` cannot tell a refused DATA command, where nothing was sent, from a connection lost while
+waiting for the reply to the body, where the server may have the message): 250 to the body is *sent* whatever
+QUIT does; a failure before the body is *temporary* (4xx, refused connection, dropped before DATA) or
+*permanent* (5xx); a connection lost or a timeout after the body went out is *unknown*. Retrying, backoff and
+bookkeeping belong to the transactional outbox (`outbox.py`), never to the mailer, so an ambiguous send is
+never repeated behind the caller's back.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import smtplib
 import ssl
@@ -19,6 +27,7 @@ from email import policy as email_policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
@@ -71,10 +80,41 @@ def build_message(*, sender: str, sender_name: str, to_name: object, to_email: s
     return msg
 
 
-class Mailer(Protocol):
-    """Delivers one message and returns its Message-ID, or raises MailerError with the reason."""
+class Outcome(StrEnum):
+    SENT = "sent"
+    TEMPORARY = "temporary"  # nothing was accepted; may be retried
+    PERMANENT = "permanent"  # refused for good (5xx); never retried automatically
+    UNKNOWN = "unknown"  # the body went out and no verdict came back: a person must decide
 
-    def send(self, message: EmailMessage) -> str: ...
+
+@dataclass(frozen=True)
+class Delivery:
+    outcome: Outcome
+    detail: str = ""
+
+
+def _no_op() -> None:
+    return None
+
+
+class Mailer(Protocol):
+    """One delivery attempt of a serialised message; `on_transmit` is called just before the body leaves."""
+
+    def deliver(self, raw: bytes, sender: str, recipient: str,
+                on_transmit: Callable[[], None] = _no_op) -> Delivery: ...
+
+
+def message_bytes(message: EmailMessage) -> bytes:
+    return message.as_bytes(policy=MESSAGE_POLICY)
+
+
+def _reply_text(reply: bytes | str) -> str:
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+
+
+def _by_code(code: int, reply: bytes | str, stage: str) -> Delivery:
+    text = f"{stage}: {code} {_reply_text(reply)}".strip()
+    return Delivery(Outcome.PERMANENT if 500 <= code < 600 else Outcome.TEMPORARY, text)
 
 
 @dataclass
@@ -83,12 +123,23 @@ class OutboxMailer:
 
     outbox_dir: Path
 
-    def send(self, message: EmailMessage) -> str:
+    def deliver(self, raw: bytes, sender: str, recipient: str,
+                on_transmit: Callable[[], None] = _no_op) -> Delivery:
         self.outbox_dir.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        recipient = re.sub(r"[^A-Za-z0-9@._-]+", "_", str(message["To"].addresses[0].addr_spec))
-        path = self.outbox_dir / f"{stamp}-{recipient}.eml"
-        path.write_bytes(message.as_bytes())
+        safe = re.sub(r"[^A-Za-z0-9@._-]+", "_", recipient)[:120]
+        path = self.outbox_dir / f"{stamp}-{safe}.eml"
+        on_transmit()
+        temporary = path.with_name(f".{path.name}.part")
+        temporary.write_bytes(raw)
+        temporary.replace(path)  # a file in the folder is a whole message
+        return Delivery(Outcome.SENT, str(path))
+
+    def send(self, message: EmailMessage) -> str:
+        delivery = self.deliver(message_bytes(message), str(message["From"].addresses[0].addr_spec),
+                                str(message["To"].addresses[0].addr_spec))
+        if delivery.outcome != Outcome.SENT:
+            raise MailerError(delivery.detail)
         return str(message["Message-ID"])
 
 
@@ -106,33 +157,71 @@ class SmtpMailer:
     backoff_seconds: float = 1.0
     sleep: Callable[[float], None] = time.sleep
 
-    def _deliver(self, message: EmailMessage) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-            if self.starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if self.user:
-                smtp.login(self.user, self.password)
-            smtp.send_message(message)
+    def deliver(self, raw: bytes, sender: str, recipient: str,
+                on_transmit: Callable[[], None] = _no_op) -> Delivery:
+        smtp = smtplib.SMTP(timeout=self.timeout)
+        try:
+            try:
+                code, reply = smtp.connect(self.host, self.port)
+                if code != 220:
+                    return _by_code(code, reply, "greeting")
+                smtp.ehlo_or_helo_if_needed()
+                if self.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.ehlo()
+                if self.user:
+                    smtp.login(self.user, self.password)
+                options = ["BODY=8BITMIME"] if smtp.has_extn("8bitmime") and not raw.isascii() else []
+                code, reply = smtp.mail(sender, options)
+                if code != 250:
+                    return _by_code(code, reply, "sender refused")
+                code, reply = smtp.rcpt(recipient)
+                if code not in (250, 251):
+                    return _by_code(code, reply, "recipient refused")
+                smtp.putcmd("data")
+                code, reply = smtp.getreply()
+                if code != 354:
+                    return _by_code(code, reply, "DATA refused")
+            except smtplib.SMTPResponseException as err:
+                return _by_code(err.smtp_code, err.smtp_error, "refused")
+            except (smtplib.SMTPException, OSError) as err:  # refused connection, dropped before the body
+                return Delivery(Outcome.TEMPORARY, f"{type(err).__name__}: {err}")
+            on_transmit()
+            try:
+                crlf = re.sub(rb"\r\n|\n|\r(?!\n)", b"\r\n", raw)
+                body = smtplib._quote_periods(crlf)  # type: ignore[attr-defined]  (what smtplib.data does)
+                body = body if body.endswith(b"\r\n") else body + b"\r\n"
+                smtp.send(body + b".\r\n")
+                code, reply = smtp.getreply()
+            except (smtplib.SMTPException, OSError) as err:
+                return Delivery(Outcome.UNKNOWN, f"no reply to the message body: {type(err).__name__}: {err}")
+            if code == 250:
+                with contextlib.suppress(smtplib.SMTPException, OSError):
+                    smtp.quit()  # the message is accepted; whatever QUIT does changes nothing
+                return Delivery(Outcome.SENT, f"250 {_reply_text(reply)}")
+            if code < 0:
+                return Delivery(Outcome.UNKNOWN, f"unreadable reply to the message body: {_reply_text(reply)}")
+            return _by_code(code, reply, "message refused")
+        finally:
+            with contextlib.suppress(Exception):
+                smtp.close()
 
     def send(self, message: EmailMessage) -> str:
+        """Delivers one message now, retrying only what is certainly not sent (temporary failures)."""
+        raw = message_bytes(message)
+        sender = str(message["From"].addresses[0].addr_spec)
+        recipient = str(message["To"].addresses[0].addr_spec)
         attempts = max(1, self.retries + 1)
         last = ""
         for attempt in range(attempts):
-            try:
-                self._deliver(message)
+            delivery = self.deliver(raw, sender, recipient)
+            if delivery.outcome == Outcome.SENT:
                 return str(message["Message-ID"])
-            except smtplib.SMTPRecipientsRefused as err:
-                codes = [f"{code} {resp.decode(errors='replace') if isinstance(resp, bytes) else resp}"
-                         for code, resp in err.recipients.values()]
-                if all(str(c).startswith("5") for c in codes):
-                    raise MailerError(f"recipient refused: {'; '.join(codes)}") from err
-                last = f"recipient deferred: {'; '.join(codes)}"
-            except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as err:
-                last = f"{err.smtp_code} {err.smtp_error.decode(errors='replace')}"
-                if 500 <= err.smtp_code < 600:
-                    raise MailerError(f"refused: {last}") from err
-            except (smtplib.SMTPException, OSError) as err:
-                last = f"{type(err).__name__}: {err}"
+            if delivery.outcome == Outcome.PERMANENT:
+                raise MailerError(delivery.detail)
+            if delivery.outcome == Outcome.UNKNOWN:
+                raise MailerError(f"outcome unknown (not retried): {delivery.detail}")
+            last = delivery.detail
             if attempt + 1 < attempts:
                 self.sleep(self.backoff_seconds * (2**attempt))
         raise MailerError(f"gave up after {attempts} attempts: {last}")

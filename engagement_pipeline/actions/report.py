@@ -8,11 +8,43 @@ from sqlalchemy.engine import Engine
 
 from engagement_pipeline import warehouse as wh
 
-from .conversion import advocacy_conversion, invitation_conversion
+from . import uplift
+from .conversion import advocacy_conversion, holdout_outcomes, invitation_conversion
 from .health import health_history, health_update_sentence
 from .risks import open_signals, open_tasks
 
-__all__ = ["actions_report_sections", "health_update_sentence", "report_sections"]
+__all__ = ["actions_report_sections", "health_update_sentence", "report_sections", "uplift_report"]
+
+UPLIFT_TITLE = "Did invitations raise attendance? (randomised holdout)"
+UPLIFT_ATTR = "uplift"  # conversion_summary.attrs[...]: the uplift table travels with the conversion table
+
+
+def uplift_table(conn: sa.Connection, attendance: pd.DataFrame, advocacy: tuple | None = None) -> pd.DataFrame:
+    """Per invited event and pooled, plus the observational advocacy row when `advocacy` outcomes are given."""
+    table = uplift.attendance_uplift(holdout_outcomes(conn, attendance))
+    if advocacy is not None:
+        table = pd.concat([table, pd.DataFrame([uplift.advocacy_association(*advocacy)])], ignore_index=True)
+    return table
+
+
+def uplift_report(engine: Engine, attendance: pd.DataFrame | None = None) -> tuple[str, dict[str, float]]:
+    """A small Markdown section answering "did invitations raise attendance?" and its numeric metrics."""
+    with engine.connect() as conn:
+        if attendance is None:
+            attendance = pd.DataFrame(conn.execute(sa.select(wh.attendance)).mappings().all())
+        table = uplift.attendance_uplift(holdout_outcomes(conn, attendance))
+    return uplift.markdown_section(table), uplift.metrics(table)
+
+
+def _uplift_display(table: pd.DataFrame) -> pd.DataFrame:
+    if table is None or table.empty:
+        return pd.DataFrame()
+    shown = table[["event", "invited", "invited_attended", "held_out", "held_out_attended", "uplift", "uplift_low",
+                   "uplift_high", "verdict"]]
+    return shown.rename(columns={"event": "Event", "invited": "Invited", "invited_attended": "Attended (invited)",
+                                 "held_out": "Held out", "held_out_attended": "Attended (held out)",
+                                 "uplift": "Uplift", "uplift_low": "95% low", "uplift_high": "95% high",
+                                 "verdict": "Verdict"})
 
 
 def report_sections(signals: pd.DataFrame, tasks: pd.DataFrame, health: pd.DataFrame, conversion: pd.DataFrame,
@@ -35,6 +67,7 @@ def report_sections(signals: pd.DataFrame, tasks: pd.DataFrame, health: pd.DataF
         ("Outreach tasks", tasks),
         ("Customer health (lowest first)", health),
         ("Invitation → attendance conversion", conversion),
+        (UPLIFT_TITLE, _uplift_display(conversion.attrs.get(UPLIFT_ATTR))),
         ("Advocacy conversion", pd.DataFrame([advocacy]) if advocacy["opportunities"] else pd.DataFrame()),
     ]
     return [(title, frame) for title, frame in sections if len(frame)]
@@ -48,6 +81,8 @@ def actions_report_sections(engine: Engine) -> list[tuple[str, pd.DataFrame]]:
         tasks = open_tasks(conn)
         health = health_history(conn)
         conversion = invitation_conversion(conn, attendance) if len(attendance) else pd.DataFrame()
+        if len(attendance):
+            conversion.attrs[UPLIFT_ATTR] = uplift_table(conn, attendance)
         advocacy = advocacy_conversion(conn)
     if len(health):
         health = health.loc[health["as_of"] == health["as_of"].max()]

@@ -2,7 +2,7 @@
 
 "Unique while open" is a partial unique index (SQLite and PostgreSQL both have them): a customer has at most
 one open advocacy opportunity, one open risk signal per cause and one open outreach task, while closed ones
-stay as history. An invitation is unique per (event, contact email), whatever its status.
+stay as history. An invitation is unique per (event id, contact email), whatever its status.
 """
 
 from __future__ import annotations
@@ -38,10 +38,23 @@ advocacy_opportunities = sa.Table(
 sa.Index("uq_advocacy_open_customer", advocacy_opportunities.c.customer_id, unique=True,
          **_open_only(advocacy_opportunities))
 
+invitation_events = sa.Table(  # migration 0004: the identity of an invited event, and its holdout draw
+    "invitation_events",
+    metadata,
+    sa.Column("event_id", sa.String(64), primary_key=True),
+    sa.Column("event_name", sa.String(512), nullable=False),  # the latest catalogue name (renames update it)
+    sa.Column("event_date", sa.Date),
+    sa.Column("event_type", sa.String(32)),
+    sa.Column("holdout_share", sa.Float, nullable=False),
+    sa.Column("holdout_seed", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 invitations = sa.Table(
     "invitations",
     metadata,
     sa.Column("invitation_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(64), nullable=False),  # migration 0004: uniqueness by event id, not name
     sa.Column("event_name", sa.String(512), nullable=False),
     sa.Column("event_date", sa.Date),
     sa.Column("event_type", sa.String(32)),
@@ -49,17 +62,24 @@ invitations = sa.Table(
     sa.Column("customer_name", sa.String(512)),
     sa.Column("contact_name", sa.String(512)),
     sa.Column("contact_email", sa.String(512), nullable=False),
-    sa.Column("status", sa.String(8), nullable=False),  # sent | failed | skipped
+    # pending | sending | transmitting | sent | retry | unknown | failed | skipped | held_out (see outbox.py)
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("arm", sa.String(8)),  # invite | holdout: the randomised draw, never re-drawn (None: not eligible)
     sa.Column("reason", sa.Text),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("message_id", sa.String(512)),
+    sa.Column("message", sa.Text),  # the rendered message, committed before any send (the outbox intent)
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True)),
+    sa.Column("claimed_by", sa.String(256)),
+    sa.Column("claimed_at", sa.DateTime(timezone=True)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("sent_at", sa.DateTime(timezone=True)),
     sa.Column("converted_at", sa.DateTime(timezone=True)),
     sa.Column("converted_event_id", sa.String(128)),
-    sa.UniqueConstraint("event_name", "contact_email", name="uq_invitation_event_contact"),
+    sa.UniqueConstraint("event_id", "contact_email", name="uq_invitation_event_id_contact"),
 )
 sa.Index("ix_invitations_contact_email", invitations.c.contact_email)  # migration 0002: the frequency cap
+sa.Index("ix_invitations_status", invitations.c.status)  # migration 0004: the outbox's queue and review list
 
 suppressions = sa.Table(
     "suppressions",

@@ -6,6 +6,13 @@ once in the data folder, so a token minted by one installation is worthless to a
 unsubscribe an address they only guessed. The receiver is a plain WSGI app: mail providers POST
 `List-Unsubscribe=One-Click` to it with no user present; a person following the link with GET gets a
 confirmation button instead, because link scanners pre-fetch URLs and must not unsubscribe anyone.
+
+It faces the internet, so it is served by waitress (a production WSGI server: a thread pool, request
+buffering, limits enforced while reading, unlike wsgiref's development server) behind `guarded`: bodies
+over `max_body` bytes get 413 (waitress also enforces it for chunked bodies, which carry no length) and
+each client address has a token bucket (`rate` requests a second, bursts of `burst`), over which it gets 429
+with a Retry-After. Behind a reverse proxy, name it with `trusted_proxy` so the client address is the one
+the proxy saw (X-Forwarded-For), not the proxy's own.
 """
 
 from __future__ import annotations
@@ -15,6 +22,9 @@ import hmac
 import html
 import os
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import parse_qs, quote
@@ -91,3 +101,62 @@ def unsubscribe_app(engine: Engine, secret: str) -> Callable[[dict, StartRespons
         return [b"GET or POST only\n"]
 
     return app
+
+
+WsgiApp = Callable[[dict, StartResponse], Iterable[bytes]]
+MAX_BODY = 4096  # a one-click POST is `List-Unsubscribe=One-Click`: 26 bytes
+
+
+class TokenBucket:
+    """Per-key token buckets: `rate` tokens a second up to `burst`; remembers at most `max_keys` clients."""
+
+    def __init__(self, rate: float, burst: int, max_keys: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst, self.max_keys, self.clock = rate, burst, max_keys, clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        """0 if a request may go ahead now, else the seconds until one may."""
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._buckets.pop(key, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            wait = 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+            self._buckets[key] = (tokens - 1 if tokens >= 1 else tokens, now)
+            while len(self._buckets) > self.max_keys:
+                self._buckets.popitem(last=False)
+            return wait
+
+
+def guarded(app: WsgiApp, *, max_body: int = MAX_BODY, rate: float = 2.0, burst: int = 20) -> WsgiApp:
+    """`app` behind a request-size limit (413) and a per-client-address rate limit (429)."""
+    bucket = TokenBucket(rate, burst)
+
+    def wrapper(environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = max_body + 1
+        if length > max_body:
+            start_response("413 Payload Too Large", [("Content-Type", "text/plain"), ("Connection", "close")])
+            return [f"request body over {max_body} bytes\n".encode()]
+        wait = bucket.take(environ.get("REMOTE_ADDR", ""))
+        if wait > 0:
+            start_response("429 Too Many Requests", [("Content-Type", "text/plain"),
+                                                     ("Retry-After", str(max(1, round(wait + 0.5))))])
+            return [b"too many requests; try again later\n"]
+        return app(environ, start_response)
+
+    return wrapper
+
+
+def unsubscribe_server(app: WsgiApp, host: str, port: int, *, max_body: int = MAX_BODY, rate: float = 2.0,
+                       burst: int = 20, trusted_proxy: str | None = None, threads: int = 4):
+    """A waitress server (not started: call `.run()`, stop with `.close()`) for the guarded app."""
+    import waitress
+
+    proxy = {"trusted_proxy": trusted_proxy, "trusted_proxy_headers": {"x-forwarded-for"},
+             "clear_untrusted_proxy_headers": True} if trusted_proxy else {}
+    return waitress.create_server(guarded(app, max_body=max_body, rate=rate, burst=burst), host=host, port=port,
+                                  threads=threads, max_request_body_size=max_body, ident="unsubscribe", **proxy)

@@ -5,7 +5,8 @@
 import dagster as dg
 import pandas as pd
 
-from engagement_pipeline.actions import conversion, health, risks
+from engagement_pipeline.actions import conversion, health, risks, uplift
+from engagement_pipeline.actions.report import UPLIFT_ATTR, uplift_table
 from engagement_pipeline.actions.tables import advocacy_opportunities as opportunities_table
 from engagement_pipeline.actions.tables import invitations as invitations_table
 from engagement_pipeline.actions.tables import read_table
@@ -33,13 +34,15 @@ def advocacy_opportunities(warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
 
 @dg.asset(group_name="actions", kinds={"sqlite"})
 def invitations(warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
-    """Every invitation with status (sent, failed, skipped), reason and conversion; sent by the invite job."""
+    """Every invitation with status (sent, unknown, failed, held_out, skipped...), arm, reason and conversion."""
     with warehouse.engine().connect() as conn:
         frame = read_table(conn, invitations_table)
     counts = {str(k): int(v) for k, v in frame["status"].value_counts().items()}
-    shown = frame.drop(columns=["message_id", "created_at"], errors="ignore")
-    return dg.Output(frame, metadata={**counts, "converted": int(frame["converted_at"].notna().sum()),
-                                      "preview": preview(shown, 20)})
+    shown = frame.drop(columns=["message_id", "created_at", "message", "claimed_by", "claimed_at",
+                                "next_attempt_at"], errors="ignore")  # never the rendered bodies
+    return dg.Output(frame.drop(columns=["message"]),
+                     metadata={**counts, "converted": int(frame["converted_at"].notna().sum()),
+                               "preview": preview(shown, 20)})
 
 
 @dg.asset(group_name="actions_tracking", kinds={"sqlite"})
@@ -81,14 +84,19 @@ def customer_health(config: HealthConfig, engagement_scores: pd.DataFrame, crm: 
 
 
 @dg.asset(group_name="actions_tracking", kinds={"sqlite"})
-def conversion_summary(attendance: pd.DataFrame, warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
-    """Invitation → attendance conversion per event and overall, attendance lift, advocacy conversion."""
+def conversion_summary(attendance: pd.DataFrame, advocacy_candidates: pd.DataFrame,
+                       warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
+    """Invitation → attendance conversion per event and overall, attendance lift, advocacy conversion, and the
+    randomised holdout's uplift (in `.attrs["uplift"]`, numeric metadata `attendance_uplift*` to plot)."""
     with warehouse.engine().begin() as conn:
         marked = conversion.mark_conversions(conn, attendance)
         table = conversion.invitation_conversion(conn, attendance)
         advocacy = conversion.advocacy_conversion(conn)
+        lift = uplift_table(conn, attendance, conversion.advocacy_outcomes(conn, advocacy_candidates, attendance))
+    table.attrs[UPLIFT_ATTR] = lift
     overall = table.loc[table["event_name"] == "All events"] if len(table) else table
-    metadata = {"newly_converted": marked, "preview": preview(table, 20),
+    metadata = {"newly_converted": marked, "preview": preview(table, 20), **uplift.metrics(lift),
+                "uplift_table": preview(lift, 20),
                 "advocacy_conversion_rate": advocacy["conversion_rate"] if advocacy["conversion_rate"] is not None
                 else "n/a"}
     if len(overall):

@@ -9,6 +9,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from engagement_pipeline.actions import outbox
 from engagement_pipeline.actions.advocacy import choose_candidates, create_opportunities
 from engagement_pipeline.actions.invitations import (
     InvitationRun,
@@ -40,6 +41,9 @@ class InvitationConfig(dg.Config):
     dry_run: bool = False
     max_per_contact: int = 2
     cap_days: int = 30
+    holdout_share: float | None = Field(
+        default=None, description="Share of the eligible contacts held out (not invited) to measure uplift; "
+                                  "empty: 0.2 for a new event, the recorded share for one already invited.")
 
 
 def _state(warehouse: Warehouse, data_folder: DataFolder) -> ScoredState:
@@ -83,15 +87,21 @@ def send_event_invitations(context: dg.OpExecutionContext, config: InvitationCon
     chosen = select_recommendations(state.invitation_recommendations(), str(event["event_name"]),
                                     config.customers, config.top_n or None)
     outbox = data_folder.settings.outbox_dir
-    run = send_invitations(warehouse.engine(), chosen, event, state.attendance, mailer.client(outbox),
-                           mailer.policy(config.max_per_contact, config.cap_days,
-                                         installation_secret(data_folder.settings.data_dir)),
-                           dry_run=config.dry_run)
-    context.log.info(f"{'Dry run' if config.dry_run else 'Sent'} via {mailer.describe(outbox)}: {run.counts()}")
+    try:
+        run = send_invitations(warehouse.engine(), chosen, event, state.attendance, mailer.client(outbox),
+                               mailer.policy(config.max_per_contact, config.cap_days,
+                                             installation_secret(data_folder.settings.data_dir),
+                                             config.holdout_share),
+                               dry_run=config.dry_run, catalogue=state.upcoming)
+    except ValueError as err:
+        raise dg.Failure(description=str(err)) from err
+    context.log.info(f"{'Dry run' if config.dry_run else 'Sent'} via {mailer.describe(outbox)}: {run.counts()}"
+                     + (f" ({run.note})" if run.note else ""))
     if not config.dry_run:
         context.log_event(dg.AssetMaterialization(
             asset_key="invitations",
-            metadata={"event": str(event["event_name"]), **run.counts(), "preview": _md(run.results)}))
+            metadata={"event": str(event["event_name"]), "event_id": run.event_id, **run.counts(),
+                      "preview": _md(run.results.drop(columns=["event_id", "message_id"]))}))
     return run
 
 
@@ -105,3 +115,43 @@ def create_advocacy_opportunities_job() -> None:
                     "preview). Launched by a person only.", tags={"launched_by": "person"})
 def send_event_invitations_job() -> None:
     send_event_invitations()
+
+
+class OutboxReviewConfig(dg.Config):
+    """`list` the messages that need a person; `confirm` (it arrived) or `release` (send again) the unknown ones
+    by id; `send` delivers what is due (released messages, pending retries) for every event."""
+
+    action: str = Field(default="list", description="list | confirm | release | send")
+    invitation_ids: list[int] = Field(default_factory=list)
+
+
+@dg.op(tags={"kind": "actions"})
+def review_invitation_outbox(context: dg.OpExecutionContext, config: OutboxReviewConfig, warehouse: Warehouse,
+                             data_folder: DataFolder, mailer: Mailer) -> pd.DataFrame:
+    """Unknown outcomes are never re-sent by the product: a person settles them here (or with `outbox` CLI)."""
+    engine = warehouse.engine()
+    try:
+        if config.action in ("confirm", "release"):
+            for invitation_id in config.invitation_ids:
+                (outbox.confirm if config.action == "confirm" else outbox.release)(engine, invitation_id)
+        elif config.action == "send":
+            counts = outbox.deliver_due(engine, mailer.client(data_folder.settings.outbox_dir),
+                                        retry=outbox.RetryPolicy(mailer.retries + 1, mailer.backoff_seconds))
+            context.log.info(f"outbox delivered: {counts}")
+        elif config.action != "list":
+            raise ValueError(f"unknown action {config.action!r}: use list, confirm, release or send")
+    except ValueError as err:
+        raise dg.Failure(description=str(err)) from err
+    review = outbox.review_list(engine)
+    counts = {str(k): int(v) for k, v in review["status"].value_counts().items()}
+    context.log_event(dg.AssetMaterialization(
+        asset_key="invitations",
+        metadata={"needs_review": int((review["status"] == outbox.UNKNOWN).sum()), **counts,
+                  "review": _md(review.drop(columns=["message_id"]))}))
+    return review
+
+
+@dg.job(description="List invitations whose outcome is unknown or failed; confirm or release them by id "
+                    "(never re-sent automatically). Launched by a person only.", tags={"launched_by": "person"})
+def invitation_outbox_job() -> None:
+    review_invitation_outbox()

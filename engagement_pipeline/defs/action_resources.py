@@ -40,10 +40,13 @@ class Mailer(dg.ConfigurableResource):
         return f"SMTP {self.smtp_host}:{self.smtp_port}" if self.smtp_host else \
             f"outbox {self.outbox_dir or default_outbox}"
 
-    def policy(self, max_per_contact: int, cap_days: int, unsubscribe_secret: str) -> InvitationPolicy:
+    def policy(self, max_per_contact: int, cap_days: int, unsubscribe_secret: str,
+               holdout_share: float | None = None) -> InvitationPolicy:
+        """`retries` and `backoff_seconds` govern the outbox's retries of temporary failures (4xx, refused)."""
         return InvitationPolicy(sender=self.mail_from, sender_name=self.from_name,
                                 unsubscribe_url=self.unsubscribe_url, unsubscribe_secret=unsubscribe_secret,
-                                max_per_contact=max_per_contact, cap_days=cap_days)
+                                max_per_contact=max_per_contact, cap_days=cap_days, holdout_share=holdout_share,
+                                max_attempts=self.retries + 1, backoff_seconds=self.backoff_seconds)
 
 
 def mailer_from_env(environ: dict[str, str] | None = None) -> Mailer:

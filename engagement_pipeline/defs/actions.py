@@ -7,11 +7,11 @@ and `invitations` assets, whose own definitions only read the warehouse.
 """
 
 from .action_assets import TRACKING_ASSETS, VIEW_ASSETS
-from .action_jobs import create_advocacy_opportunities_job, send_event_invitations_job
+from .action_jobs import create_advocacy_opportunities_job, invitation_outbox_job, send_event_invitations_job
 from .action_resources import Mailer, mailer_from_env
 
 ASSETS: list = [*VIEW_ASSETS, *TRACKING_ASSETS]
-JOBS: list = [create_advocacy_opportunities_job, send_event_invitations_job]
+JOBS: list = [create_advocacy_opportunities_job, send_event_invitations_job, invitation_outbox_job]
 RESOURCES: dict = {"mailer": mailer_from_env()}
 
 __all__ = ["ASSETS", "JOBS", "RESOURCES", "Mailer"]
