@@ -42,7 +42,7 @@ def send_event_invitations(engine: Engine, settings: Settings, state: ScoredStat
     mailer = mailer_from_env(dict(os.environ))
     policy = mailer.policy(MAX_PER_CONTACT, CAP_DAYS, installation_secret(settings.data_dir))
     run = send_invitations(engine, chosen, found, state.attendance, mailer.client(settings.outbox_dir), policy,
-                           dry_run=dry_run)
+                           dry_run=dry_run, catalogue=state.upcoming)
     by_email = {str(r["contact_email"]).strip().lower(): r for _, r in chosen.iterrows()}
     recipients = []
     for result in run.results.to_dict(orient="records"):
