@@ -256,7 +256,7 @@ def _appendix(report: EngagementReport, names: set[str] | None) -> list[str]:
         f"date range {s.get('date_from') or 'n/a'} to {s.get('date_to') or 'n/a'}; event types: {types}; "
         f"no-shows (registered, did not attend): {s.get('no_shows', 0)}.",
         f"- Trend test: attendance rate in the last {months} months ({report.trend_window_days} days) vs the "
-        f"{months} before, exact rate-ratio test; *declining* when the rate fell at p < {report.trend_alpha:g}.",
+        f"{months} before, exact rate-ratio test; 'declining' when the rate fell at p < {report.trend_alpha:g}.",
     ]
     risks = _mine(report.risks, "customer_name", names)
     if len(risks):
@@ -295,7 +295,9 @@ def render_markdown(report: EngagementReport, owner: str | None = None) -> str:
                                   errors="coerce").sum()) if declining else 0.0
     title = f"# Customer engagement report — as of {report.as_of}"
     if owner:
-        title += f" — {md_text(owner)}'s customers"
+        canonical = next((str(o) for o in report_owners(report) if o.strip().casefold() == owner.strip().casefold()),
+                         owner)
+        title += f" — {md_text(canonical)}'s customers"
     attention = (f"**{declining} customer{'s' * (declining != 1)} need{'s' * (declining == 1)} action** "
                  f"(ARR at risk {_money(at_risk)})." if declining else "No customer needs action.")
     lines = [title, "", f"{md_text(s.get('headline', ''))}. {attention}", ""]
