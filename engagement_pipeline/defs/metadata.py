@@ -18,7 +18,8 @@ import pandas as pd
 from engagement_pipeline.report.escape import mask_email, mask_emails_in
 from engagement_pipeline.report.markdown import markdown_table
 
-PERSON_NAME_COLUMNS = frozenset({"attendee_name", "contact_name", "champion_name", "name_raw", "display_name"})
+PERSON_NAME_COLUMNS = frozenset({"attendee_name", "contact_name", "champion_name", "matched_contact", "name_raw",
+                                 "display_name"})
 EMAIL_COLUMNS = frozenset({"attendee_email", "contact_email", "champion_email", "email", "attendee_key"})
 
 

@@ -2,9 +2,11 @@
 
 Names, companies, event titles and reasons come from files anyone can export, and the report is rendered as
 Markdown by the Dagster UI and by whatever opens the .md file. `md_text` makes such text display literally:
-no link, image, raw HTML, emphasis or table break can come out of it, and nothing is autolinked (GFM turns bare
-`https://…`, `www.…` and `a@b.io` into links). It uses backslash escapes, which CommonMark renders invisibly,
-so `Acme [EU]` still reads `Acme [EU]`.
+no link, image, raw HTML, emphasis or table break can come out of it. Syntax characters get backslash escapes,
+which CommonMark renders invisibly (`Acme [EU]` still reads `Acme [EU]`). GFM's autolinks (bare `https://…`,
+`www.…`, `a@b.io`) are found by remark-gfm in the text *after* escapes are resolved, so a backslash cannot stop
+them: an invisible WORD JOINER (U+2060) goes after `:` of `://`, after `www` and after `@`, which no autolink
+pattern accepts (seen in the Dagster UI: escaped addresses were still rendered as links).
 
 `mask_email` keeps what a person needs to recognise a contact in the Dagster event log (first letter and
 domain) and hides the rest: `dana.lee@acme.io` -> `d***@acme.io`.
@@ -19,10 +21,11 @@ __all__ = ["MASK", "mask_email", "mask_emails_in", "md_text"]
 
 MASK = "***"
 # Every character that starts Markdown syntax inline: links and images need `[`…`]` (and `!`), HTML `<`,
-# emphasis and code (* _ ` ~), tables (|), the escape itself (\\), and the @ of email autolinks. Parentheses
-# and `#` cannot start anything once `[` `]` are escaped and the text is never at a line start.
-_SPECIAL = re.compile(r"([\\`*_\[\]!<>|~@])")
-_AUTOLINK = re.compile(r"(?i)(\w)(://)|\b(www)(\.)")
+# emphasis and code (* _ ` ~), tables (|) and the escape itself (\\). Parentheses and `#` cannot start anything
+# once `[` `]` are escaped and the text is never at a line start.
+_SPECIAL = re.compile(r"([\\`*_\[\]!<>|~])")
+JOINER = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(?<=:)(?=//)|(?<=\bwww)(?=\.)|(?<=@)")
 _EMAIL = re.compile(r"(?i)\b([a-z0-9])[a-z0-9._%+'-]*@([a-z0-9.-]+\.[a-z]{2,})\b")
 
 
@@ -32,8 +35,7 @@ def md_text(value: object) -> str:
         return ""
     text = " ".join(str(value).split())
     text = _SPECIAL.sub(r"\\\1", text)
-    # Break the autolink triggers: `https\://` and `www\.` are not links in GFM.
-    return _AUTOLINK.sub(lambda m: f"{m[1]}\\:{m[2][1:]}" if m[1] else f"{m[3]}\\.", text)
+    return _AUTOLINK.sub(JOINER, text)  # `https:⁠//`, `www⁠.`, `a@⁠b.io`: no autolink pattern matches
 
 
 def mask_email(email: str) -> str:
