@@ -734,7 +734,7 @@ def test_advocacy_and_invitations_launched_from_the_ui_act_once(product: Running
     _launch_and_wait(product, "create_advocacy_opportunities_job", "create_advocacy_opportunities", advocacy)
     _launch_and_wait(product, "create_advocacy_opportunities_job", "create_advocacy_opportunities", advocacy)
     webinar = "Data Quality at Scale Webinar"  # the next webinar after today in the demo catalogue
-    invite = {"event": webinar, "top_n": 2}
+    invite = {"event": webinar, "top_n": 2, "dry_run": False}  # a dry run is the default
     _launch_and_wait(product, "send_event_invitations_job", "send_event_invitations", invite)
     _launch_and_wait(product, "send_event_invitations_job", "send_event_invitations", invite)
 
