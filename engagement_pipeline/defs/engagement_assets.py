@@ -131,6 +131,7 @@ def engagement_trends(
     return dg.Output(
         trends,
         metadata={"trends": dg.MetadataValue.json({str(k): int(v) for k, v in counts.items()}),
+                  "declining": int(counts.get("declining", 0)), **table_metadata(trends),
                   "preview": preview(trends[trends["trend"] != "stable"], 20)},
     )
 
@@ -153,7 +154,7 @@ def advocacy_candidates(
         window_days=scoring.window_days, internal_domains=data_folder.settings.internal_domains,
     )
     shown = found.drop(columns=["notable", "suggested_types"], errors="ignore")
-    return dg.Output(found, metadata={"candidates": len(found), "preview": preview(shown)})
+    return dg.Output(found, metadata={"candidates": len(found), **table_metadata(shown), "preview": preview(shown)})
 
 
 @dg.asset(group_name="insights", kinds={"pandas"})
