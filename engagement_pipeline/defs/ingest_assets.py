@@ -104,7 +104,8 @@ def validated_attendance(
         error_file = inbox.store(settings).reject(archived, attendance_upload.file_name, explanation)
         with warehouse.engine().begin() as conn:
             wh.mark_rejected(conn, attendance_upload.upload_id, explanation)
-        context.log.warning(f"Rejected {attendance_upload.file_name}: {mask_emails_in(err.reason)}")
+        reason = mask_emails_in(err.reason)  # a reason can quote a cell; the event log keeps no address
+        context.log.warning(f"Rejected {attendance_upload.file_name}: {reason}")
         yield dg.Output(
             None,
             metadata={"status": "rejected", "reason": mask_emails_in(explanation),
@@ -112,7 +113,7 @@ def validated_attendance(
         )
         yield dg.AssetCheckResult(
             check_name=UPLOAD_ACCEPTED_CHECK, passed=False, severity=dg.AssetCheckSeverity.ERROR,
-            description=f"Rejected: {mask_emails_in(err.reason)}",
+            description=f"Rejected: {reason}",
             metadata={"file": attendance_upload.file_name, "reason": mask_emails_in(explanation)})
         return
     yield dg.Output(
