@@ -116,7 +116,8 @@ def install_instance_config(home: Path, *, use_postgres: bool) -> str:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--as-of", callback=_parse_date, help="Score as of this date (default: today).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of the report.")
-def score(files: tuple[Path, ...], as_of: date | None, as_json: bool) -> None:
+@click.option("--owner", help="Print only this CSM owner's view of the report (their customers).")
+def score(files: tuple[Path, ...], as_of: date | None, as_json: bool, owner: str | None) -> None:
     """Ingest FILES through the pipeline's assets and print the engagement report."""
     from engagement_pipeline.json_output import pipeline_json
     from engagement_pipeline.runner import run_pipeline
@@ -125,6 +126,8 @@ def score(files: tuple[Path, ...], as_of: date | None, as_json: bool) -> None:
     run = run_pipeline(list(files), settings=settings, as_of=as_of)
     if as_json:
         click.echo(json.dumps(pipeline_json(run, settings), indent=2, default=str, ensure_ascii=False))
+    elif owner:
+        click.echo(_owner_report(run, settings, owner))
     else:
         click.echo(run.report_markdown)
     rejected = [u for u in run.uploads if u["platform"] is None]
@@ -133,6 +136,19 @@ def score(files: tuple[Path, ...], as_of: date | None, as_json: bool) -> None:
     if rejected:
         click.echo(f"The rejected files are kept in {settings.rejected_dir} with the reason beside them.", err=True)
         sys.exit(2)
+
+
+def _owner_report(run: object, settings: Settings, owner: str) -> str:
+    """The per-owner report the run wrote beside the main one (`reports/by_owner/`)."""
+    from engagement_pipeline.defs.report_assets import owner_slug
+
+    main_path = Path(run.outputs["report_paths"]["markdown_path"])
+    path = main_path.parent / "by_owner" / f"{main_path.stem}_{owner_slug(owner)}.md"
+    if not path.exists():
+        owners = sorted(p.stem.removeprefix(main_path.stem + "_") for p in (main_path.parent / "by_owner").glob(
+            f"{main_path.stem}_*.md"))
+        raise click.ClickException(f"No customer has {owner!r} as CSM owner. Owners: {', '.join(owners) or 'none'}")
+    return path.read_text(encoding="utf-8")
 
 
 @main.command()

@@ -50,6 +50,18 @@ def _run_job(job_name: str, op_name: str, config: dict[str, Any], settings: Sett
     raise click.ClickException(f"{job_name} failed")
 
 
+def _event_name(name: str, settings: Settings) -> str:
+    """The catalogue's full name for `name` (a unique prefix is enough); unchanged when it is not found, so the
+    job reports the error."""
+    from engagement_pipeline.actions.invitations import find_event
+    from engagement_pipeline.insights import load_upcoming_events
+
+    try:
+        return str(find_event(load_upcoming_events(settings.events_dir / "upcoming_events.csv"), name)["event_name"])
+    except (ValueError, OSError):
+        return name
+
+
 def _table(rows: list[list[str]], headers: list[str]) -> str:
     widths = [max(len(str(x)) for x in [h, *[r[i] for r in rows]]) for i, h in enumerate(headers)]
     line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True))  # noqa: E731
@@ -83,6 +95,7 @@ def advocacy(top_n: int, customers: tuple[str, ...]) -> None:
 def invite(event: str, top_n: int, customers: tuple[str, ...], dry_run: bool, max_per_contact: int,
            cap_days: int, holdout_share: float | None) -> None:
     """Send personalised invitations for EVENT to its recommended contacts (a random holdout is not invited)."""
+    event = _event_name(event, Settings.from_env())  # the job's `event` is the catalogue's exact name
     run = _run_job("send_event_invitations_job", "send_event_invitations",
                    {"event": event, "top_n": top_n, "customers": list(customers), "dry_run": dry_run,
                     "max_per_contact": max_per_contact, "cap_days": cap_days, "holdout_share": holdout_share},

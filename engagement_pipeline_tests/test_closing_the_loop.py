@@ -84,12 +84,14 @@ def test_the_report_lists_risks_and_outreach_and_a_rescore_creates_no_second_sig
     report = again.report_markdown
     assert report.rstrip().endswith(
         "## What changed\n\nUpdated engagement in the health score for all 82 customers; 0 risk signals created.")
-    signals = report.split("## Open risk signals")[1].split("## Outreach tasks")[0]
+    # The report's "Needs action": no new signal on a re-score, the open ones counted, one outreach row each.
+    signals = report.split("### New risk signals")[1].split("### Outreach")[0]
+    assert "No new risk signal in this run (10 still open)." in signals
     declining = {"Verdant Logistics S.A.", "Jasper Energy B.V.", "Elmstead Media LLC", "Umbra Logistics AG",
                  "Marigold Insurance plc"}
-    assert {line.split(" | ")[0].lstrip("| ") for line in signals.splitlines() if line.startswith("| ")
+    tasks = report.split("### Outreach due within 7 days")[1].split("\n## ")[0]
+    assert {line.split(" | ")[0].lstrip("| ") for line in tasks.splitlines() if line.startswith("| ")
             and "---" not in line} - {"Customer"} == declining
-    tasks = report.split("## Outreach tasks")[1].split("## Customer health")[0]
     assert sum(line.startswith("| ") for line in tasks.splitlines()) == 1 + len(declining)  # header and one row each
     with make_engine(settings.db_url).connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(risk_signals)).scalar() == 10

@@ -168,9 +168,11 @@ def test_engagement_risks_reason_and_order() -> None:
     assert engagement_risks(scores(), trends().assign(trend="stable"), customers()).empty
 
 
-def _recommend(per_event: int = 5) -> pd.DataFrame:
+def _recommend(per_event: int = 5, **options: float) -> pd.DataFrame:
+    """Per-event signals alone (no spread, no cross-event cap) unless `options` say otherwise."""
     return invitation_recommendations(upcoming(), attendance(), scores(), trends(), customers(), contacts(),
-                                      AS_OF, per_event=per_event)
+                                      AS_OF, per_event=per_event, **{"spread": 1.0, "max_per_contact": 99,
+                                                                     **options})
 
 
 def test_invitations_for_every_upcoming_event_with_grounded_reasons() -> None:
@@ -205,6 +207,26 @@ def test_invitations_never_internal_unmatched_or_twice_and_capped() -> None:
     assert not result["contact_email"].str.contains("northwind-analytics.com|gmail.com").any()
     assert not result.duplicated(["event_name", "contact_email"]).any()
     assert _recommend(per_event=2).groupby("event_name").size().tolist() == [2, 2, 2]
+
+
+def test_invitations_respect_the_contact_cap_across_events_and_spread_beyond_the_same_customers() -> None:
+    plain = _recommend()
+    assert plain.groupby("contact_email").size().max() >= 2  # without the cap some contact is in several lists
+    capped = _recommend(max_per_contact=1, cap_days=365)
+    assert capped.groupby("contact_email").size().max() == 1
+    default = invitation_recommendations(upcoming(), attendance(), scores(), trends(), customers(), contacts(),
+                                         AS_OF)  # 2 per 30 days, like sending
+    days = pd.to_datetime(default["event_date"])
+    for _, mine in default.assign(day=days).groupby("contact_email"):
+        for day in mine["day"]:
+            assert (abs((mine["day"] - day).dt.days) < 30).sum() <= 2
+    spread = _recommend(spread=0.5)
+    first_of = {event: frame["customer_id"].iloc[0] for event, frame in spread.groupby("event_name", sort=False)}
+    plain_first = {event: frame["customer_id"].iloc[0] for event, frame in plain.groupby("event_name", sort=False)}
+    assert len(set(first_of.values())) >= len(set(plain_first.values()))
+    training = spread.loc[spread["event_name"] == "Onboarding Training: Data Quality"]
+    assert training["customer_id"].iloc[0] == "C4"  # C3 leads the webinar already: halved, C4 goes first
+    assert (spread.groupby("event_name").size() == plain.groupby("event_name").size()).all()
 
 
 def test_invitations_fall_back_to_most_engaged_when_no_signal() -> None:

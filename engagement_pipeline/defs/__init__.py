@@ -1,8 +1,11 @@
 """The Dagster definitions: assets, jobs, the inbox sensor, the re-score sensor and the weekly schedule."""
 
+import warnings
+
 import dagster as dg
 
 from . import actions, checks
+from .action_jobs import action_jobs
 from .engagement_assets import (
     advocacy_candidates,
     attendance,
@@ -18,7 +21,7 @@ from .engagement_assets import (
 )
 from .ingest_assets import attendance_upload, matched_attendance, validated_attendance
 from .jobs import engagement_job, ingest_upload_job
-from .report_assets import engagement_report, quarantined_rows, upload_ledger
+from .report_assets import REPORT_FRESHNESS_CHECKS, engagement_report, quarantined_rows, upload_ledger
 from .resources import default_resources
 from .schedules import weekly_rescore_schedule
 from .sensors import inbox_sensor, rescore_after_ingest_sensor
@@ -32,13 +35,21 @@ ENGAGEMENT_ASSETS = [
 
 
 def build_definitions(resources: dict | None = None) -> dg.Definitions:
+    merged = {**default_resources(), **actions.RESOURCES, **(resources or {})}
+    folder = merged.get("data_folder")
+    events_csv = folder.settings.events_dir / "upcoming_events.csv" if hasattr(folder, "settings") else None
+    with warnings.catch_warnings():  # code references are a beta API; the warning is noise for every CLI run
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        # Code references: each asset's page links to the function that computes it.
+        assets = dg.with_source_code_references([*INGEST_ASSETS, *ENGAGEMENT_ASSETS])
     return dg.Definitions(
-        assets=[*INGEST_ASSETS, *ENGAGEMENT_ASSETS],
-        asset_checks=checks.ASSET_CHECKS,
-        jobs=[ingest_upload_job, engagement_job, *actions.JOBS],
+        assets=assets,
+        asset_checks=[*checks.ASSET_CHECKS, *REPORT_FRESHNESS_CHECKS],
+        # The action jobs: the event a drop-down read from the catalogue now; infrastructure hidden.
+        jobs=[ingest_upload_job, engagement_job, *action_jobs(merged, events_csv)],
         sensors=[inbox_sensor, rescore_after_ingest_sensor],
         schedules=[weekly_rescore_schedule],
-        resources={**default_resources(), **actions.RESOURCES, **(resources or {})},
+        resources=merged,
     )
 
 

@@ -26,19 +26,12 @@ from engagement_pipeline.insights import (
 from engagement_pipeline.insights import load_upcoming_events
 from engagement_pipeline.matching import match_attendance
 from engagement_pipeline.matching import unmatched_attendees as list_unmatched
-from engagement_pipeline.report.markdown import markdown_table
 from engagement_pipeline.scoring import engagement_trends as compute_trends
 from engagement_pipeline.scoring import score_customers
 
 from .ingest_assets import matched_attendance
+from .metadata import preview, table_metadata, table_preview
 from .resources import DataFolder, Scoring, Warehouse
-
-
-def preview(frame: pd.DataFrame, rows: int = 10) -> dg.MetadataValue:
-    """The first rows as a Markdown table, for the asset page."""
-    if frame.empty:
-        return dg.MetadataValue.md("_empty_")
-    return dg.MetadataValue.md(markdown_table(frame.head(rows)))
 
 
 @dg.asset(group_name="crm", kinds={"csv"})
@@ -77,6 +70,8 @@ def attendance(
             "events": int(matched["event_id"].nunique()) if len(matched) else 0,
             "matched_records": int(matched["customer_id"].notna().sum()) if len(matched) else 0,
             "superseded_records": int(superseded["records"].sum()) if len(superseded) else 0,
+            "unmatched_share": float(attended["customer_id"].isna().mean()) if len(attended) else 0.0,
+            **table_metadata(matched),
             "preview": preview(matched),
         },
     )
@@ -94,7 +89,8 @@ def unmatched_attendees(attendance: pd.DataFrame, crm: Crm) -> dg.Output[pd.Data
     """People who match no customer, with the best candidates for a person to review; never forced."""
     unmatched = list_unmatched(attendance, crm)
     shown = unmatched.drop(columns=["suggestions"], errors="ignore")
-    return dg.Output(unmatched, metadata={"attendees": len(unmatched), "preview": preview(shown, 20)})
+    return dg.Output(unmatched, metadata={"attendees": len(unmatched), **table_metadata(shown),
+                                          "preview": preview(shown, 20)})
 
 
 @dg.asset(group_name="engagement", kinds={"pandas", "sqlite"})
@@ -108,9 +104,16 @@ def engagement_scores(
         wh.store_scores(conn, as_of, scores, pd.DataFrame(columns=["customer_id", "trend"]))
     shown = scores[["rank", "customer_name", "score", "band", "events_attended", "events_held", "users",
                     "weakest_component"]].sort_values("rank")
+    bands = scores["band"].value_counts()
     return dg.Output(
         scores,
-        metadata={"as_of": as_of.isoformat(), "customers": len(scores), "preview": preview(shown, 15)},
+        metadata={"as_of": as_of.isoformat(), "customers": len(scores),
+                  "mean_score": float(round(scores["score"].mean(), 2)) if scores["score"].notna().any() else 0.0,
+                  **{f"customers_{b.lower().replace(' ', '_')}": int(bands.get(b, 0))
+                     for b in ("High", "Good", "Medium", "Low", "Not scored")},
+                  **table_metadata(scores),
+                  "leaderboard": table_preview(shown, rows=10),
+                  "preview": preview(shown, 15)},
     )
 
 
@@ -128,6 +131,7 @@ def engagement_trends(
     return dg.Output(
         trends,
         metadata={"trends": dg.MetadataValue.json({str(k): int(v) for k, v in counts.items()}),
+                  "declining": int(counts.get("declining", 0)), **table_metadata(trends),
                   "preview": preview(trends[trends["trend"] != "stable"], 20)},
     )
 
@@ -150,7 +154,7 @@ def advocacy_candidates(
         window_days=scoring.window_days, internal_domains=data_folder.settings.internal_domains,
     )
     shown = found.drop(columns=["notable", "suggested_types"], errors="ignore")
-    return dg.Output(found, metadata={"candidates": len(found), "preview": preview(shown)})
+    return dg.Output(found, metadata={"candidates": len(found), **table_metadata(shown), "preview": preview(shown)})
 
 
 @dg.asset(group_name="insights", kinds={"pandas"})
@@ -160,7 +164,12 @@ def engagement_risks(
     """Customers whose engagement shows a tested decline, with the reason in the CSM's words."""
     risks = find_engagement_risks(engagement_scores, engagement_trends, crm.customers,
                                   trend_window_days=scoring.trend_window_days)
-    return dg.Output(risks, metadata={"declining": len(risks), "preview": preview(risks)})
+    arr = pd.to_numeric(risks["arr"], errors="coerce").sum() if len(risks) else 0.0
+    return dg.Output(risks, metadata={
+        "declining": len(risks), "arr_at_risk": float(arr), **table_metadata(risks),
+        "risks": table_preview(risks, ["customer_name", "score", "csm_owner", "arr", "events_current",
+                                       "events_previous", "p_value", "reason"]),
+        "preview": preview(risks)})
 
 
 @dg.asset(group_name="insights", kinds={"csv"})
@@ -183,5 +192,10 @@ def invitation_recommendations(
     )
     return dg.Output(
         recommendations,
-        metadata={"recommendations": len(recommendations), "preview": preview(recommendations, 20)},
+        metadata={"recommendations": len(recommendations), **table_metadata(recommendations),
+                  "customers_recommended": int(recommendations["customer_id"].nunique()),
+                  "recommendations_table": table_preview(
+                      recommendations, ["event_name", "event_date", "rank", "customer_name", "contact_name",
+                                        "contact_email", "reason"], rows=30),
+                  "preview": preview(recommendations, 20)},
     )

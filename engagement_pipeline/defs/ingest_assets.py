@@ -4,6 +4,7 @@ Each is a thin wrapper: the work happens in `inbox`, `ingest`, `matching` and `w
 """
 
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from engagement_pipeline.ingest.parse import parse_export
 from engagement_pipeline.ingest.result import ParsedUpload, RejectedFile
 from engagement_pipeline.ledger import exclude_internal
 from engagement_pipeline.matching import match_attendance
+from engagement_pipeline.report.escape import mask_emails_in
 
 from .partitions import upload_partitions_def
 from .resources import DataFolder, Inbox, Warehouse
@@ -73,15 +75,22 @@ def attendance_upload(
     )
 
 
-@dg.asset(partitions_def=upload_partitions_def, group_name="ingest", kinds={"pandas", "pandera"})
+UPLOAD_ACCEPTED_CHECK = "upload_accepted"
+
+
+@dg.asset(partitions_def=upload_partitions_def, group_name="ingest", kinds={"pandas", "pandera"},
+          check_specs=[dg.AssetCheckSpec(UPLOAD_ACCEPTED_CHECK, asset="validated_attendance",
+                                         description="The file was read and accepted; fails with the reason "
+                                                     "when it was rejected.")])
 def validated_attendance(
     context: dg.AssetExecutionContext, attendance_upload: Upload, inbox: Inbox, data_folder: DataFolder,
     warehouse: Warehouse,
-) -> dg.Output[ParsedUpload | None]:
+) -> Iterator[dg.Output[ParsedUpload | None] | dg.AssetCheckResult]:
     """Platform detected from content, mapped through its pandera schema onto canonical records.
 
-    A file that cannot be used is rejected with a reason beside it in `rejected/`; the run still
-    succeeds so that the other files and the report go on.
+    A file that cannot be used is rejected with a reason beside it in `rejected/`, and the asset's
+    `upload_accepted` check fails (severity ERROR) with that reason, so the partition shows red in the UI;
+    the run itself still succeeds so that the other files and the report go on.
     """
     settings = data_folder.settings
     archived = Path(attendance_upload.local_path or attendance_upload.archive_path)
@@ -96,13 +105,19 @@ def validated_attendance(
         error_file = inbox.store(settings).reject(archived, attendance_upload.file_name, explanation)
         with warehouse.engine().begin() as conn:
             wh.mark_rejected(conn, attendance_upload.upload_id, explanation)
-        context.log.warning(f"Rejected {attendance_upload.file_name}: {err.reason}")
-        return dg.Output(
+        reason = mask_emails_in(err.reason)  # a reason can quote a cell; the event log keeps no address
+        context.log.warning(f"Rejected {attendance_upload.file_name}: {reason}")
+        yield dg.Output(
             None,
-            metadata={"status": "rejected", "reason": explanation,
+            metadata={"status": "rejected", "reason": mask_emails_in(explanation),
                       "error_file": _location(error_file)},
         )
-    return dg.Output(
+        yield dg.AssetCheckResult(
+            check_name=UPLOAD_ACCEPTED_CHECK, passed=False, severity=dg.AssetCheckSeverity.ERROR,
+            description=f"Rejected: {reason}",
+            metadata={"file": attendance_upload.file_name, "reason": mask_emails_in(explanation)})
+        return
+    yield dg.Output(
         parsed,
         metadata={
             "status": "accepted",
@@ -112,6 +127,8 @@ def validated_attendance(
             "notes": "\n".join(parsed.notes) or "none",
         },
     )
+    yield dg.AssetCheckResult(check_name=UPLOAD_ACCEPTED_CHECK, passed=True,
+                              metadata={"file": attendance_upload.file_name, "platform": parsed.platform})
 
 
 @dg.asset(partitions_def=upload_partitions_def, group_name="ingest", kinds={"pandas", "sqlite"})

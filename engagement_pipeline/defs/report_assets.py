@@ -2,6 +2,9 @@
 
 
 import json
+import re
+import warnings
+from datetime import timedelta
 
 import dagster as dg
 import pandas as pd
@@ -9,12 +12,24 @@ import pandas as pd
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.actions.conversion import advocacy_conversion
 from engagement_pipeline.actions.report import health_update_sentence, report_sections
+from engagement_pipeline.crm import Crm
 from engagement_pipeline.insights import engagement_distribution, leaderboard, upload_summary
 from engagement_pipeline.report import EngagementReport, render_markdown, write_workbook
+from engagement_pipeline.report.history import score_history
+from engagement_pipeline.report.markdown import report_owners
 
 from .engagement_assets import preview
 from .ingest_assets import matched_attendance
+from .metadata import table_metadata, table_preview
 from .resources import DataFolder, Scoring, Warehouse
+
+REPORT_OWNERS = ["team:customer-success"]
+REPORT_MAX_AGE = timedelta(days=8)  # the weekly re-score plus a day's grace
+
+
+def owner_slug(owner: str) -> str:
+    """'Hannah Price' -> 'hannah-price', for the per-owner report file name."""
+    return re.sub(r"[^a-z0-9]+", "-", owner.lower()).strip("-")[:60] or "owner"
 
 LEDGER_COLUMNS = ["upload_id", "file_name", "status", "platform", "rows_read", "rows_kept", "rows_excluded",
                   "rows_quarantined", "records", "reason"]
@@ -54,7 +69,7 @@ def quarantined_rows(warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
     return dg.Output(rows, metadata={"rows": len(rows), "preview": preview(shown, 20)})
 
 
-@dg.asset(group_name="report", kinds={"markdown", "excel"})
+@dg.asset(group_name="report", kinds={"markdown", "excel"}, owners=REPORT_OWNERS)
 def engagement_report(
     context: dg.AssetExecutionContext,
     attendance: pd.DataFrame,
@@ -72,20 +87,24 @@ def engagement_report(
     outreach_tasks: pd.DataFrame,
     customer_health: pd.DataFrame,
     conversion_summary: pd.DataFrame,
+    crm: Crm,
     data_folder: DataFolder,
     scoring: Scoring,
     warehouse: Warehouse,
 ) -> dg.MaterializeResult:
-    """The CSM's report: what was uploaded, who is engaged, who to ask, who is slipping, who to invite,
-    and what the tracking assets changed (risk signals, outreach, health for this scoring date, conversion)."""
+    """The CSM's report: what needs action first (declining customers, new risk signals, outreach due), the top
+    10 with score sparklines, advocacy, invitations per event, the score histogram, events by type, and the
+    statistics in a technical appendix; full tables in the .xlsx. One file per CSM owner beside it."""
     as_of = scoring.as_of_date()
     with warehouse.engine().connect() as conn:
         advocacy = advocacy_conversion(conn)
+    board = leaderboard(engagement_scores, engagement_trends)
+    config = scoring.config()
     report = EngagementReport(
         as_of=as_of,
         summary=upload_summary(attendance, events_held),
         event_summary=event_summary,
-        leaderboard=leaderboard(engagement_scores, engagement_trends),
+        leaderboard=board,
         advocacy=advocacy_candidates,
         risks=engagement_risks,
         recommendations=invitation_recommendations,
@@ -98,6 +117,13 @@ def engagement_report(
                                                                              errors="ignore")),
         ],
         closing=health_update_sentence(len(customer_health), int(risk_signals["created_now"].sum())),
+        signals=risk_signals,
+        tasks=outreach_tasks,
+        history=score_history(attendance, events_held, crm.customers, crm.contacts, as_of, config),
+        scores=[float(v) for v in engagement_scores["score"].dropna()],
+        owners=dict(zip(crm.customers["name"].astype(str), crm.customers["csm_owner"], strict=True)),
+        trend_window_days=config.trend_window_days,
+        trend_alpha=config.trend_alpha,
     )
     markdown = render_markdown(report)
     reports_dir = data_folder.settings.reports_dir
@@ -106,16 +132,51 @@ def engagement_report(
     md_path.write_text(markdown, encoding="utf-8")
     xlsx_path = write_workbook(report, reports_dir / f"engagement_report_{as_of.isoformat()}.xlsx")
     (reports_dir / "engagement_report_latest.md").write_text(markdown, encoding="utf-8")
-    context.log.info(f"Report written to {md_path} and {xlsx_path}")
+    owners_dir = reports_dir / "by_owner"
+    owners_dir.mkdir(exist_ok=True)
+    owner_files = []
+    for owner in report_owners(report):
+        path = owners_dir / f"engagement_report_{as_of.isoformat()}_{owner_slug(owner)}.md"
+        path.write_text(render_markdown(report, owner=owner), encoding="utf-8")
+        owner_files.append(path)
+    context.log.info(f"Report written to {md_path} and {xlsx_path}; {len(owner_files)} per-owner reports in "
+                     f"{owners_dir}")
+    arr = pd.to_numeric(engagement_risks["arr"], errors="coerce").sum() if len(engagement_risks) else 0.0
+    attended = attendance.loc[attendance["attended"].astype(bool)] if len(attendance) else attendance
+    bands = engagement_scores["band"].value_counts()
     return dg.MaterializeResult(
         metadata={
             "report": dg.MetadataValue.md(markdown),
             "markdown_path": dg.MetadataValue.path(str(md_path)),
             "excel_path": dg.MetadataValue.path(str(xlsx_path)),
+            "owner_reports": dg.MetadataValue.path(str(owners_dir)),
             "headline": report.summary["headline"],
             "what_changed": report.closing,
             "open_risk_signals": len(risk_signals),
             "open_outreach_tasks": len(outreach_tasks),
             "as_of": as_of.isoformat(),
+            "report_lines": markdown.count("\n"),
+            # Numbers, so the Plots tab draws them week over week.
+            "mean_score": float(round(engagement_scores["score"].mean(), 2))
+            if engagement_scores["score"].notna().any() else 0.0,
+            **{f"customers_{b.lower().replace(' ', '_')}": int(bands.get(b, 0))
+               for b in ("High", "Good", "Medium", "Low")},
+            "declining_customers": len(engagement_risks),
+            "arr_at_risk": float(arr),
+            "unmatched_share": float(attended["customer_id"].isna().mean()) if len(attended) else 0.0,
+            "leaderboard": table_preview(board, ["rank", "customer", "score", "events attended / events held",
+                                                 "trend"], rows=10),
+            "risks": table_preview(engagement_risks, ["customer_name", "csm_owner", "arr", "score", "reason"]),
+            "recommendations": table_preview(invitation_recommendations,
+                                             ["event_name", "event_date", "rank", "customer_name",
+                                              "contact_name", "contact_email", "reason"], rows=30),
+            **{k: v for k, v in table_metadata(board).items() if k == "dagster/row_count"},
         }
     )
+
+
+with warnings.catch_warnings():  # superseded by FreshnessPolicy, which needs an opt-in instance setting
+    warnings.simplefilter("ignore")
+    # Fails (WARN) when the report is older than a week and a day: the weekly re-score did not happen.
+    REPORT_FRESHNESS_CHECKS = dg.build_last_update_freshness_checks(
+        assets=[engagement_report], lower_bound_delta=REPORT_MAX_AGE)

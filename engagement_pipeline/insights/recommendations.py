@@ -16,6 +16,11 @@ is described by its type and topics and matched against what each customer atten
 The contact is the customer's attendee with the most on-topic (then overall) attendance, else the CRM
 champion, else any CRM contact; organiser staff, hosts and unmatched people are never invited, and one
 contact is never listed twice for the same event.
+
+Across events (taken in date order) the list respects the sending cap: a contact already recommended
+`max_per_contact` times within `cap_days` of an event is not recommended for it (the next person of the same
+customer is, if any). And it spreads: a customer already recommended for n earlier events has its relevance
+multiplied by `spread`**n (0.5: halved per event), so the same three top customers do not lead every list.
 """
 
 from __future__ import annotations
@@ -73,7 +78,7 @@ def _signals(c: pd.Series, event_type: str, topic_events: int, topics: list[str]
 
 
 def _contact(customer_id: str, people: pd.DataFrame, contacts: pd.DataFrame,
-             taken: set[str], internal: frozenset[str]) -> tuple[str | None, str | None]:
+             taken: set[str] | frozenset[str], internal: frozenset[str]) -> tuple[str | None, str | None]:
     """Most on-topic attendee, else CRM champion, else any CRM contact; skipping anyone already listed."""
     for _, p in people.loc[people["customer_id"] == customer_id].iterrows():
         if p["attendee_email"] not in taken:
@@ -88,11 +93,13 @@ def _contact(customer_id: str, people: pd.DataFrame, contacts: pd.DataFrame,
 
 
 def _pick(candidates: list[tuple[float, str, pd.Series]], people: pd.DataFrame, contacts: pd.DataFrame,
-          per_event: int, internal: frozenset[str]) -> list[tuple[float, str, pd.Series, str, str]]:
-    """Best `per_event` reachable candidates (relevance, then score, then name), one contact each."""
+          per_event: int, internal: frozenset[str], capped: frozenset[str] = frozenset()
+          ) -> list[tuple[float, str, pd.Series, str, str]]:
+    """Best `per_event` reachable candidates (relevance, then score, then name), one contact each; contacts in
+    `capped` (at their cross-event cap) are skipped."""
     ordered = sorted(candidates, key=lambda x: (-x[0], -(x[2]["score"] if pd.notna(x[2]["score"]) else -1),
                                                 str(x[2]["name"])))
-    taken: set[str] = set()
+    taken: set[str] = set(capped)
     picked = []
     for relevance, reason, c in ordered:
         if len(picked) >= per_event:
@@ -107,10 +114,15 @@ def _pick(candidates: list[tuple[float, str, pd.Series]], people: pd.DataFrame, 
 def invitation_recommendations(upcoming: pd.DataFrame, attendance: pd.DataFrame, scores: pd.DataFrame,
                                trends: pd.DataFrame, customers: pd.DataFrame, contacts: pd.DataFrame,
                                as_of: date, per_event: int = 5,
-                               internal_domains: frozenset[str] = INTERNAL_DOMAINS) -> pd.DataFrame:
-    """Up to `per_event` (customer, contact, reason) rows for every event dated after `as_of`."""
+                               internal_domains: frozenset[str] = INTERNAL_DOMAINS, max_per_contact: int = 2,
+                               cap_days: int = 30, spread: float = 0.5) -> pd.DataFrame:
+    """Up to `per_event` (customer, contact, reason) rows for every event dated after `as_of`, within the
+    per-contact cap across events and spread across customers (module docstring)."""
     as_of_ts = pd.Timestamp(as_of)
     future = upcoming.loc[pd.to_datetime(upcoming["event_date"]) > as_of_ts]
+    future = future.assign(day_ts=pd.to_datetime(future["event_date"])).sort_values("day_ts", kind="stable")
+    listed: dict[str, list[pd.Timestamp]] = {}  # contact email -> dates of the events it is recommended for
+    per_customer: dict[str, int] = {}  # customer id -> events it is recommended for so far
     rows = customer_rows(attendance, internal_domains, as_of)
     rows = rows.loc[rows["attendee_email"].notna()]
     profile = (customers[["customer_id", "name", "customer_since"]]
@@ -135,13 +147,21 @@ def invitation_recommendations(upcoming: pd.DataFrame, attendance: pd.DataFrame,
             topics = [t for t in wanted if any(t in hits[e] for e in mine)]
             found = _signals(c, ev.event_type, len(mine), topics, as_of_ts)
             if found:
-                candidates.append((sum(w for w, _ in found), "; ".join(t for _, t in found), c))
-        picked = _pick(candidates, people, contacts, per_event, internal_domains)
+                weight = spread ** per_customer.get(c["customer_id"], 0)
+                candidates.append((sum(w for w, _ in found) * weight, "; ".join(t for _, t in found), c))
+        day = ev.day_ts
+        capped = frozenset(email for email, days in listed.items()
+                           if sum(abs((day - d).days) < cap_days for d in days) >= max_per_contact)
+        picked = _pick(candidates, people, contacts, per_event, internal_domains, capped)
         if not picked:  # nobody with a signal can be reached: fall back to the most engaged customers
             top = profile.loc[profile["score"].notna()]
-            fallback = [(c["score"] / 100, f"among the most engaged customers (score {c['score']:.0f})", c)
+            fallback = [(c["score"] / 100 * spread ** per_customer.get(c["customer_id"], 0),
+                         f"among the most engaged customers (score {c['score']:.0f})", c)
                         for _, c in top.iterrows()]
-            picked = _pick(fallback, people, contacts, per_event, internal_domains)
+            picked = _pick(fallback, people, contacts, per_event, internal_domains, capped)
+        for _, _, c, _, email in picked:
+            listed.setdefault(email, []).append(day)
+            per_customer[c["customer_id"]] = per_customer.get(c["customer_id"], 0) + 1
         for rank, (relevance, reason, c, name, email) in enumerate(picked, start=1):
             records.append({
                 "event_name": ev.event_name, "event_date": ev.event_date, "event_type": ev.event_type,

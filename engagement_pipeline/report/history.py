@@ -1,0 +1,42 @@
+"""Each customer's score over the last months, for the report's sparklines.
+
+The warehouse keeps a score per scoring date, but a first run (or a CLI `score`) has only one. So the history
+is recomputed: the same scoring function, as of the first of each of the last `months` months (and the
+scoring date), on the attendance and events known up to that day. It is what the score *was*, given today's
+files, which is what a CSM wants a trend line to show.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from engagement_pipeline.config import ScoringConfig
+from engagement_pipeline.scoring import score_customers
+
+
+def history_dates(as_of: date, months: int = 6) -> list[date]:
+    """The first day of each of the `months` months before `as_of`'s month, then `as_of` itself."""
+    first = pd.Timestamp(as_of).to_period("M")
+    return [(first - k).to_timestamp().date() for k in range(months, 0, -1)] + [as_of]
+
+
+def score_history(attendance: pd.DataFrame, events_held: pd.DataFrame, customers: pd.DataFrame,
+                  contacts: pd.DataFrame, as_of: date, config: ScoringConfig | None = None,
+                  months: int = 6, names: set[str] | None = None) -> dict[str, list[tuple[date, float]]]:
+    """customer name -> [(date, score), …] oldest first; only `names` when given; unscored dates left out."""
+    config = config or ScoringConfig()
+    att_day = pd.to_datetime(attendance["event_date"]) if len(attendance) else pd.Series(dtype="datetime64[ns]")
+    ev_day = pd.to_datetime(events_held["event_date"]) if len(events_held) else pd.Series(dtype="datetime64[ns]")
+    found: dict[str, list[tuple[date, float]]] = {}
+    if customers.empty or (names is not None and not names):
+        return found
+    for day in history_dates(as_of, months):
+        cutoff = pd.Timestamp(day)
+        scores = score_customers(attendance.loc[att_day <= cutoff], events_held.loc[ev_day <= cutoff],
+                                 customers, contacts, day, config)  # all customers: scores are relative
+        for name, score in zip(scores["customer_name"], scores["score"], strict=True):
+            if pd.notna(score) and (names is None or str(name) in names):
+                found.setdefault(str(name), []).append((day, float(score)))
+    return found
