@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from engagement_pipeline.report.escape import md_text
+
 Z95 = 1.959963984540054
 MIN_PER_ARM = 10
 
@@ -179,7 +181,7 @@ def markdown_section(table: pd.DataFrame, advocacy: dict | None = None) -> str:
         for r in table.itertuples():
             interval = (f"{_pct(r.uplift_low)} to {_pct(r.uplift_high)}" if not pd.isna(r.uplift)
                         else "not enough data yet")
-            name = str(r.event).replace("|", "\\|").replace("[", "\\[").replace("<", "&lt;")
+            name = md_text(r.event)
             lines.append(f"| {name} | {r.invited} | {r.invited_attended} | {r.held_out} | {r.held_out_attended} "
                          f"| {_pct(r.uplift)} | {interval} |")
     if advocacy:
