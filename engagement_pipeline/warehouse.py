@@ -29,9 +29,9 @@ uploads = sa.Table(
     metadata,
     sa.Column("upload_id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("sha256", sa.String(64), nullable=False, unique=True),
-    sa.Column("file_name", sa.String(512), nullable=False),
+    sa.Column("file_name", sa.Text, nullable=False),  # TEXT since migration 0003 (any length, both backends)
     sa.Column("size_bytes", sa.BigInteger, nullable=False),
-    sa.Column("archive_path", sa.String(1024)),
+    sa.Column("archive_path", sa.Text),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),  # received | accepted | rejected
     sa.Column("platform", sa.String(32)),
@@ -42,18 +42,23 @@ uploads = sa.Table(
     sa.Column("rows_quarantined", sa.Integer),
     sa.Column("records", sa.Integer),
     sa.Column("ledger", sa.Text),
+    # Migration 0003: which re-export of an event is in use, and why (see attendance.choose_exports).
+    sa.Column("export_status", sa.String(16)),  # in_use | superseded | held | ignored
+    sa.Column("export_reason", sa.Text),
+    sa.Column("shrink_confirmed", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
+# Free text is TEXT (migration 0003): a long name or company is kept in full on SQLite and PostgreSQL alike.
 _RECORD_COLUMNS: list[sa.Column] = [
     sa.Column("event_id", sa.String(128), nullable=False),
-    sa.Column("event_name", sa.String(512), nullable=False),
+    sa.Column("event_name", sa.Text, nullable=False),
     sa.Column("event_type", sa.String(32), nullable=False),
     sa.Column("event_date", sa.DateTime, nullable=False),
     sa.Column("platform", sa.String(32), nullable=False),
-    sa.Column("attendee_key", sa.String(512), nullable=False),
-    sa.Column("attendee_email", sa.String(512)),
-    sa.Column("attendee_name", sa.String(512)),
-    sa.Column("company", sa.String(512)),
+    sa.Column("attendee_key", sa.Text, nullable=False),
+    sa.Column("attendee_email", sa.Text),
+    sa.Column("attendee_name", sa.Text),
+    sa.Column("company", sa.Text),
     sa.Column("registered", sa.Boolean, nullable=False),
     sa.Column("attended", sa.Boolean, nullable=False),
     sa.Column("minutes_attended", sa.Float, nullable=False),
@@ -61,13 +66,13 @@ _RECORD_COLUMNS: list[sa.Column] = [
     sa.Column("polls_answered", sa.Integer, nullable=False),
     sa.Column("feedback_submitted", sa.Boolean, nullable=False),
     sa.Column("role", sa.String(16), nullable=False),
-    sa.Column("source_file", sa.String(512), nullable=False),
+    sa.Column("source_file", sa.Text, nullable=False),
     sa.Column("source_row", sa.Integer, nullable=False),
     sa.Column("rows_folded", sa.Integer, nullable=False),
     sa.Column("customer_id", sa.String(128)),
     sa.Column("match_method", sa.String(32)),
     sa.Column("match_confidence", sa.Float),
-    sa.Column("matched_contact", sa.String(512)),
+    sa.Column("matched_contact", sa.Text),
 ]
 
 upload_records = sa.Table(
@@ -115,10 +120,44 @@ RECORD_COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in _RECORD_COLUMNS)
 
 
 def make_engine(url: str) -> Engine:
-    """An engine that waits for a busy SQLite file instead of failing at once."""
+    """An engine that waits for a busy SQLite file instead of failing at once.
+
+    `hide_parameters`: a failed statement's message never carries its bound values (attendee emails, names)
+    into logs, the Dagster event log or a terminal."""
     if url.startswith("sqlite"):
-        return sa.create_engine(url, connect_args={"timeout": 30})
-    return sa.create_engine(url, pool_pre_ping=True)
+        return sa.create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+# One advisory-lock key for every warehouse write section ("engagement" in ASCII, folded into a bigint).
+WRITE_LOCK_KEY = 0x656E676167656D
+
+
+def write_lock(conn: Connection) -> None:
+    """Serialises writers: two scoring runs at once (CLI, sensor, schedule, API) take turns instead of the
+    second failing on a unique key. Call it first in the transaction; it is held until commit or rollback.
+
+    PostgreSQL: a transaction-scoped advisory lock (re-entrant in one transaction). SQLite: a no-op write takes
+    the database's write lock now, waiting up to the busy timeout, as BEGIN IMMEDIATE would."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+    elif conn.dialect.name == "sqlite":
+        conn.execute(sa.text("UPDATE uploads SET upload_id = upload_id WHERE 0 = 1"))
+
+
+def describe_db_error(err: BaseException) -> str | None:
+    """A database failure anywhere in `err`'s chain, described without the statement, its values or the
+    server's DETAIL line (which quotes the offending key: an attendee's email); None if there is none."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, sa.exc.DBAPIError):
+            orig = seen.orig
+            code = getattr(orig, "pgcode", None) or getattr(orig, "sqlite_errorname", None)
+            return f"{type(orig).__name__}{f' ({code})' if code else ''}"
+        if isinstance(seen, sa.exc.SQLAlchemyError):
+            return type(seen).__name__
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def create_schema(engine: Engine) -> MigrationResult:
@@ -190,6 +229,7 @@ def register_upload(
     conn: Connection, *, sha256: str, file_name: str, size_bytes: int, archive_path: str
 ) -> tuple[int, bool]:
     """Returns (upload_id, is_new). The same bytes dropped again, under any name, are the same upload."""
+    write_lock(conn)
     existing = find_upload(conn, sha256)
     if existing:
         return int(existing["upload_id"]), False
@@ -207,6 +247,7 @@ def register_upload(
 
 
 def mark_rejected(conn: Connection, upload_id: int, reason: str) -> None:
+    write_lock(conn)
     conn.execute(sa.delete(upload_records).where(upload_records.c.upload_id == upload_id))
     conn.execute(sa.delete(row_issues).where(row_issues.c.upload_id == upload_id))
     conn.execute(
@@ -227,6 +268,7 @@ def store_parsed_upload(
     ledger: Mapping[str, Any],
 ) -> None:
     """Replaces everything derived from this upload, so re-processing it is a no-op in effect."""
+    write_lock(conn)
     conn.execute(sa.delete(upload_records).where(upload_records.c.upload_id == upload_id))
     conn.execute(sa.delete(row_issues).where(row_issues.c.upload_id == upload_id))
     insert_frame(conn, upload_records, records, RECORD_COLUMN_NAMES, upload_id=upload_id)
@@ -269,6 +311,36 @@ def load_upload_records(conn: Connection) -> pd.DataFrame:
     return frame
 
 
+def load_export_info(conn: Connection) -> pd.DataFrame:
+    """Per accepted upload: damaged lines (from its ledger) and whether a person confirmed a shrink."""
+    rows = conn.execute(sa.select(uploads.c.upload_id, uploads.c.ledger, uploads.c.shrink_confirmed)
+                        .where(uploads.c.status == "accepted")).all()
+    return pd.DataFrame(
+        [(int(r.upload_id), int(json.loads(r.ledger or "{}").get("lines_damaged", 0)), bool(r.shrink_confirmed))
+         for r in rows],
+        columns=["upload_id", "damaged_lines", "shrink_confirmed"],
+    )
+
+
+def store_export_status(conn: Connection, status: Mapping[int, tuple[str, str]]) -> None:
+    """Records which export of each event is in use and why (see attendance.choose_exports)."""
+    write_lock(conn)
+    conn.execute(uploads.update().values(export_status=None, export_reason=None))
+    for upload_id, (decision, reason) in status.items():
+        conn.execute(uploads.update().where(uploads.c.upload_id == upload_id)
+                     .values(export_status=decision, export_reason=reason))
+
+
+def confirm_export(conn: Connection, upload_id: int) -> Mapping[str, Any] | None:
+    """A person confirms a held (shrinking) re-export: the next scoring run uses it. None if no such upload."""
+    write_lock(conn)
+    row = conn.execute(sa.select(uploads).where(uploads.c.upload_id == upload_id)).mappings().first()
+    if row is None:
+        return None
+    conn.execute(uploads.update().where(uploads.c.upload_id == upload_id).values(shrink_confirmed=True))
+    return dict(row)
+
+
 def load_uploads(conn: Connection) -> pd.DataFrame:
     frame = pd.DataFrame(conn.execute(sa.select(uploads).order_by(uploads.c.upload_id)).mappings().all())
     return frame if not frame.empty else pd.DataFrame(columns=[c.name for c in uploads.columns])
@@ -288,12 +360,14 @@ def load_row_issues(conn: Connection, kind: str | None = None) -> pd.DataFrame:
 
 
 def replace_attendance(conn: Connection, merged: pd.DataFrame) -> None:
+    write_lock(conn)
     conn.execute(sa.delete(attendance))
     insert_frame(conn, attendance, merged, RECORD_COLUMN_NAMES)
 
 
 def store_scores(conn: Connection, as_of: Any, scores: pd.DataFrame, trends: pd.DataFrame) -> int:
     """Keeps score history: one row per (as_of, customer); re-scoring the same date replaces it."""
+    write_lock(conn)
     day = pd.Timestamp(as_of).date()
     trend_by_customer = dict(zip(trends["customer_id"], trends["trend"], strict=False)) if len(trends) else {}
     conn.execute(sa.delete(engagement_scores).where(engagement_scores.c.as_of == day))

@@ -9,7 +9,7 @@ import pandas as pd
 
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.attendance import events_held as build_events_held
-from engagement_pipeline.attendance import merge_uploads
+from engagement_pipeline.attendance import choose_exports, export_status, merge_platforms
 from engagement_pipeline.crm import Crm, load_crm
 from engagement_pipeline.insights import (
     advocacy_candidates as find_advocacy_candidates,
@@ -60,14 +60,21 @@ def attendance(
     Re-matching here (not only per upload) means a CRM correction takes effect at the next re-score.
     """
     with warehouse.engine().begin() as conn:
+        wh.write_lock(conn)  # before reading: a concurrent run's uploads are either all in or all out
         records = wh.load_upload_records(conn)
-        merged, superseded = merge_uploads(records)
+        kept, decisions = choose_exports(records, wh.load_export_info(conn))
+        merged = merge_platforms(kept)
         outcome = match_attendance(merged, crm, data_folder.settings.internal_domains)
         wh.replace_attendance(conn, outcome.matched)
+        wh.store_export_status(conn, export_status(decisions))
+    superseded = decisions[decisions["decision"] == "superseded"]
+    not_used = decisions[decisions["decision"].isin(["held", "ignored"])]
     matched = outcome.matched
     attended = matched[matched["attended"]] if len(matched) else matched
     if len(superseded):
         context.log.info(f"{int(superseded['records'].sum())} records superseded by later exports")
+    for row in not_used.itertuples(index=False):
+        context.log.warning(f"Upload {row.upload_id} {row.decision}: {row.reason}")
     return dg.Output(
         matched,
         metadata={
@@ -77,6 +84,8 @@ def attendance(
             "events": int(matched["event_id"].nunique()) if len(matched) else 0,
             "matched_records": int(matched["customer_id"].notna().sum()) if len(matched) else 0,
             "superseded_records": int(superseded["records"].sum()) if len(superseded) else 0,
+            "exports": dg.MetadataValue.json(
+                decisions[["upload_id", "event_id", "decision", "reason"]].to_dict(orient="records")),
             "preview": preview(matched),
         },
     )
