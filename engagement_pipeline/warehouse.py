@@ -42,10 +42,6 @@ uploads = sa.Table(
     sa.Column("rows_quarantined", sa.Integer),
     sa.Column("records", sa.Integer),
     sa.Column("ledger", sa.Text),
-    # Migration 0003: which re-export of an event is in use, and why (see attendance.choose_exports).
-    sa.Column("export_status", sa.String(16)),  # in_use | superseded | held | ignored
-    sa.Column("export_reason", sa.Text),
-    sa.Column("shrink_confirmed", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 # Free text is TEXT (migration 0003): a long name or company is kept in full on SQLite and PostgreSQL alike.
@@ -279,6 +275,8 @@ def store_parsed_upload(
             issues.append({"upload_id": upload_id, "kind": kind, **row})
     if issues:
         conn.execute(row_issues.insert(), issues)
+    previous = _ledger_of(conn, upload_id)
+    ledger = {**ledger, **{k: previous[k] for k in EXPORT_LEDGER_KEYS if k in previous}}
     conn.execute(
         uploads.update()
         .where(uploads.c.upload_id == upload_id)
@@ -311,33 +309,64 @@ def load_upload_records(conn: Connection) -> pd.DataFrame:
     return frame
 
 
+# Keys of an upload's ledger (JSON) that the scoring run writes, not the parse: kept when the upload is re-parsed.
+EXPORT_LEDGER_KEYS = ("export_status", "export_reason", "shrink_confirmed")
+
+
+def _ledger_of(conn: Connection, upload_id: int) -> dict[str, Any]:
+    raw = conn.execute(sa.select(uploads.c.ledger).where(uploads.c.upload_id == upload_id)).scalar()
+    return json.loads(raw) if raw else {}
+
+
 def load_export_info(conn: Connection) -> pd.DataFrame:
-    """Per accepted upload: damaged lines (from its ledger) and whether a person confirmed a shrink."""
-    rows = conn.execute(sa.select(uploads.c.upload_id, uploads.c.ledger, uploads.c.shrink_confirmed)
-                        .where(uploads.c.status == "accepted")).all()
+    """Per accepted upload: damaged lines and whether a person confirmed a shrink (both from its ledger)."""
+    rows = conn.execute(sa.select(uploads.c.upload_id, uploads.c.ledger).where(uploads.c.status == "accepted")).all()
+    ledgers = [(int(r.upload_id), json.loads(r.ledger) if r.ledger else {}) for r in rows]
     return pd.DataFrame(
-        [(int(r.upload_id), int(json.loads(r.ledger or "{}").get("lines_damaged", 0)), bool(r.shrink_confirmed))
-         for r in rows],
+        [(i, int(led.get("lines_damaged", 0)), bool(led.get("shrink_confirmed", False))) for i, led in ledgers],
         columns=["upload_id", "damaged_lines", "shrink_confirmed"],
     )
 
 
 def store_export_status(conn: Connection, status: Mapping[int, tuple[str, str]]) -> None:
-    """Records which export of each event is in use and why (see attendance.choose_exports)."""
+    """Writes into each accepted upload's ledger which export of its event(s) is in use, and why
+    (`export_status`: in_use | superseded | held | ignored; see attendance.choose_exports)."""
     write_lock(conn)
-    conn.execute(uploads.update().values(export_status=None, export_reason=None))
-    for upload_id, (decision, reason) in status.items():
-        conn.execute(uploads.update().where(uploads.c.upload_id == upload_id)
-                     .values(export_status=decision, export_reason=reason))
+    rows = conn.execute(sa.select(uploads.c.upload_id, uploads.c.ledger).where(uploads.c.status == "accepted")).all()
+    for row in rows:
+        ledger = json.loads(row.ledger) if row.ledger else {}
+        decision, reason = status.get(int(row.upload_id), (None, None))
+        if ledger.get("export_status") == decision and ledger.get("export_reason") == reason:
+            continue
+        ledger.update(export_status=decision, export_reason=reason)
+        conn.execute(uploads.update().where(uploads.c.upload_id == row.upload_id)
+                     .values(ledger=json.dumps(ledger, default=str)))
+
+
+def exports_not_used(conn: Connection) -> list[dict[str, Any]]:
+    """Accepted uploads whose records are not in use because they were held or ignored, with the reason."""
+    rows = conn.execute(sa.select(uploads.c.upload_id, uploads.c.file_name, uploads.c.ledger)
+                        .where(uploads.c.status == "accepted").order_by(uploads.c.upload_id)).all()
+    found = []
+    for row in rows:
+        ledger = json.loads(row.ledger) if row.ledger else {}
+        if ledger.get("export_status") in ("held", "ignored"):
+            found.append({"upload_id": int(row.upload_id), "file_name": row.file_name,
+                          "status": ledger["export_status"], "reason": ledger.get("export_reason")})
+    return found
 
 
 def confirm_export(conn: Connection, upload_id: int) -> Mapping[str, Any] | None:
-    """A person confirms a held (shrinking) re-export: the next scoring run uses it. None if no such upload."""
+    """A person confirms a held (shrinking) re-export: the next scoring run uses it. None if no accepted upload
+    has this id."""
     write_lock(conn)
-    row = conn.execute(sa.select(uploads).where(uploads.c.upload_id == upload_id)).mappings().first()
+    row = conn.execute(sa.select(uploads).where(uploads.c.upload_id == upload_id,
+                                                uploads.c.status == "accepted")).mappings().first()
     if row is None:
         return None
-    conn.execute(uploads.update().where(uploads.c.upload_id == upload_id).values(shrink_confirmed=True))
+    ledger = json.loads(row["ledger"]) if row["ledger"] else {}
+    ledger["shrink_confirmed"] = True
+    conn.execute(uploads.update().where(uploads.c.upload_id == upload_id).values(ledger=json.dumps(ledger)))
     return dict(row)
 
 

@@ -38,7 +38,7 @@ from engagement_pipeline.schema import (
 
 from .test_warehouse import _ledger, _records
 
-HEAD = "0004_invitation_outbox"
+HEAD = "0003_long_text_values"  # chained after 0004 (already on main when this lane rebased)
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
 

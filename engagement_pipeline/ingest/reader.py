@@ -193,7 +193,17 @@ def _decode(data: bytes) -> tuple[list[str], str, set[int]]:
 
     best = from_bytes(data).best()
     encoding = best.encoding if best is not None else "cp1252"
-    return _lines_of(data.decode(encoding, errors="replace")), encoding, set()
+    text = data.decode(encoding, errors="replace")
+    if encoding != "cp1252" and _same_in_cp1252(data, text):
+        encoding = "cp1252"  # short texts fit several code pages equally; name the one Windows exports use
+    return _lines_of(text), encoding, set()
+
+
+def _same_in_cp1252(data: bytes, text: str) -> bool:
+    try:
+        return data.decode("cp1252") == text
+    except UnicodeDecodeError:
+        return False
 
 
 def _lines_of(text: str) -> list[str]:
