@@ -171,7 +171,8 @@ def _run_failure(err: BaseException) -> str:
 @click.argument("upload_id", type=int)
 def confirm_export(upload_id: int) -> None:
     """Use a held re-export (one with far fewer records than the export it would replace) from the next score."""
-    from engagement_pipeline.warehouse import confirm_export as confirm, make_engine
+    from engagement_pipeline.warehouse import confirm_export as confirm
+    from engagement_pipeline.warehouse import make_engine
 
     engine = make_engine(Settings.from_env().db_url)
     try:

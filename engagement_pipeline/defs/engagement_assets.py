@@ -8,8 +8,8 @@ import dagster as dg
 import pandas as pd
 
 from engagement_pipeline import warehouse as wh
-from engagement_pipeline.attendance import events_held as build_events_held
 from engagement_pipeline.attendance import choose_exports, export_status, merge_platforms
+from engagement_pipeline.attendance import events_held as build_events_held
 from engagement_pipeline.crm import Crm, load_crm
 from engagement_pipeline.insights import (
     advocacy_candidates as find_advocacy_candidates,
