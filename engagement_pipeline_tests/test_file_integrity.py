@@ -77,7 +77,7 @@ def test_a_quote_that_never_closes_quarantines_its_line_and_the_rows_after_it_ar
 @pytest.mark.parametrize("cut", ['Yes,First9,Last9,p9@acme.com,"Mar 28, 20', "Yes,First9,Last9,p9@ac"],
                          ids=["open-quote", "mid-cell"])
 def test_a_report_cut_off_mid_row_never_reads_the_half_row_as_attended(tmp_path: Path, cut: str) -> None:
-    lines = webinar_lines(attended=9, no_shows=0)[:-1] + [cut]  # the download stopped inside the 9th row
+    lines = [*webinar_lines(attended=9, no_shows=0)[:-1], cut]  # the download stopped inside the 9th row
     parsed = parse_export(write(tmp_path / "cut.csv", lines, end=""))
     assert len(parsed.records) == 8
     assert "p9@acme.com" not in set(parsed.records["attendee_email"])
@@ -96,7 +96,7 @@ def test_a_quoted_cell_with_line_breaks_is_one_record_over_several_lines(tmp_pat
 
 def test_a_truncated_re_export_never_replaces_the_complete_one(tmp_path: Path) -> None:
     complete = parse_export(write(tmp_path / "complete.csv", webinar_lines(10, 5)))
-    cut = webinar_lines(10, 5)[:17] + ['Yes,First8,Last8,p8@acme.com,"Mar 28, 20']
+    cut = [*webinar_lines(10, 5)[:17], 'Yes,First8,Last8,p8@acme.com,"Mar 28, 20']
     truncated = parse_export(write(tmp_path / "complete (1).csv", cut, end=""))
     assert (len(complete.records), int((~complete.records["attended"]).sum())) == (15, 5)
     assert (len(truncated.records), int((~truncated.records["attended"]).sum())) == (8, 0)
@@ -211,7 +211,7 @@ def _workbook(path: Path, rows: list[list[object]]) -> Path:
 
 
 def test_xlsx_limits_are_checked_row_by_row(tmp_path: Path) -> None:
-    rows = [list(csv.reader([line]))[0] for line in webinar_lines(20, 0)]
+    rows = [next(csv.reader([line])) for line in webinar_lines(20, 0)]
     assert len(parse_export(_workbook(tmp_path / "ok.xlsx", rows)).records) == 20
     with pytest.raises(RejectedFile, match="more rows than can be processed"):
         parse_export(_workbook(tmp_path / "rows.xlsx", rows), limits=ReadLimits(max_rows=10))
