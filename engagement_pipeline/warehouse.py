@@ -370,9 +370,19 @@ def confirm_export(conn: Connection, upload_id: int) -> Mapping[str, Any] | None
     return dict(row)
 
 
+LEDGER_DETAIL_COLUMNS = ("lines_read", "lines_damaged", "export_status", "export_reason")
+
+
 def load_uploads(conn: Connection) -> pd.DataFrame:
+    """Every upload; the ledger's line counts and export decision also as columns (LEDGER_DETAIL_COLUMNS),
+    so the report says which export of an event won and why."""
     frame = pd.DataFrame(conn.execute(sa.select(uploads).order_by(uploads.c.upload_id)).mappings().all())
-    return frame if not frame.empty else pd.DataFrame(columns=[c.name for c in uploads.columns])
+    if frame.empty:
+        return pd.DataFrame(columns=[*(c.name for c in uploads.columns), *LEDGER_DETAIL_COLUMNS])
+    details = [json.loads(raw) if isinstance(raw, str) and raw else {} for raw in frame["ledger"]]
+    for column in LEDGER_DETAIL_COLUMNS:
+        frame[column] = [d.get(column) for d in details]
+    return frame
 
 
 def load_row_issues(conn: Connection, kind: str | None = None) -> pd.DataFrame:

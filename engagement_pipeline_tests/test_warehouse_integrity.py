@@ -9,6 +9,8 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -165,3 +167,43 @@ def test_a_database_error_is_described_without_its_values() -> None:
     wrapped.__cause__ = err
     assert wh.describe_db_error(wrapped) == "UniqueViolation (23505)"
     assert wh.describe_db_error(RuntimeError("other")) is None
+
+
+def _wait_until_blocked(thread: threading.Thread, seconds: float = 0.5) -> None:
+    thread.join(timeout=seconds)
+    assert thread.is_alive(), "the second writer did not wait for the first"
+
+
+def test_a_second_writer_waits_for_the_first_instead_of_failing_on_a_unique_key(db_url: str) -> None:
+    """Deterministic two-writer race: the first transaction has registered an upload and replaced the attendance
+    but not committed; the second does the same. Without the write lock the second fails (UniqueViolation
+    quoting the key on PostgreSQL, UNIQUE constraint failed on SQLite) once the first commits."""
+    engine = wh.make_engine(db_url)
+    wh.create_schema(engine)
+    records = parse_export(write(Path(tempfile.mkdtemp()) / "w.csv", webinar_lines(3, 0))).records
+    outcome: dict[str, object] = {}
+
+    def second_writer() -> None:
+        try:
+            with engine.begin() as conn:
+                outcome["upload"] = wh.register_upload(conn, sha256="d" * 64, file_name="w.csv", size_bytes=1,
+                                                       archive_path="/d")
+                wh.replace_attendance(conn, records)
+        except Exception as err:  # recorded, asserted below
+            outcome["error"] = err
+
+    try:
+        with engine.begin() as first:
+            upload_id, new = wh.register_upload(first, sha256="d" * 64, file_name="w.csv", size_bytes=1,
+                                                archive_path="/d")
+            wh.replace_attendance(first, records)
+            thread = threading.Thread(target=second_writer)
+            thread.start()
+            _wait_until_blocked(thread)
+        thread.join(timeout=60)
+        assert "error" not in outcome, wh.describe_db_error(outcome["error"])  # type: ignore[arg-type]
+        assert new and outcome["upload"] == (upload_id, False)
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(wh.attendance)).scalar() == 3
+    finally:
+        engine.dispose()

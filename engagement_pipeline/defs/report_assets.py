@@ -17,7 +17,8 @@ from .ingest_assets import matched_attendance
 from .resources import DataFolder, Scoring, Warehouse
 
 LEDGER_COLUMNS = ["upload_id", "file_name", "status", "platform", "rows_read", "rows_kept", "rows_excluded",
-                  "rows_quarantined", "records", "reason"]
+                  "rows_quarantined", "records", "reason",
+                  "lines_read", "lines_damaged", "export_status", "export_reason"]  # issue 10: lines, re-exports
 
 
 @dg.asset(group_name="ingest", deps=[matched_attendance], kinds={"sqlite"})
