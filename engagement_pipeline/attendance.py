@@ -71,8 +71,8 @@ def choose_exports(records: pd.DataFrame, uploads: pd.DataFrame | None = None, *
                            reason=f"replaced by the later export, upload {best_id} ({best_count} records)")
         winners.add((event_id, platform, best_id))
         decisions.extend(rows)
-    keys = zip(records["event_id"], records["platform"], records["upload_id"].astype(int), strict=True)
-    kept = records.loc[[key in winners for key in keys]]
+    keys = pd.MultiIndex.from_arrays([records["event_id"], records["platform"], records["upload_id"].astype(int)])
+    kept = records.loc[keys.isin(list(winners))]
     return kept, pd.DataFrame(decisions, columns=DECISION_COLUMNS)
 
 
