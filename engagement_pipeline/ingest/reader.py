@@ -394,7 +394,11 @@ def _read_xlsx(data: bytes, name: str, limits: ReadLimits = DEFAULT_LIMITS) -> T
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
             sheet = workbook.worksheets[0]
-            for values in sheet.iter_rows(values_only=True, max_col=limits.max_cells_per_row + 1):
+            # openpyxl pads every row to `max_col` (default: the width the sheet declares, which a hostile file
+            # can set to 16,384): the declared width, capped one past the limit so a wider row is still seen.
+            declared = sheet.max_column
+            max_col = min(declared, limits.max_cells_per_row + 1) if declared else None
+            for values in sheet.iter_rows(values_only=True, max_col=max_col):
                 where = f"row {len(rows) + 1}"
                 cells = _clean([_cell_text(v) for v in values])
                 _check_record(name, cells, len(rows) + 1, where, limits)
