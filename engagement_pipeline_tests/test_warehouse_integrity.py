@@ -213,3 +213,23 @@ def test_a_second_writer_waits_for_the_first_instead_of_failing_on_a_unique_key(
             assert conn.execute(sa.select(sa.func.count()).select_from(wh.attendance)).scalar() == 3
     finally:
         engine.dispose()
+
+
+def test_score_reports_a_failed_write_in_one_sentence_without_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class UniqueViolation(Exception):
+        pgcode = "23505"
+
+    def failing_run(*_args: object, **_kwargs: object) -> None:
+        orig = UniqueViolation("DETAIL:  Key (event_id, attendee_key)=(2026-x, jose.muller@acme.com) already exists.")
+        raise RuntimeError("step failed") from sa.exc.IntegrityError("INSERT ...", {"name": "José Müller"}, orig)
+
+    monkeypatch.setattr("engagement_pipeline.runner.run_pipeline", failing_run)
+    export = write(tmp_path / "w.csv", webinar_lines(1, 0))
+    result = CliRunner().invoke(main, ["score", str(export)],
+                                env={"ENGAGEMENT_DATA_DIR": str(tmp_path), "ENGAGEMENT_DB_URL": "sqlite://"})
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "Error: Scoring stopped: the warehouse refused a write (UniqueViolation (23505)). Each write is one "
+        "transaction, so nothing was half-written; run the command again.")
