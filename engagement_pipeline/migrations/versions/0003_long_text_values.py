@@ -1,7 +1,7 @@
 """Long values kept in full on every backend.
 
 Names, emails, companies, event names and file names become TEXT. SQLite never enforced VARCHAR(512), but
-  PostgreSQL did, so one 600-character cell failed a whole upload on PostgreSQL only (StringDataRightTruncation).
+PostgreSQL did, so one 600-character cell failed a whole upload on PostgreSQL only (StringDataRightTruncation).
 Keys stay bounded by the ingest (`ledger.MAX_KEY_BYTES`), not by the column type. Only types change, so the
 revision keeps every row as it is.
 
