@@ -1,7 +1,10 @@
 """One attendance history out of many uploads: later exports supersede earlier ones, platforms merge.
 
 Two rules keep the counts honest when the same event arrives more than once:
-- a later upload of the same event from the same platform (a fuller export) replaces the earlier one;
+- a later upload of the same event from the same platform (a fuller export) replaces the earlier one, unless
+  it looks like a worse copy: a damaged file (cut off, open quote) with fewer records never replaces the
+  export in use, and one that shrinks the event by more than `max_shrink` (default 20%) is *held* until a
+  person confirms it (`engagement-pipeline confirm-export UPLOAD_ID`); every decision says why;
 - the same event from two platforms (Eventbrite registrations + Zoom attendance of a hybrid user group)
   merges per attendee: registered or attended on either side counts, minutes and interactions take the
   larger figure (they measure the same session), and the most specific role wins.
@@ -17,21 +20,81 @@ _ROLE_PRIORITY = {"speaker": 3, "panelist": 2, "attendee": 1, "host": 0}
 _ROLE_BY_PRIORITY = {v: k for k, v in _ROLE_PRIORITY.items()}
 
 
-def supersede_older_exports(records: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Keeps, per (event, platform), only the newest upload's rows; returns (kept, superseded summary)."""
+DEFAULT_MAX_SHRINK = 0.2
+DECISION_COLUMNS = ["upload_id", "event_id", "platform", "records", "decision", "reason", "superseded_by"]
+
+
+def choose_exports(records: pd.DataFrame, uploads: pd.DataFrame | None = None, *,
+                   max_shrink: float = DEFAULT_MAX_SHRINK) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per (event, platform), which upload's records are used; returns (kept records, one decision per upload
+    and event: `in_use`, `superseded`, `held` or `ignored`, with the reason).
+
+    `uploads` (optional) has `upload_id`, `damaged_lines` and `shrink_confirmed`; without it every later
+    export is taken as sound and unconfirmed."""
     if records.empty:
-        columns = ["upload_id", "event_id", "platform", "superseded_by", "records"]
-        return records, pd.DataFrame(columns=columns)
-    latest = records.groupby(["event_id", "platform"])["upload_id"].transform("max")
-    is_latest = records["upload_id"] == latest
-    superseded = (
-        records.loc[~is_latest]
-        .assign(superseded_by=latest[~is_latest])
-        .groupby(["upload_id", "event_id", "platform", "superseded_by"], as_index=False)
-        .size()
-        .rename(columns={"size": "records"})
-    )
-    return records.loc[is_latest], superseded
+        return records, pd.DataFrame(columns=DECISION_COLUMNS)
+    info = uploads.set_index("upload_id") if uploads is not None and len(uploads) else pd.DataFrame()
+    damaged = info["damaged_lines"].to_dict() if "damaged_lines" in info else {}
+    confirmed = info["shrink_confirmed"].to_dict() if "shrink_confirmed" in info else {}
+    counts = records.groupby(["event_id", "platform", "upload_id"], sort=True).size()
+    decisions: list[dict[str, object]] = []
+    winners: set[tuple[str, str, int]] = set()
+    for (event_id, platform), group in counts.groupby(level=[0, 1], sort=False):
+        winner: tuple[int, int] | None = None
+        rows: list[dict[str, object]] = []
+        for (_, _, upload_id), count in group.items():
+            row = {"upload_id": int(upload_id), "event_id": event_id, "platform": platform, "records": int(count),
+                   "superseded_by": None}
+            rows.append(row)
+            if winner is None:
+                winner = (int(upload_id), int(count))
+                continue
+            best_id, best_count = winner
+            broken = int(damaged.get(upload_id, 0) or 0)
+            shrink = 1 - count / best_count if best_count else 0.0
+            if broken and count < best_count:
+                row.update(decision="ignored", reason=(
+                    f"damaged export ({broken} damaged lines) with fewer records ({count}) than upload "
+                    f"{best_id} ({best_count}); the complete export stays in use"))
+            elif shrink > max_shrink and not bool(confirmed.get(upload_id, False)):
+                row.update(decision="held", reason=(
+                    f"{count} records where upload {best_id} has {best_count} ({shrink:.0%} fewer, more than "
+                    f"{max_shrink:.0%}); held until confirmed with `engagement-pipeline confirm-export {upload_id}`"))
+            else:
+                winner = (int(upload_id), int(count))
+        best_id, best_count = winner  # type: ignore[misc]
+        for row in rows:
+            if row["upload_id"] == best_id:
+                row.update(decision="in_use", reason=_in_use_reason(rows, best_id))
+            elif "decision" not in row:
+                row.update(decision="superseded", superseded_by=best_id,
+                           reason=f"replaced by the later export, upload {best_id} ({best_count} records)")
+        winners.add((event_id, platform, best_id))
+        decisions.extend(rows)
+    keys = pd.MultiIndex.from_arrays([records["event_id"], records["platform"], records["upload_id"].astype(int)])
+    kept = records.loc[keys.isin(list(winners))]
+    return kept, pd.DataFrame(decisions, columns=DECISION_COLUMNS)
+
+
+def _in_use_reason(rows: list[dict[str, object]], best_id: int) -> str:
+    if len(rows) == 1:
+        return "the only export of this event"
+    later = [r for r in rows if int(r["upload_id"]) > best_id]  # type: ignore[call-overload]
+    if later:
+        return f"kept over {len(later)} later export(s) that were held or damaged"
+    return f"the latest of {len(rows)} exports of this event"
+
+
+def export_status(decisions: pd.DataFrame) -> dict[int, tuple[str, str]]:
+    """One (status, reason) per upload over all its events; the most serious decision wins
+    (held > ignored > superseded > in_use)."""
+    order = {"held": 3, "ignored": 2, "superseded": 1, "in_use": 0}
+    status: dict[int, tuple[str, str]] = {}
+    for row in decisions.itertuples(index=False):
+        current = status.get(int(row.upload_id))
+        if current is None or order[row.decision] > order[current[0]]:
+            status[int(row.upload_id)] = (row.decision, f"{row.event_id}: {row.reason}")
+    return status
 
 
 def merge_platforms(records: pd.DataFrame) -> pd.DataFrame:
@@ -76,10 +139,14 @@ def _event_facts(ordered: pd.DataFrame) -> pd.DataFrame:
     return facts.reset_index()
 
 
-def merge_uploads(records: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Upload records (with upload_id) -> (merged canonical attendance, superseded summary)."""
-    kept, superseded = supersede_older_exports(records)
-    return merge_platforms(kept), superseded
+def merge_uploads(records: pd.DataFrame, uploads: pd.DataFrame | None = None, *,
+                  max_shrink: float = DEFAULT_MAX_SHRINK) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Upload records (with upload_id) -> (merged canonical attendance, superseded summary: one row per
+    replaced upload and event with `superseded_by` and `records`). `choose_exports` gives every decision."""
+    kept, decisions = choose_exports(records, uploads, max_shrink=max_shrink)
+    superseded = decisions.loc[decisions["decision"] == "superseded",
+                               ["upload_id", "event_id", "platform", "superseded_by", "records"]]
+    return merge_platforms(kept), superseded.astype({"superseded_by": "int64"}).reset_index(drop=True)
 
 
 def events_held(attendance: pd.DataFrame) -> pd.DataFrame:

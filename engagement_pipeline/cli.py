@@ -123,13 +123,17 @@ def score(files: tuple[Path, ...], as_of: date | None, as_json: bool, owner: str
     from engagement_pipeline.runner import run_pipeline
 
     settings = Settings.from_env()
-    run = run_pipeline(list(files), settings=settings, as_of=as_of)
+    try:
+        run = run_pipeline(list(files), settings=settings, as_of=as_of)
+    except Exception as err:  # no traceback, statement or key value (an attendee's email) reaches the terminal
+        raise click.ClickException(_run_failure(err)) from None
     if as_json:
         click.echo(json.dumps(pipeline_json(run, settings), indent=2, default=str, ensure_ascii=False))
     elif owner:
         click.echo(_owner_report(run, settings, owner))
     else:
         click.echo(run.report_markdown)
+    _echo_exports_not_used(settings)
     rejected = [u for u in run.uploads if u["platform"] is None]
     for upload in rejected:
         click.echo(f"Rejected {Path(upload['file']).name}:\n{upload['reason']}\n", err=True)
@@ -149,6 +153,52 @@ def _owner_report(run: object, settings: Settings, owner: str) -> str:
             f"{main_path.stem}_*.md"))
         raise click.ClickException(f"No customer has {owner!r} as CSM owner. Owners: {', '.join(owners) or 'none'}")
     return path.read_text(encoding="utf-8")
+
+
+def _echo_exports_not_used(settings: Settings) -> None:
+    """Re-exports that did not replace the export in use (held for confirmation, or damaged), on stderr."""
+    from engagement_pipeline.warehouse import exports_not_used, make_engine
+
+    engine = make_engine(settings.db_url)
+    try:
+        with engine.connect() as conn:
+            for item in exports_not_used(conn):
+                click.echo(f"Upload {item['upload_id']} ({item['file_name']}) {item['status']}: {item['reason']}",
+                           err=True)
+    finally:
+        engine.dispose()
+
+
+def _run_failure(err: BaseException) -> str:
+    """One sentence for a failed run, without personal data: database errors by their class only."""
+    from engagement_pipeline.warehouse import describe_db_error
+
+    db_error = describe_db_error(err)
+    if db_error:
+        return (f"Scoring stopped: the warehouse refused a write ({db_error}). Each write is one transaction, "
+                "so nothing was half-written; run the command again.")
+    root = err
+    while root.__cause__ is not None:
+        root = root.__cause__
+    return f"Scoring stopped because of an unexpected {type(root).__name__}; nothing was half-written."
+
+
+@main.command("confirm-export")
+@click.argument("upload_id", type=int)
+def confirm_export(upload_id: int) -> None:
+    """Use a held re-export (one with far fewer records than the export it would replace) from the next score."""
+    from engagement_pipeline.warehouse import confirm_export as confirm
+    from engagement_pipeline.warehouse import make_engine
+
+    engine = make_engine(Settings.from_env().db_url)
+    try:
+        with engine.begin() as conn:
+            row = confirm(conn, upload_id)
+    finally:
+        engine.dispose()
+    if row is None:
+        raise click.ClickException(f"No accepted upload has id {upload_id}.")
+    click.echo(f"Upload {upload_id} ({row['file_name']}) confirmed: the next scoring run uses it for its event.")
 
 
 @main.command()

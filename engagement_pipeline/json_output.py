@@ -79,6 +79,10 @@ def file_ledger(run: PipelineRun, settings: Settings) -> list[dict[str, Any]]:
                     "records": row["records"],
                     "excluded_by_reason": detail.get("excluded_by_reason", {}),
                     "balanced": detail.get("balanced"),
+                    "lines_read": detail.get("lines_read"),
+                    "lines_damaged": detail.get("lines_damaged"),
+                    "export_status": detail.get("export_status"),
+                    "export_reason": detail.get("export_reason"),
                 }
             )
         )

@@ -1,7 +1,10 @@
-"""Keeps the per-upload ledger balanced when matching excludes organiser-internal people.
+"""Keeps the per-upload ledger balanced when records move after parsing.
 
 Internal staff are found only after matching (it needs the configured domains), so their records move
 from kept to excluded here; a record folded from several join/leave rows moves all of its rows.
+A record whose identity is too long to be a key (a 3,000-character "name") moves to quarantine: the
+warehouse indexes the key, and PostgreSQL refuses index entries over ~2.7 kB where SQLite accepts them, so
+one hostile cell would otherwise fail the whole upload on one backend only.
 """
 
 from __future__ import annotations
@@ -11,6 +14,40 @@ from dataclasses import replace
 import pandas as pd
 
 from engagement_pipeline.ingest.result import ParsedUpload
+
+# Bytes of UTF-8 an attendee key may hold: well under PostgreSQL's btree entry limit (2,704 bytes) together
+# with the other key columns; real emails stop at 254 characters.
+MAX_KEY_BYTES = 1_024
+
+
+def quarantine_oversized_keys(parsed: ParsedUpload, max_bytes: int = MAX_KEY_BYTES) -> ParsedUpload:
+    """Moves records whose attendee key (email or name) is longer than `max_bytes` to quarantine."""
+    if parsed.records.empty:
+        return parsed
+    too_long = parsed.records["attendee_key"].map(lambda k: len(str(k).encode("utf-8")) > max_bytes)
+    if not too_long.any():
+        return parsed
+    bad = parsed.records.loc[too_long]
+    moved = pd.DataFrame(
+        {
+            "source_row": bad["source_row"].astype("int64").to_numpy(),
+            "reason": "value_too_long",
+            "detail": [f"email or name of {len(str(k))} characters is too long to identify a person "
+                       f"(at most {max_bytes} bytes)" for k in bad["attendee_key"]],
+            "rows": bad["rows_folded"].astype("int64").to_numpy(),
+            "raw": [{"email": str(e)[:200] if e else None, "name": str(n)[:200] if n else None}
+                    for e, n in zip(bad["attendee_email"], bad["attendee_name"], strict=True)],
+        }
+    )
+    quarantined = pd.concat([parsed.quarantined, moved], ignore_index=True) if len(parsed.quarantined) else moved
+    folded_rows = int(bad["rows_folded"].sum())
+    return replace(
+        parsed,
+        records=parsed.records.loc[~too_long].reset_index(drop=True),
+        quarantined=quarantined,
+        rows_kept=parsed.rows_kept - folded_rows,
+        notes=[*parsed.notes, f"{len(moved)} records with an over-long email or name quarantined"],
+    )
 
 
 def exclude_internal(parsed: ParsedUpload, internal: pd.DataFrame) -> ParsedUpload:

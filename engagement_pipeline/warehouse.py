@@ -29,9 +29,9 @@ uploads = sa.Table(
     metadata,
     sa.Column("upload_id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("sha256", sa.String(64), nullable=False, unique=True),
-    sa.Column("file_name", sa.String(512), nullable=False),
+    sa.Column("file_name", sa.Text, nullable=False),  # TEXT since migration 0003 (any length, both backends)
     sa.Column("size_bytes", sa.BigInteger, nullable=False),
-    sa.Column("archive_path", sa.String(1024)),
+    sa.Column("archive_path", sa.Text),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),  # received | accepted | rejected
     sa.Column("platform", sa.String(32)),
@@ -44,16 +44,17 @@ uploads = sa.Table(
     sa.Column("ledger", sa.Text),
 )
 
+# Free text is TEXT (migration 0003): a long name or company is kept in full on SQLite and PostgreSQL alike.
 _RECORD_COLUMNS: list[sa.Column] = [
     sa.Column("event_id", sa.String(128), nullable=False),
-    sa.Column("event_name", sa.String(512), nullable=False),
+    sa.Column("event_name", sa.Text, nullable=False),
     sa.Column("event_type", sa.String(32), nullable=False),
     sa.Column("event_date", sa.DateTime, nullable=False),
     sa.Column("platform", sa.String(32), nullable=False),
-    sa.Column("attendee_key", sa.String(512), nullable=False),
-    sa.Column("attendee_email", sa.String(512)),
-    sa.Column("attendee_name", sa.String(512)),
-    sa.Column("company", sa.String(512)),
+    sa.Column("attendee_key", sa.Text, nullable=False),
+    sa.Column("attendee_email", sa.Text),
+    sa.Column("attendee_name", sa.Text),
+    sa.Column("company", sa.Text),
     sa.Column("registered", sa.Boolean, nullable=False),
     sa.Column("attended", sa.Boolean, nullable=False),
     sa.Column("minutes_attended", sa.Float, nullable=False),
@@ -61,13 +62,13 @@ _RECORD_COLUMNS: list[sa.Column] = [
     sa.Column("polls_answered", sa.Integer, nullable=False),
     sa.Column("feedback_submitted", sa.Boolean, nullable=False),
     sa.Column("role", sa.String(16), nullable=False),
-    sa.Column("source_file", sa.String(512), nullable=False),
+    sa.Column("source_file", sa.Text, nullable=False),
     sa.Column("source_row", sa.Integer, nullable=False),
     sa.Column("rows_folded", sa.Integer, nullable=False),
     sa.Column("customer_id", sa.String(128)),
     sa.Column("match_method", sa.String(32)),
     sa.Column("match_confidence", sa.Float),
-    sa.Column("matched_contact", sa.String(512)),
+    sa.Column("matched_contact", sa.Text),
 ]
 
 upload_records = sa.Table(
@@ -115,10 +116,44 @@ RECORD_COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in _RECORD_COLUMNS)
 
 
 def make_engine(url: str) -> Engine:
-    """An engine that waits for a busy SQLite file instead of failing at once."""
+    """An engine that waits for a busy SQLite file instead of failing at once.
+
+    `hide_parameters`: a failed statement's message never carries its bound values (attendee emails, names)
+    into logs, the Dagster event log or a terminal."""
     if url.startswith("sqlite"):
-        return sa.create_engine(url, connect_args={"timeout": 30})
-    return sa.create_engine(url, pool_pre_ping=True)
+        return sa.create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+# One advisory-lock key for every warehouse write section ("engagement" in ASCII, folded into a bigint).
+WRITE_LOCK_KEY = 0x656E676167656D
+
+
+def write_lock(conn: Connection) -> None:
+    """Serialises writers: two scoring runs at once (CLI, sensor, schedule, API) take turns instead of the
+    second failing on a unique key. Call it first in the transaction; it is held until commit or rollback.
+
+    PostgreSQL: a transaction-scoped advisory lock (re-entrant in one transaction). SQLite: a no-op write takes
+    the database's write lock now, waiting up to the busy timeout, as BEGIN IMMEDIATE would."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+    elif conn.dialect.name == "sqlite":
+        conn.execute(sa.text("UPDATE uploads SET upload_id = upload_id WHERE 0 = 1"))
+
+
+def describe_db_error(err: BaseException) -> str | None:
+    """A database failure anywhere in `err`'s chain, described without the statement, its values or the
+    server's DETAIL line (which quotes the offending key: an attendee's email); None if there is none."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, sa.exc.DBAPIError):
+            orig = seen.orig
+            code = getattr(orig, "pgcode", None) or getattr(orig, "sqlite_errorname", None)
+            return f"{type(orig).__name__}{f' ({code})' if code else ''}"
+        if isinstance(seen, sa.exc.SQLAlchemyError):
+            return type(seen).__name__
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def create_schema(engine: Engine) -> MigrationResult:
@@ -190,6 +225,7 @@ def register_upload(
     conn: Connection, *, sha256: str, file_name: str, size_bytes: int, archive_path: str
 ) -> tuple[int, bool]:
     """Returns (upload_id, is_new). The same bytes dropped again, under any name, are the same upload."""
+    write_lock(conn)
     existing = find_upload(conn, sha256)
     if existing:
         return int(existing["upload_id"]), False
@@ -207,6 +243,7 @@ def register_upload(
 
 
 def mark_rejected(conn: Connection, upload_id: int, reason: str) -> None:
+    write_lock(conn)
     conn.execute(sa.delete(upload_records).where(upload_records.c.upload_id == upload_id))
     conn.execute(sa.delete(row_issues).where(row_issues.c.upload_id == upload_id))
     conn.execute(
@@ -227,6 +264,7 @@ def store_parsed_upload(
     ledger: Mapping[str, Any],
 ) -> None:
     """Replaces everything derived from this upload, so re-processing it is a no-op in effect."""
+    write_lock(conn)
     conn.execute(sa.delete(upload_records).where(upload_records.c.upload_id == upload_id))
     conn.execute(sa.delete(row_issues).where(row_issues.c.upload_id == upload_id))
     insert_frame(conn, upload_records, records, RECORD_COLUMN_NAMES, upload_id=upload_id)
@@ -237,6 +275,8 @@ def store_parsed_upload(
             issues.append({"upload_id": upload_id, "kind": kind, **row})
     if issues:
         conn.execute(row_issues.insert(), issues)
+    previous = _ledger_of(conn, upload_id)
+    ledger = {**ledger, **{k: previous[k] for k in EXPORT_LEDGER_KEYS if k in previous}}
     conn.execute(
         uploads.update()
         .where(uploads.c.upload_id == upload_id)
@@ -269,9 +309,80 @@ def load_upload_records(conn: Connection) -> pd.DataFrame:
     return frame
 
 
+# Keys of an upload's ledger (JSON) that the scoring run writes, not the parse: kept when the upload is re-parsed.
+EXPORT_LEDGER_KEYS = ("export_status", "export_reason", "shrink_confirmed")
+
+
+def _ledger_of(conn: Connection, upload_id: int) -> dict[str, Any]:
+    raw = conn.execute(sa.select(uploads.c.ledger).where(uploads.c.upload_id == upload_id)).scalar()
+    return json.loads(raw) if raw else {}
+
+
+def load_export_info(conn: Connection) -> pd.DataFrame:
+    """Per accepted upload: damaged lines and whether a person confirmed a shrink (both from its ledger)."""
+    rows = conn.execute(sa.select(uploads.c.upload_id, uploads.c.ledger).where(uploads.c.status == "accepted")).all()
+    ledgers = [(int(r.upload_id), json.loads(r.ledger) if r.ledger else {}) for r in rows]
+    return pd.DataFrame(
+        [(i, int(led.get("lines_damaged", 0)), bool(led.get("shrink_confirmed", False))) for i, led in ledgers],
+        columns=["upload_id", "damaged_lines", "shrink_confirmed"],
+    )
+
+
+def store_export_status(conn: Connection, status: Mapping[int, tuple[str, str]]) -> None:
+    """Writes into each accepted upload's ledger which export of its event(s) is in use, and why
+    (`export_status`: in_use | superseded | held | ignored; see attendance.choose_exports)."""
+    write_lock(conn)
+    rows = conn.execute(sa.select(uploads.c.upload_id, uploads.c.ledger).where(uploads.c.status == "accepted")).all()
+    for row in rows:
+        ledger = json.loads(row.ledger) if row.ledger else {}
+        decision, reason = status.get(int(row.upload_id), (None, None))
+        if ledger.get("export_status") == decision and ledger.get("export_reason") == reason:
+            continue
+        ledger.update(export_status=decision, export_reason=reason)
+        conn.execute(uploads.update().where(uploads.c.upload_id == row.upload_id)
+                     .values(ledger=json.dumps(ledger, default=str)))
+
+
+def exports_not_used(conn: Connection) -> list[dict[str, Any]]:
+    """Accepted uploads whose records are not in use because they were held or ignored, with the reason."""
+    rows = conn.execute(sa.select(uploads.c.upload_id, uploads.c.file_name, uploads.c.ledger)
+                        .where(uploads.c.status == "accepted").order_by(uploads.c.upload_id)).all()
+    found = []
+    for row in rows:
+        ledger = json.loads(row.ledger) if row.ledger else {}
+        if ledger.get("export_status") in ("held", "ignored"):
+            found.append({"upload_id": int(row.upload_id), "file_name": row.file_name,
+                          "status": ledger["export_status"], "reason": ledger.get("export_reason")})
+    return found
+
+
+def confirm_export(conn: Connection, upload_id: int) -> Mapping[str, Any] | None:
+    """A person confirms a held (shrinking) re-export: the next scoring run uses it. None if no accepted upload
+    has this id."""
+    write_lock(conn)
+    row = conn.execute(sa.select(uploads).where(uploads.c.upload_id == upload_id,
+                                                uploads.c.status == "accepted")).mappings().first()
+    if row is None:
+        return None
+    ledger = json.loads(row["ledger"]) if row["ledger"] else {}
+    ledger["shrink_confirmed"] = True
+    conn.execute(uploads.update().where(uploads.c.upload_id == upload_id).values(ledger=json.dumps(ledger)))
+    return dict(row)
+
+
+LEDGER_DETAIL_COLUMNS = ("lines_read", "lines_damaged", "export_status", "export_reason")
+
+
 def load_uploads(conn: Connection) -> pd.DataFrame:
+    """Every upload; the ledger's line counts and export decision also as columns (LEDGER_DETAIL_COLUMNS),
+    so the report says which export of an event won and why."""
     frame = pd.DataFrame(conn.execute(sa.select(uploads).order_by(uploads.c.upload_id)).mappings().all())
-    return frame if not frame.empty else pd.DataFrame(columns=[c.name for c in uploads.columns])
+    if frame.empty:
+        return pd.DataFrame(columns=[*(c.name for c in uploads.columns), *LEDGER_DETAIL_COLUMNS])
+    details = [json.loads(raw) if isinstance(raw, str) and raw else {} for raw in frame["ledger"]]
+    for column in LEDGER_DETAIL_COLUMNS:
+        frame[column] = [d.get(column) for d in details]
+    return frame
 
 
 def load_row_issues(conn: Connection, kind: str | None = None) -> pd.DataFrame:
@@ -288,12 +399,14 @@ def load_row_issues(conn: Connection, kind: str | None = None) -> pd.DataFrame:
 
 
 def replace_attendance(conn: Connection, merged: pd.DataFrame) -> None:
+    write_lock(conn)
     conn.execute(sa.delete(attendance))
     insert_frame(conn, attendance, merged, RECORD_COLUMN_NAMES)
 
 
 def store_scores(conn: Connection, as_of: Any, scores: pd.DataFrame, trends: pd.DataFrame) -> int:
     """Keeps score history: one row per (as_of, customer); re-scoring the same date replaces it."""
+    write_lock(conn)
     day = pd.Timestamp(as_of).date()
     trend_by_customer = dict(zip(trends["customer_id"], trends["trend"], strict=False)) if len(trends) else {}
     conn.execute(sa.delete(engagement_scores).where(engagement_scores.c.as_of == day))

@@ -25,6 +25,7 @@ def test_eventbrite_classic_with_event_columns() -> None:
     assert parsed.ledger == {
         "rows_read": 7, "rows_kept": 4, "rows_excluded": 2, "rows_quarantined": 1, "records": 3,
         "excluded_by_reason": {"cancelled": 1, "summary_row": 1}, "balanced": True,
+        "lines_read": 8, "lines_in_records": 8, "lines_blank": 0, "lines_damaged": 0,
     }
     people = by_key(parsed)
     gus = people["gus@customer-g.com"]  # two tickets on one buyer email, one checked in

@@ -36,6 +36,7 @@ def test_webinar_2025_padded_bom_layout() -> None:
     assert parsed.ledger == {
         "rows_read": 10, "rows_kept": 7, "rows_excluded": 2, "rows_quarantined": 1, "records": 5,
         "excluded_by_reason": {"duplicate": 1, "host": 1}, "balanced": True,
+        "lines_read": 20, "lines_in_records": 20, "lines_blank": 0, "lines_damaged": 0,
     }
     people = by_key(parsed.records)
     assert set(people) == {"paul@partner.com", "pia@customer-a.com", "ann@customer-a.com", "bob@customer-b.com",

@@ -8,8 +8,8 @@ import dagster as dg
 import pandas as pd
 
 from engagement_pipeline import warehouse as wh
+from engagement_pipeline.attendance import choose_exports, export_status, merge_platforms
 from engagement_pipeline.attendance import events_held as build_events_held
-from engagement_pipeline.attendance import merge_uploads
 from engagement_pipeline.crm import Crm, load_crm
 from engagement_pipeline.insights import (
     advocacy_candidates as find_advocacy_candidates,
@@ -53,14 +53,21 @@ def attendance(
     Re-matching here (not only per upload) means a CRM correction takes effect at the next re-score.
     """
     with warehouse.engine().begin() as conn:
+        wh.write_lock(conn)  # before reading: a concurrent run's uploads are either all in or all out
         records = wh.load_upload_records(conn)
-        merged, superseded = merge_uploads(records)
+        kept, decisions = choose_exports(records, wh.load_export_info(conn))
+        merged = merge_platforms(kept)
         outcome = match_attendance(merged, crm, data_folder.settings.internal_domains)
         wh.replace_attendance(conn, outcome.matched)
+        wh.store_export_status(conn, export_status(decisions))
+    superseded = decisions[decisions["decision"] == "superseded"]
+    not_used = decisions[decisions["decision"].isin(["held", "ignored"])]
     matched = outcome.matched
     attended = matched[matched["attended"]] if len(matched) else matched
     if len(superseded):
         context.log.info(f"{int(superseded['records'].sum())} records superseded by later exports")
+    for row in not_used.itertuples(index=False):
+        context.log.warning(f"Upload {row.upload_id} {row.decision}: {row.reason}")
     return dg.Output(
         matched,
         metadata={
@@ -72,6 +79,8 @@ def attendance(
             "superseded_records": int(superseded["records"].sum()) if len(superseded) else 0,
             "unmatched_share": float(attended["customer_id"].isna().mean()) if len(attended) else 0.0,
             **table_metadata(matched),
+            "exports": dg.MetadataValue.json(
+                decisions[["upload_id", "event_id", "decision", "reason"]].to_dict(orient="records")),
             "preview": preview(matched),
         },
     )

@@ -32,7 +32,8 @@ def owner_slug(owner: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", owner.lower()).strip("-")[:60] or "owner"
 
 LEDGER_COLUMNS = ["upload_id", "file_name", "status", "platform", "rows_read", "rows_kept", "rows_excluded",
-                  "rows_quarantined", "records", "reason"]
+                  "rows_quarantined", "records", "reason",
+                  "lines_read", "lines_damaged", "export_status", "export_reason"]  # issue 10: lines, re-exports
 
 
 @dg.asset(group_name="ingest", deps=[matched_attendance], kinds={"sqlite"})

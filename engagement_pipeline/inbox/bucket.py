@@ -29,6 +29,7 @@ from .files import (
     InboxFile,
     check_plain_name,
     error_text,
+    fit_name,
     is_candidate_name,
     sha256_of,
     stamped_name,
@@ -135,7 +136,7 @@ class BucketInbox:
             if _missing(err):
                 return None
             raise
-        target = self._staging() / name
+        target = self._staging() / fit_name(name)
         digest = hashlib.sha256()
         with target.open("wb") as out:
             for block in response["Body"].iter_chunks(CHUNK):
@@ -149,7 +150,7 @@ class BucketInbox:
         if self._head(key) is None:
             with staged.open("rb") as body:
                 self.client.put_object(Bucket=self.bucket, Key=key, Body=body, Metadata={"sha256": sha256})
-        local = self._cache / sha256 / name
+        local = self._cache / sha256 / fit_name(name)
         local.parent.mkdir(parents=True, exist_ok=True)
         if local.is_file():
             staged.unlink()
@@ -174,7 +175,7 @@ class BucketInbox:
             path = Path(archive_ref)
             if not path.is_file():
                 raise FileNotFoundError(f"the archived copy of {name} is missing: {archive_ref}")
-            staged = self._staging() / name
+            staged = self._staging() / fit_name(name)
             shutil.copyfile(path, staged)
             sha256 = sha256_of(staged)
             size = staged.stat().st_size
@@ -183,7 +184,7 @@ class BucketInbox:
         bucket, key = parse_s3_url(archive_ref)
         key = key.rstrip("/")
         sha256 = key.split("/")[-2]
-        local = self._cache / sha256 / name
+        local = self._cache / sha256 / fit_name(name)
         if not (local.is_file() and sha256_of(local) == sha256):
             downloaded = self._download(key, name, bucket=bucket)
             if downloaded is None:

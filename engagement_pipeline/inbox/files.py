@@ -2,6 +2,9 @@
 
 A file is picked up only once it is a regular file that has stopped changing: browsers and sync clients
 write partial files (`.crdownload`, `.part`), Excel leaves `~$` lock files, and a copy in progress grows.
+"Stopped changing" takes two looks: untouched for the settle time, and the same size and mtime when looked at
+again a moment later (a copy that stalls, then resumes, changes between the looks). Names are fitted to the
+file system's 255-byte limit wherever this module writes one (archive copies, rejected copies, error files).
 Nothing is ever deleted: accepted originals are archived by content hash, rejected ones move to
 `rejected/` with a readable `<name>.error.txt` beside them. The bucket inbox applies the same name rules
 and the same error text (see `bucket.py`).
@@ -11,17 +14,39 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-PARTIAL_SUFFIXES: tuple[str, ...] = (".crdownload", ".part", ".partial", ".download", ".tmp", ".swp")
+PARTIAL_SUFFIXES: tuple[str, ...] = (".crdownload", ".part", ".partial", ".download", ".tmp", ".swp", ".filepart",
+                                     ".opdownload", ".!ut", ".aria2", ".lock")
 IGNORED_PREFIXES: tuple[str, ...] = (".", "~$", "~")
 ERROR_SUFFIX = ".error.txt"
+MAX_NAME_BYTES = 255  # one path component on ext4, XFS, APFS, NTFS (in UTF-16 units there; bytes are stricter)
+RECHECK_SECONDS = 0.2  # the pause between the two looks at a settled file
 
 
 class UnsafeFileName(ValueError):
     """A name that would resolve outside the inbox (path separators, '..')."""
+
+
+class FileStillChanging(RuntimeError):
+    """The file changed while it was being copied: it is still being written and is read once it is stable."""
+
+
+def fit_name(name: str, reserve: int = 0) -> str:
+    """`name` if it fits the file system with `reserve` bytes to spare (for a suffix such as `.error.txt`);
+    else its start cut at a character boundary + `~` + a hash of the full name + its extension. Stable, so the
+    same long name always maps to the same short one."""
+    limit = MAX_NAME_BYTES - reserve
+    if len(name.encode("utf-8")) <= limit:
+        return name
+    suffix = Path(name).suffix if len(Path(name).suffix.encode("utf-8")) <= 16 else ""
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
+    budget = limit - len(suffix.encode("utf-8")) - len(digest) - 1
+    stem = name[: len(name) - len(suffix)].encode("utf-8")[:budget].decode("utf-8", errors="ignore")
+    return f"{stem}~{digest}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -46,20 +71,33 @@ def is_candidate_name(name: str) -> bool:
     return not lowered.endswith(PARTIAL_SUFFIXES)
 
 
-def ready_files(directory: Path, settle_seconds: float = 2.0, now: float | None = None) -> list[InboxFile]:
-    """Regular, non-hidden, complete files untouched for `settle_seconds`, oldest first."""
+def ready_files(directory: Path, settle_seconds: float = 2.0, now: float | None = None,
+                recheck_seconds: float = RECHECK_SECONDS) -> list[InboxFile]:
+    """Regular, non-hidden, complete files untouched for `settle_seconds` and unchanged (size and mtime)
+    across two looks `recheck_seconds` apart, oldest first."""
     if not directory.is_dir():
         return []
     current = time.time() if now is None else now
-    found: list[InboxFile] = []
+    first: list[InboxFile] = []
     for entry in directory.iterdir():
         if entry.is_symlink() or not entry.is_file() or not is_candidate_name(entry.name):
             continue
         stat = entry.stat()
         if current - stat.st_mtime < settle_seconds:
             continue
-        found.append(InboxFile(entry.name, stat.st_size, stat.st_mtime_ns))
+        first.append(InboxFile(entry.name, stat.st_size, stat.st_mtime_ns))
+    if first and recheck_seconds > 0:
+        time.sleep(recheck_seconds)
+    found = [f for f in first if _look(directory / f.name) == (f.size, f.mtime_ns)]
     return sorted(found, key=lambda f: (f.mtime_ns, f.name))
+
+
+def _look(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
 
 
 def check_plain_name(name: str) -> str:
@@ -87,16 +125,37 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def archive_copy(path: Path, archive_dir: Path, sha256: str) -> Path:
-    """Content-addressed copy (`archive/<sha256>/<name>`), so any result can be rebuilt from it."""
+def archive_copy(path: Path, archive_dir: Path, sha256: str, name: str | None = None) -> Path:
+    """Content-addressed copy (`archive/<sha256>/<name>`), so any result can be rebuilt from it; the temporary
+    copy has a short name of its own, and a name too long for the file system is fitted (`fit_name`)."""
     target_dir = archive_dir / sha256
     target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / path.name
+    target = target_dir / fit_name(name or path.name)
     if not target.exists():
-        tmp = target.with_name(target.name + ".partial")
+        with tempfile.NamedTemporaryFile(dir=target_dir, prefix=".copy-", delete=False) as handle:
+            tmp = Path(handle.name)
         shutil.copy2(path, tmp)
         tmp.replace(target)
     return target
+
+
+def stable_copy(path: Path, archive_dir: Path, name: str) -> tuple[Path, str, str]:
+    """Copies a file that may still be written into the archive, hashing the copy (not the live file):
+    (archived path, sha256, version). FileStillChanging if the file's size or mtime moved during the copy."""
+    before = _look(path)
+    staging = archive_dir / ".staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=staging, prefix=".copy-", delete=False) as handle:
+        tmp = Path(handle.name)
+    try:
+        shutil.copy2(path, tmp)
+        if _look(path) != before or before is None:
+            raise FileStillChanging(f"{name} changed while it was being read; it is read again once it is stable")
+        sha256 = sha256_of(tmp)
+        archived = archive_copy(tmp, archive_dir, sha256, name=name)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return archived, sha256, f"{before[0]}:{before[1]}"
 
 
 def error_text(rejected_name: str, explanation: str) -> str:
@@ -107,13 +166,14 @@ def error_text(rejected_name: str, explanation: str) -> str:
 
 def stamped_name(file_name: str) -> str:
     """`<stem>.<local time stamp><suffix>`, for when a different file already holds the rejected name."""
-    return f"{Path(file_name).stem}.{time.strftime('%Y%m%dT%H%M%S')}{Path(file_name).suffix}"
+    return fit_name(f"{Path(file_name).stem}.{time.strftime('%Y%m%dT%H%M%S')}{Path(file_name).suffix}",
+                    reserve=len(ERROR_SUFFIX))
 
 
 def reject(source: Path, rejected_dir: Path, file_name: str, explanation: str) -> Path:
     """Copies the file into `rejected/` with `<name>.error.txt` beside it; returns the error file."""
     rejected_dir.mkdir(parents=True, exist_ok=True)
-    target = resolve_inside(rejected_dir, file_name)
+    target = resolve_inside(rejected_dir, fit_name(file_name, reserve=len(ERROR_SUFFIX)))
     if target.exists() and sha256_of(target) != sha256_of(source):
         target = resolve_inside(rejected_dir, stamped_name(file_name))
     if not target.exists():

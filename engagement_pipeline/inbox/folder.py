@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .files import InboxFile, archive_copy, ready_files, reject, resolve_inside, sha256_of
+from .files import InboxFile, archive_copy, ready_files, reject, resolve_inside, sha256_of, stable_copy
 from .store import FetchedFile
 
 
@@ -33,9 +33,8 @@ class FolderInbox:
         path = resolve_inside(self.directory, name)
         if not path.is_file():
             return None
-        version = _version(path)
-        sha256 = sha256_of(path)
-        archived = archive_copy(path, self.archive_dir, sha256)
+        # hash the archived copy, not the live file: a file still being written cannot pass as another version
+        archived, sha256, version = stable_copy(path, self.archive_dir, name)
         return FetchedFile(name, sha256, archived.stat().st_size, str(archived), archived, version)
 
     def fetch_archived(self, archive_ref: str, name: str) -> FetchedFile:
@@ -43,7 +42,7 @@ class FolderInbox:
         if not path.is_file():
             raise FileNotFoundError(f"the archived copy of {name} is missing: {archive_ref}")
         sha256 = sha256_of(path)
-        archived = archive_copy(path, self.archive_dir, sha256)
+        archived = archive_copy(path, self.archive_dir, sha256, name=name)
         return FetchedFile(name, sha256, archived.stat().st_size, str(archived), archived, from_inbox=False)
 
     def consume(self, fetched: FetchedFile) -> bool:

@@ -10,6 +10,7 @@ parsing becomes a RejectedFile so the person who dropped the file gets a sentenc
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
@@ -27,8 +28,9 @@ from engagement_pipeline.ingest import (
 from engagement_pipeline.ingest.collector import Collector
 from engagement_pipeline.ingest.common import NO_FIT, Fit
 from engagement_pipeline.ingest.overrides import EventOverride
-from engagement_pipeline.ingest.reader import Table, read_table
+from engagement_pipeline.ingest.reader import DEFAULT_LIMITS, ReadLimits, Table, read_table
 from engagement_pipeline.ingest.result import ParsedUpload, RejectedFile
+from engagement_pipeline.ledger import quarantine_oversized_keys
 
 # Adding a platform = adding a module with NAME, LABEL, IDENTIFIED_BY, DEFAULT_TYPE, identify() -> Fit, parse()
 # (and HAS_DURATIONS = True when its export carries time in session), then one line here.
@@ -103,28 +105,43 @@ def detect_platform(path: Path) -> str:
     return _detect(read_table(path, max_bytes=DEFAULT_MAX_BYTES), path.name).NAME
 
 
+def _quarantine_damaged(table: Table, collector: Collector) -> None:
+    """Every damaged physical line is one quarantined row of the ledger, with the line's text as its raw value."""
+    for damage in table.damaged:
+        collector.rows_read += 1
+        collector.quarantine(damage.record, damage.reason, damage.detail, {"line": str(damage.line),
+                                                                           "text": damage.text})
+    if table.damaged:
+        collector.notes.append(f"{len(table.damaged)} damaged lines quarantined "
+                               f"({', '.join(sorted({d.reason for d in table.damaged}))})")
+
+
 def parse_export(
     path: Path,
     *,
     source_name: str | None = None,
     overrides: Sequence[EventOverride] = (),
     max_bytes: int = DEFAULT_MAX_BYTES,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> ParsedUpload:
     """Reads, detects and parses one export; records are validated against CanonicalAttendance."""
     name = source_name or path.name
     try:
-        table = read_table(path, max_bytes=max_bytes, display_name=name)
+        table = read_table(path, max_bytes=max_bytes, display_name=name, limits=limits)
         module = _detect(table, name)
         collector = Collector(platform=module.NAME, source_file=name, default_type=module.DEFAULT_TYPE)
         if table.encoding not in ("utf-8", "utf-8-sig", "xlsx"):
             collector.notes.append(f"read as {table.encoding}")
         module.parse(table, collector)
         if collector.rows_read == 0:
+            damaged = f"; {len(table.damaged)} damaged lines" if table.damaged else ""
             raise RejectedFile(f"{name} has headers but no data rows ({module.LABEL}).",
-                               expected="at least one attendee row under the header", found="header rows only")
+                               expected="at least one attendee row under the header",
+                               found=f"header rows only{damaged}")
+        _quarantine_damaged(table, collector)
         upload = collector.finish(list(overrides))
         _check_durations(module, upload, name)
-        return upload
+        return quarantine_oversized_keys(replace(upload, lines=table.line_counts()))
     except RejectedFile:
         raise
     except Exception as err:  # never let a stack trace reach the person who dropped the file

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
+import time as clock_time
 import zipfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -25,22 +26,76 @@ MAX_XLSX_RATIO = 200
 DELIMITERS = (",", "\t", ";")
 XML_PROLOG_BYTES = 64 * 1024
 ENTITY_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
+# Beyond this many damaged lines (or this share of all lines) the file is not "a sound file with a few bad
+# lines" any more: it is rejected instead of quarantined line by line.
+MAX_DAMAGED_LINES = 200
+MAX_DAMAGED_SHARE = 0.2
+RAW_LINE_CHARS = 500  # how much of a damaged line the quarantine keeps
+_TIME_CHECK_EVERY = 512  # records between two looks at the clock
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What one file may hold, checked while reading (never after loading it all), each with its own rejection.
+
+    The defaults are far above any real attendance export (Zoom caps a report at 25k rows) and far below what
+    would exhaust a worker: a file within the byte limit can still hold 100k columns or one 10 MB cell."""
+
+    max_rows: int = 1_000_000
+    max_cells_per_row: int = 1_000
+    max_cell_chars: int = 32_767  # Excel's own limit for one cell
+    max_seconds: float = 120.0
+
+
+DEFAULT_LIMITS = ReadLimits()
+
+
+@dataclass(frozen=True)
+class DamagedLine:
+    """One physical line that could not be read as a sound record (1-based line number)."""
+
+    line: int
+    record: int  # the record number (Table.row_number) the line stands in for
+    reason: str  # unterminated_quote | malformed_quoting | truncated_record | bad_bytes
+    detail: str
+    text: str
 
 
 @dataclass
 class Table:
-    """The cells of one file; `rows[i]` is spreadsheet row i + 1, right padding removed."""
+    """The cells of one file; `rows[i]` is spreadsheet row i + 1, right padding removed.
+
+    `spans[i]` is the (first, last) physical line of record i (a quoted cell may hold line breaks); a damaged
+    line stays in `rows` as an empty record so numbering is stable, and is listed in `damaged`."""
 
     rows: list[list[str]]
     encoding: str
     delimiter: str
     container: str  # "csv" | "xlsx"
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    damaged: list[DamagedLine] = field(default_factory=list)
+    physical_lines: int = 0
 
     def row_number(self, index: int) -> int:
         return index + 1
 
+    def line_counts(self) -> dict[str, int]:
+        """Where every physical line went: blank, inside a sound record, or damaged (quarantined)."""
+        damaged_records = {d.record - 1 for d in self.damaged}
+        blank = in_records = 0
+        for index, (first, last) in enumerate(self.spans):
+            if index in damaged_records:
+                continue
+            if any(self.rows[index]):
+                in_records += last - first + 1
+            else:
+                blank += last - first + 1
+        return {"lines_read": self.physical_lines, "lines_in_records": in_records, "lines_blank": blank,
+                "lines_damaged": len(self.damaged)}
 
-def read_table(path: Path, *, max_bytes: int = 50 * 1024 * 1024, display_name: str | None = None) -> Table:
+
+def read_table(path: Path, *, max_bytes: int = 50 * 1024 * 1024, display_name: str | None = None,
+               limits: ReadLimits = DEFAULT_LIMITS) -> Table:
     """Reads `path` into a Table, or raises RejectedFile with a message for the person who dropped it."""
     name = display_name or path.name
     size = path.stat().st_size
@@ -55,7 +110,7 @@ def read_table(path: Path, *, max_bytes: int = 50 * 1024 * 1024, display_name: s
         raise RejectedFile(f"{name} is empty.", expected="an attendee export with a header row and data rows",
                            found="no content")
     if data.startswith(XLSX_MAGIC):
-        return _read_xlsx(data, name)
+        return _read_xlsx(data, name, limits)
     if data.startswith(OLE_MAGIC):
         raise RejectedFile(f"{name} is an old-style Excel (.xls) workbook, which cannot be read.",
                            expected="CSV or .xlsx: open it in Excel and save as .xlsx or CSV",
@@ -64,51 +119,204 @@ def read_table(path: Path, *, max_bytes: int = 50 * 1024 * 1024, display_name: s
         raise RejectedFile(f"{name} is named .xlsx but is not an Excel workbook.",
                            expected="a real .xlsx file (or rename it to .csv if it is a CSV export)",
                            found=f"content starting with {data[:16]!r}")
-    return _read_text(data, name)
+    return _read_text(data, name, limits)
 
 
-def _decode(data: bytes) -> tuple[str, str]:
+class _Clock:
+    """The wall-time limit of one file, looked at every few hundred records."""
+
+    def __init__(self, name: str, limits: ReadLimits) -> None:
+        self.name, self.limits = name, limits
+        self.deadline = clock_time.monotonic() + limits.max_seconds
+
+    def check(self, records: int) -> None:
+        if records % _TIME_CHECK_EVERY == 0 and clock_time.monotonic() > self.deadline:
+            raise RejectedFile(f"{self.name} took too long to read and was stopped.",
+                               expected=f"a file that reads in under {self.limits.max_seconds:.0f} s; "
+                                        "split the export",
+                               found=f"{records} records read when the time ran out")
+
+
+def _check_record(name: str, cells: list[str] | tuple[object, ...], records: int, where: str,
+                  limits: ReadLimits) -> None:
+    if records > limits.max_rows:
+        raise RejectedFile(f"{name} has more rows than can be processed.",
+                           expected=f"at most {limits.max_rows} rows; split the export",
+                           found=f"more than {limits.max_rows} rows")
+    if len(cells) > limits.max_cells_per_row:
+        raise RejectedFile(f"{name} has a row with too many cells ({where}).",
+                           expected=f"at most {limits.max_cells_per_row} columns",
+                           found=f"{len(cells)} cells")
+
+
+def _cell_too_long(name: str, where: str, limits: ReadLimits, length: int | None = None) -> RejectedFile:
+    return RejectedFile(f"{name} has a cell that is too long ({where}).",
+                        expected=f"cells of at most {limits.max_cell_chars} characters",
+                        found=f"a cell of {length} characters" if length else "a longer cell")
+
+
+def _split_lines(data: bytes) -> list[bytes]:
+    """Physical lines, ends kept, split exactly where the csv module splits (\\r\\n, \\n, \\r)."""
+    return data.splitlines(keepends=True)
+
+
+def _decode(data: bytes) -> tuple[list[str], str, set[int]]:
+    """(physical lines, encoding, 0-based indices of lines holding bytes that are not in that encoding).
+
+    A BOM decides; clean UTF-8 is UTF-8; a file that is UTF-8 apart from a few lines (its other lines hold
+    real multi-byte UTF-8) stays UTF-8 and only those lines are flagged; anything else is decoded in the
+    charset charset-normalizer detects (Windows-1252 when it cannot tell)."""
     if data.startswith(b"\xef\xbb\xbf"):
-        return data.decode("utf-8-sig"), "utf-8-sig"
+        return _lines_of(data.decode("utf-8-sig")), "utf-8-sig", set()
     if data.startswith(b"\xff\xfe"):
-        return data[2:].decode("utf-16-le"), "utf-16-le"
+        return _lines_of(data[2:].decode("utf-16-le")), "utf-16-le", set()
     if data.startswith(b"\xfe\xff"):
-        return data[2:].decode("utf-16-be"), "utf-16-be"
+        return _lines_of(data[2:].decode("utf-16-be")), "utf-16-be", set()
     try:
-        return data.decode("utf-8"), "utf-8"
+        return _lines_of(data.decode("utf-8")), "utf-8", set()
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace"), "cp1252"
+        pass
+    raw_lines = _split_lines(data)
+    lines: list[str] = []
+    bad: set[int] = set()
+    multibyte = False
+    for index, raw in enumerate(raw_lines):
+        try:
+            lines.append(raw.decode("utf-8"))
+            multibyte = multibyte or not raw.isascii()
+        except UnicodeDecodeError:
+            lines.append(raw.decode("utf-8", errors="replace"))
+            bad.add(index)
+    if multibyte and len(bad) <= max(1, int(len(raw_lines) * MAX_DAMAGED_SHARE)):
+        return lines, "utf-8", bad
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    encoding = best.encoding if best is not None else "cp1252"
+    text = data.decode(encoding, errors="replace")
+    if encoding != "cp1252" and _same_in_cp1252(data, text):
+        encoding = "cp1252"  # short texts fit several code pages equally; name the one Windows exports use
+    return _lines_of(text), encoding, set()
 
 
-def _sniff_delimiter(text: str) -> str:
+def _same_in_cp1252(data: bytes, text: str) -> bool:
+    try:
+        return data.decode("cp1252") == text
+    except UnicodeDecodeError:
+        return False
+
+
+def _lines_of(text: str) -> list[str]:
+    return io.StringIO(text, newline="").readlines()
+
+
+def _sniff_delimiter(lines: list[str]) -> str:
     """The delimiter giving the most rows of one consistent width (>1) in the first lines."""
-    sample = "\n".join(text.splitlines()[:60])
+    sample = lines[:60]
     best, best_score = ",", -1
     for delimiter in DELIMITERS:
-        widths = Counter(len(r) for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if len(r) > 1)
+        try:
+            widths = Counter(len(r) for r in csv.reader(sample, delimiter=delimiter) if len(r) > 1)
+        except csv.Error:
+            continue
         score = max((width * count for width, count in widths.items()), default=0)
         if score > best_score:
             best, best_score = delimiter, score
     return best
 
 
-def _read_text(data: bytes, name: str) -> Table:
+def _read_text(data: bytes, name: str, limits: ReadLimits = DEFAULT_LIMITS) -> Table:
     try:
-        text, encoding = _decode(data)
-    except UnicodeDecodeError as err:
+        lines, encoding, bad_lines = _decode(data)
+    except (UnicodeDecodeError, LookupError) as err:
         raise RejectedFile(f"{name} could not be decoded as text.", expected="a UTF-8, UTF-16 or Windows CSV",
                            found=str(err)) from None
-    if "\x00" in text:
+    if any("\x00" in line for line in lines):
         raise RejectedFile(f"{name} is not a text (CSV) file.", expected="CSV text or an .xlsx workbook",
                            found="binary content") from None
-    delimiter = _sniff_delimiter(text)
-    csv.field_size_limit(10 * 1024 * 1024)
-    try:
-        rows = [_clean(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)]
-    except csv.Error as err:
-        raise RejectedFile(f"{name} is not a well-formed CSV file.",
-                           expected="comma-, tab- or semicolon-separated text", found=str(err)) from None
-    return Table(rows=rows, encoding=encoding, delimiter=delimiter, container="csv")
+    delimiter = _sniff_delimiter(lines)
+    table = Table(rows=[], encoding=encoding, delimiter=delimiter, container="csv", physical_lines=len(lines))
+    _parse_lines(table, lines, bad_lines, name, limits)
+    _flag_truncated_end(table, lines)
+    too_many = max(MAX_DAMAGED_LINES, int(len(lines) * MAX_DAMAGED_SHARE))
+    if len(table.damaged) > too_many or (table.damaged and len(table.damaged) == len(lines)):
+        first = table.damaged[0]
+        raise RejectedFile(f"{name} is too damaged to read: {len(table.damaged)} of {len(lines)} lines are broken.",
+                           expected="a complete, unmodified CSV export",
+                           found=f"line {first.line}: {first.detail}")
+    return table
+
+
+def _parse_lines(table: Table, lines: list[str], bad_lines: set[int], name: str, limits: ReadLimits) -> None:
+    """Parses record by record, strictly, remembering which physical lines each record spans.
+
+    A record that cannot be parsed (a quote that never closes, text after a closing quote) or that contains
+    undecodable bytes costs exactly its first physical line: that line is quarantined and parsing starts again
+    on the next line, so an open quote in row 11 no longer swallows the 40 rows after it into one cell.
+    `csv.field_size_limit` is process-global, so it is set here before every parse: the same file always
+    gets the same answer, whatever this process parsed before."""
+    csv.field_size_limit(limits.max_cell_chars)
+    clock = _Clock(name, limits)
+    start = 0
+    while start < len(lines):
+        reader = csv.reader(iter(lines[start:]) if start else iter(lines), delimiter=table.delimiter,
+                            strict=True)
+        consumed = 0
+        try:
+            for record in reader:
+                first, last = start + consumed, start + reader.line_num - 1
+                consumed = reader.line_num
+                if bad_lines and any(i in bad_lines for i in range(first, last + 1)):
+                    _damage(table, lines, first, "bad_bytes",
+                            f"line {first + 1} holds bytes that are not {table.encoding} text")
+                    for extra in range(first + 1, last + 1):
+                        _damage(table, lines, extra, "bad_bytes", f"line {extra + 1} is part of a damaged record")
+                    continue
+                where = f"line {first + 1}"
+                _check_record(name, record, len(table.rows) + 1, where, limits)
+                table.rows.append(_clean(record))
+                table.spans.append((first + 1, last + 1))
+                clock.check(len(table.rows))
+            return
+        except csv.Error as err:
+            failed = start + consumed
+            message = str(err)
+            if "field larger than field limit" in message:
+                raise _cell_too_long(name, f"in the record starting on line {failed + 1}", limits) from None
+            reason = "unterminated_quote" if "unexpected end of data" in message else "malformed_quoting"
+            detail = (f"line {failed + 1} opens a quoted cell that is never closed" if reason == "unterminated_quote"
+                      else f"line {failed + 1} is not well-formed CSV ({message})")
+            _damage(table, lines, failed, reason, detail)
+            start = failed + 1
+
+
+def _damage(table: Table, lines: list[str], index: int, reason: str, detail: str) -> None:
+    """Quarantines physical line `index` (0-based): an empty placeholder record keeps the numbering stable."""
+    table.rows.append([])
+    table.spans.append((index + 1, index + 1))
+    table.damaged.append(DamagedLine(index + 1, len(table.rows), reason, detail,
+                                     lines[index].rstrip("\r\n")[:RAW_LINE_CHARS]))
+
+
+def _flag_truncated_end(table: Table, lines: list[str]) -> None:
+    """A file that stops mid-record: no final line break and a last record shorter than the one before it
+    (a download or copy cut off). That record is damaged, never read as a row with empty trailing cells."""
+    if not lines or lines[-1].endswith(("\n", "\r")) or not table.rows or not table.rows[-1]:
+        return
+    last = len(table.rows) - 1
+    previous = next((r for r in reversed(table.rows[:last]) if r), None)
+    raw_width = len(next(csv.reader([lines[-1]], delimiter=table.delimiter, strict=False), []))
+    if previous is None or raw_width >= len(previous):
+        return
+    first_line, last_line = table.spans[last]
+    table.rows[last] = []
+    table.spans[last] = (first_line, first_line)
+    table.damaged.append(DamagedLine(first_line, last + 1, "truncated_record",
+                                     f"line {first_line} is cut off: the file ends in the middle of this record "
+                                     f"({raw_width} of {len(previous)} cells, no final line break)",
+                                     "".join(lines[first_line - 1:last_line])[:RAW_LINE_CHARS]))
+    for extra in range(first_line + 1, last_line + 1):
+        _damage(table, lines, extra - 1, "truncated_record", f"line {extra} is part of the cut-off last record")
 
 
 def _clean(row: list[str]) -> list[str]:
@@ -173,23 +381,43 @@ def _defused(err: BaseException) -> BaseException | None:
     return None
 
 
-def _read_xlsx(data: bytes, name: str) -> Table:
+def _read_xlsx(data: bytes, name: str, limits: ReadLimits = DEFAULT_LIMITS) -> Table:
     _check_zip(data, name)
     # openpyxl parses the workbook XML with defusedxml when it is installed (it is a project dependency),
     # which blocks entity-expansion and external-entity attacks in uploaded workbooks.
     from openpyxl import load_workbook
 
+    clock = _Clock(name, limits)
+    rows: list[list[str]] = []
     try:
+        # read_only streams the sheet row by row, so every limit below is checked before the next row is read.
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-        rows = [_clean([_cell_text(v) for v in r]) for r in sheet.iter_rows(values_only=True)]
-        workbook.close()
+        try:
+            sheet = workbook.worksheets[0]
+            # openpyxl pads every row to `max_col` (default: the width the sheet declares, which a hostile file
+            # can set to 16,384): the declared width, capped one past the limit so a wider row is still seen.
+            declared = sheet.max_column
+            max_col = min(declared, limits.max_cells_per_row + 1) if declared else None
+            for values in sheet.iter_rows(values_only=True, max_col=max_col):
+                where = f"row {len(rows) + 1}"
+                cells = _clean([_cell_text(v) for v in values])
+                _check_record(name, cells, len(rows) + 1, where, limits)
+                longest = max((len(c) for c in cells), default=0)
+                if longest > limits.max_cell_chars:
+                    raise _cell_too_long(name, where, limits, longest)
+                rows.append(cells)
+                clock.check(len(rows))
+        finally:
+            workbook.close()
+    except RejectedFile:
+        raise
     except Exception as err:  # openpyxl raises many unrelated types for damaged workbooks
         if _defused(err) is not None:
             raise _entity_rejection(name, "the workbook XML") from None
         raise RejectedFile(f"{name} could not be opened as an Excel workbook.", expected="a valid .xlsx file",
                            found=f"{type(err).__name__}: {err}") from None
-    return Table(rows=rows, encoding="xlsx", delimiter="", container="xlsx")
+    spans = [(i + 1, i + 1) for i in range(len(rows))]
+    return Table(rows=rows, encoding="xlsx", delimiter="", container="xlsx", spans=spans, physical_lines=len(rows))
 
 
 def _cell_text(value: object) -> str:

@@ -1,7 +1,9 @@
 """What parsing one uploaded file yields: canonical records plus a ledger that accounts for every row.
 
 The ledger invariant is `rows_read == rows_kept + excluded + quarantined`, where a kept row may be folded
-with others into one record (one person's join/leave rows become one attendance record).
+with others into one record (one person's join/leave rows become one attendance record). Rows are records;
+the ledger also counts physical lines (a quoted cell may span several), and *balanced* needs both: every
+record accounted for, and every physical line inside a sound record, blank, or quarantined as damaged.
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ class ParsedUpload:
     notes: list[str] = field(default_factory=list)
     # Emails on the file's host/organiser rows; their domain is the organiser's when none is configured.
     organiser_emails: tuple[str, ...] = ()
+    # lines_read / lines_in_records / lines_blank / lines_damaged, from the reader (empty: not counted)
+    lines: dict[str, int] = field(default_factory=dict)
 
     @property
     def ledger(self) -> dict[str, object]:
@@ -82,13 +86,24 @@ class ParsedUpload:
             "rows_quarantined": int(row_counts(self.quarantined).sum()),
             "records": len(self.records),
             "excluded_by_reason": {str(k): int(v) for k, v in sorted(by_reason.items())},
+            **self.lines,
             "balanced": self.balanced,
         }
 
     @property
+    def damaged_lines(self) -> int:
+        """Physical lines quarantined because the file itself is damaged (open quote, cut-off end, bad bytes)."""
+        return int(self.lines.get("lines_damaged", 0))
+
+    @property
     def balanced(self) -> bool:
         accounted = self.rows_kept + row_counts(self.excluded).sum() + row_counts(self.quarantined).sum()
-        return self.rows_read == int(accounted)
+        if self.rows_read != int(accounted):
+            return False
+        if not self.lines:
+            return True
+        lines = self.lines
+        return lines["lines_read"] == lines["lines_in_records"] + lines["lines_blank"] + lines["lines_damaged"]
 
 
 def row_counts(issues: pd.DataFrame) -> pd.Series:

@@ -10,7 +10,7 @@
   wider `status` for the outbox states (pending, sending, transmitting, unknown, held_out...).
 
 Revision ID: 0004_invitation_outbox
-Revises: 0002_lookup_indexes
+Revises: 0003_long_text_values
 Create Date: 2026-11-29
 """
 
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_invitation_outbox"
-down_revision: str | None = "0002_lookup_indexes"
+down_revision: str | None = "0003_long_text_values"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
