@@ -16,7 +16,7 @@ from pandera.typing import Series
 
 EVENT_TYPES: tuple[str, ...] = ("webinar", "user_group", "training", "conference", "other")
 ROLES: tuple[str, ...] = ("attendee", "speaker", "panelist", "host")
-PLATFORMS: tuple[str, ...] = ("zoom_webinar", "zoom_meeting", "hopin", "eventbrite")
+PLATFORMS: tuple[str, ...] = ("zoom_webinar", "zoom_meeting", "hopin", "eventbrite", "generic_sheet", "mapped")
 
 CANONICAL_COLUMNS: tuple[str, ...] = (
     "event_id",

@@ -50,6 +50,7 @@ class Kept:
     polls: int = 0
     feedback: bool = False
     role: str = "attendee"
+    event_type: str | None = None  # per-row type (generic sheets); None: inferred from the event name
 
 
 @dataclass
@@ -123,7 +124,7 @@ class Collector:
                 rows.append(None)
                 continue
             event_type = (override.event_type if override and override.event_type
-                          else infer_event_type(name, self.default_type))
+                          else row.event_type or infer_event_type(name, self.default_type))
             rows.append((name, pd.Timestamp(day).normalize(), event_type))
         if self.kept and all(r is None for r in rows):
             raise RejectedFile(

@@ -8,17 +8,18 @@ parsing becomes a RejectedFile so the person who dropped the file gets a sentenc
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
-from engagement_pipeline.ingest import eventbrite, hopin, zoom_meeting, zoom_webinar
+from engagement_pipeline.ingest import eventbrite, generic_sheet, hopin, zoom_meeting, zoom_webinar
 from engagement_pipeline.ingest.collector import Collector
 from engagement_pipeline.ingest.overrides import EventOverride
 from engagement_pipeline.ingest.reader import Table, read_table
 from engagement_pipeline.ingest.result import ParsedUpload, RejectedFile
 
 # Adding a platform = adding a module with NAME, LABEL, IDENTIFIED_BY, DEFAULT_TYPE, identify(), parse().
-PLATFORM_MODULES: tuple[ModuleType, ...] = (zoom_webinar, zoom_meeting, eventbrite, hopin)
+PLATFORM_MODULES: tuple[ModuleType, ...] = (zoom_webinar, zoom_meeting, eventbrite, hopin, generic_sheet)
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
 
@@ -38,9 +39,20 @@ def _detect(table: Table, name: str) -> ModuleType:
     return PLATFORM_MODULES[index]
 
 
+def with_recognised_sheet(table: Table) -> Table:
+    """The first sheet of a workbook any module recognises (the first sheet when none or when it is a CSV)."""
+    if not table.other_sheets or any(m.identify(table) > 0 for m in PLATFORM_MODULES):
+        return table
+    for rows in table.other_sheets.values():
+        candidate = replace(table, rows=rows, other_sheets={})
+        if any(m.identify(candidate) > 0 for m in PLATFORM_MODULES):
+            return candidate
+    return table
+
+
 def detect_platform(path: Path) -> str:
     """'zoom_webinar' | 'zoom_meeting' | 'hopin' | 'eventbrite', from the file's content; or RejectedFile."""
-    return _detect(read_table(path, max_bytes=DEFAULT_MAX_BYTES), path.name).NAME
+    return _detect(with_recognised_sheet(read_table(path, max_bytes=DEFAULT_MAX_BYTES)), path.name).NAME
 
 
 def parse_export(
@@ -53,7 +65,7 @@ def parse_export(
     """Reads, detects and parses one export; records are validated against CanonicalAttendance."""
     name = source_name or path.name
     try:
-        table = read_table(path, max_bytes=max_bytes, display_name=name)
+        table = with_recognised_sheet(read_table(path, max_bytes=max_bytes, display_name=name))
         module = _detect(table, name)
         collector = Collector(platform=module.NAME, source_file=name, default_type=module.DEFAULT_TYPE)
         if table.encoding not in ("utf-8", "utf-8-sig", "xlsx"):

@@ -12,7 +12,7 @@ import csv
 import io
 import zipfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -35,6 +35,8 @@ class Table:
     encoding: str
     delimiter: str
     container: str  # "csv" | "xlsx"
+    # A workbook's other sheets (name -> rows), so a format can be found on any sheet, not only the first.
+    other_sheets: dict[str, list[list[str]]] = field(default_factory=dict)
 
     def row_number(self, index: int) -> int:
         return index + 1
@@ -181,15 +183,16 @@ def _read_xlsx(data: bytes, name: str) -> Table:
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-        rows = [_clean([_cell_text(v) for v in r]) for r in sheet.iter_rows(values_only=True)]
+        sheets = {ws.title: [_clean([_cell_text(v) for v in r]) for r in ws.iter_rows(values_only=True)]
+                  for ws in workbook.worksheets}
+        rows = sheets.pop(workbook.worksheets[0].title)
         workbook.close()
     except Exception as err:  # openpyxl raises many unrelated types for damaged workbooks
         if _defused(err) is not None:
             raise _entity_rejection(name, "the workbook XML") from None
         raise RejectedFile(f"{name} could not be opened as an Excel workbook.", expected="a valid .xlsx file",
                            found=f"{type(err).__name__}: {err}") from None
-    return Table(rows=rows, encoding="xlsx", delimiter="", container="xlsx")
+    return Table(rows=rows, encoding="xlsx", delimiter="", container="xlsx", other_sheets=sheets)
 
 
 def _cell_text(value: object) -> str:
