@@ -11,7 +11,10 @@ from pathlib import Path
 
 import click
 
-from engagement_pipeline.config import Settings
+from engagement_pipeline.config import Settings, missing_crm
+
+# canonical.EVENT_TYPES, spelled out so `--help` does not import pandas (a test keeps the two equal).
+EVENT_TYPES = ("webinar", "user_group", "training", "conference", "other")
 
 
 def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
@@ -68,14 +71,20 @@ def migrate() -> None:
 
 
 @main.command()
-def init() -> None:
+@click.option("--no-demo", is_flag=True,
+              help="Production server: create the folders, the warehouse and the Dagster home, but no demo data.")
+def init(no_demo: bool) -> None:
     """Prepare the data folder: demo data on first start, the warehouse schema, the Dagster home."""
     settings = Settings.from_env()
 
     for folder in (settings.inbox_dir, settings.archive_dir, settings.rejected_dir, settings.reports_dir,
-                   settings.outbox_dir, settings.events_dir):
+                   settings.outbox_dir, settings.events_dir, settings.crm_dir, settings.data_dir / "mappings"):
         folder.mkdir(parents=True, exist_ok=True)
-    if not (settings.crm_dir / "customers.csv").exists():
+    if no_demo:
+        problem = missing_crm(settings)
+        if problem:
+            click.echo(f"No demo data written. Next: put customers.csv and contacts.csv into {settings.crm_dir}.")
+    elif not (settings.crm_dir / "customers.csv").exists():
         from engagement_pipeline.demo import generate_demo
 
         truth = generate_demo(settings.data_dir)
@@ -111,23 +120,44 @@ def install_instance_config(home: Path, *, use_postgres: bool) -> str:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--as-of", callback=_parse_date, help="Score as of this date (default: today).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of the report.")
-def score(files: tuple[Path, ...], as_of: date | None, as_json: bool) -> None:
-    """Ingest FILES through the pipeline's assets and print the engagement report."""
+@click.option("--event-name", help="The event FILES are for, when the files do not say (recorded in overrides.csv).")
+@click.option("--event-type", type=click.Choice(EVENT_TYPES), help="The event's type (recorded in overrides.csv).")
+@click.option("--event-date", callback=_parse_date, help="The event's date, e.g. 2026-03-14 (recorded too).")
+def score(files: tuple[Path, ...], as_of: date | None, as_json: bool, event_name: str | None,
+          event_type: str | None, event_date: date | None) -> None:
+    """Ingest FILES through the pipeline's assets and print the engagement report.
+
+    Exit code 2: some file was rejected; 3: some file waits for event details (see --event-*)."""
     from engagement_pipeline.json_output import pipeline_json
     from engagement_pipeline.runner import run_pipeline
 
     settings = Settings.from_env()
+    problem = missing_crm(settings)
+    if problem:  # before anything is archived or a warehouse created
+        raise click.ClickException(problem)
+    if event_name or event_type or event_date:
+        from engagement_pipeline.ingest.overrides import EventOverride, record_override
+
+        for path in files:
+            line = record_override(settings.events_dir / "overrides.csv",
+                                   EventOverride(path.name, event_name, event_type, event_date))
+            click.echo(f"Recorded in {settings.events_dir / 'overrides.csv'}: {line}", err=True)
     run = run_pipeline(list(files), settings=settings, as_of=as_of)
     if as_json:
         click.echo(json.dumps(pipeline_json(run, settings), indent=2, default=str, ensure_ascii=False))
     else:
         click.echo(run.report_markdown)
-    rejected = [u for u in run.uploads if u["platform"] is None]
+    held = [u for u in run.uploads if u.get("status") == "held"]
+    rejected = [u for u in run.uploads if u["platform"] is None and u.get("status") != "held"]
+    for upload in held:
+        click.echo(f"Waiting for event details: {Path(upload['file']).name}\n{upload['reason']}\n", err=True)
     for upload in rejected:
         click.echo(f"Rejected {Path(upload['file']).name}:\n{upload['reason']}\n", err=True)
     if rejected:
         click.echo(f"The rejected files are kept in {settings.rejected_dir} with the reason beside them.", err=True)
         sys.exit(2)
+    if held:
+        sys.exit(3)
 
 
 @main.command()

@@ -16,6 +16,7 @@ from .engagement_assets import (
     unmatched_attendees,
     upcoming_events,
 )
+from .held_uploads import held_uploads_sensor
 from .ingest_assets import attendance_upload, matched_attendance, validated_attendance
 from .jobs import engagement_job, ingest_upload_job
 from .report_assets import engagement_report, quarantined_rows, upload_ledger
@@ -36,7 +37,7 @@ def build_definitions(resources: dict | None = None) -> dg.Definitions:
         assets=[*INGEST_ASSETS, *ENGAGEMENT_ASSETS],
         asset_checks=checks.ASSET_CHECKS,
         jobs=[ingest_upload_job, engagement_job, *actions.JOBS],
-        sensors=[inbox_sensor, rescore_after_ingest_sensor],
+        sensors=[inbox_sensor, rescore_after_ingest_sensor, held_uploads_sensor],
         schedules=[weekly_rescore_schedule],
         resources={**default_resources(), **actions.RESOURCES, **(resources or {})},
     )

@@ -12,7 +12,7 @@ import pandas as pd
 
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.crm import load_crm
-from engagement_pipeline.ingest.overrides import load_overrides
+from engagement_pipeline.ingest.overrides import WaitingForEventDetails, load_overrides
 from engagement_pipeline.ingest.parse import parse_export
 from engagement_pipeline.ingest.result import ParsedUpload, RejectedFile
 from engagement_pipeline.ledger import exclude_internal
@@ -90,6 +90,13 @@ def validated_attendance(
             archived, source_name=attendance_upload.file_name, overrides=overrides,
             max_bytes=settings.max_upload_bytes,
         )
+    except WaitingForEventDetails as err:  # held, not rejected: an overrides.csv line processes it in place
+        explanation = err.explanation()
+        with warehouse.engine().begin() as conn:
+            wh.mark_held(conn, attendance_upload.upload_id, explanation, [err.found])
+        context.log.warning(f"Holding {attendance_upload.file_name}: {err.reason}")
+        return dg.Output(None, metadata={"status": "held", "reason": explanation,
+                                         "overrides_line": err.suggested_line})
     except RejectedFile as err:
         explanation = err.explanation()
         error_file = inbox.store(settings).reject(archived, attendance_upload.file_name, explanation)
