@@ -78,7 +78,7 @@ def init(no_demo: bool) -> None:
     settings = Settings.from_env()
 
     for folder in (settings.inbox_dir, settings.archive_dir, settings.rejected_dir, settings.reports_dir,
-                   settings.outbox_dir, settings.events_dir, settings.crm_dir, settings.data_dir / "mappings"):
+                   settings.outbox_dir, settings.events_dir, settings.crm_dir, settings.mappings_dir):
         folder.mkdir(parents=True, exist_ok=True)
     if no_demo:
         problem = missing_crm(settings)

@@ -122,6 +122,11 @@ class Settings:
         return self.data_dir / "reports"
 
     @property
+    def mappings_dir(self) -> Path:
+        """Column mappings (`*.yaml`) for header layouts no platform module recognises."""
+        return self.data_dir / "mappings"
+
+    @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
 

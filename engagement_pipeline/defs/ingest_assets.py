@@ -12,6 +12,7 @@ import pandas as pd
 
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.crm import load_crm
+from engagement_pipeline.ingest.mappings import load_mappings, write_mapping_skeleton
 from engagement_pipeline.ingest.overrides import WaitingForEventDetails, load_overrides
 from engagement_pipeline.ingest.parse import parse_export
 from engagement_pipeline.ingest.result import ParsedUpload, RejectedFile
@@ -88,7 +89,7 @@ def validated_attendance(
         overrides = load_overrides(settings.events_dir / "overrides.csv")
         parsed = parse_export(
             archived, source_name=attendance_upload.file_name, overrides=overrides,
-            max_bytes=settings.max_upload_bytes,
+            max_bytes=settings.max_upload_bytes, mappings=load_mappings(settings.mappings_dir),
         )
     except WaitingForEventDetails as err:  # held, not rejected: an overrides.csv line processes it in place
         explanation = err.explanation()
@@ -99,7 +100,12 @@ def validated_attendance(
                                          "overrides_line": err.suggested_line})
     except RejectedFile as err:
         explanation = err.explanation()
-        error_file = inbox.store(settings).reject(archived, attendance_upload.file_name, explanation)
+        skeleton = getattr(err, "skeleton", None)  # an unrecognised file's suggested column mapping
+        store = inbox.store(settings)
+        error_file = store.reject(archived, attendance_upload.file_name,
+                                  explanation + (f"\n\n{skeleton}" if skeleton and settings.inbox_url else ""))
+        if skeleton and "://" not in error_file:
+            write_mapping_skeleton(Path(error_file), skeleton)
         with warehouse.engine().begin() as conn:
             wh.mark_rejected(conn, attendance_upload.upload_id, explanation)
         context.log.warning(f"Rejected {attendance_upload.file_name}: {err.reason}")

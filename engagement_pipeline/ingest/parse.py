@@ -13,7 +13,15 @@ from pathlib import Path
 from types import ModuleType
 
 from engagement_pipeline.ingest import eventbrite, generic_sheet, hopin, zoom_meeting, zoom_webinar
+from engagement_pipeline.ingest import mappings as mapped
 from engagement_pipeline.ingest.collector import Collector
+from engagement_pipeline.ingest.mappings import (
+    LoadedMapping,
+    UnrecognisedFile,
+    mapping_for,
+    parse_with_mapping,
+    suggest_mapping,
+)
 from engagement_pipeline.ingest.overrides import EventOverride
 from engagement_pipeline.ingest.reader import Table, read_table
 from engagement_pipeline.ingest.result import ParsedUpload, RejectedFile
@@ -61,16 +69,29 @@ def parse_export(
     source_name: str | None = None,
     overrides: Sequence[EventOverride] = (),
     max_bytes: int = DEFAULT_MAX_BYTES,
+    mappings: Sequence[LoadedMapping] = (),
 ) -> ParsedUpload:
-    """Reads, detects and parses one export; records are validated against CanonicalAttendance."""
+    """Reads, detects and parses one export; records are validated against CanonicalAttendance.
+    A file whose header layout has a column mapping (`mappings`, from data/mappings/) is read through it;
+    an unrecognised one is rejected with a suggested mapping (`UnrecognisedFile.skeleton`)."""
     name = source_name or path.name
     try:
         table = with_recognised_sheet(read_table(path, max_bytes=max_bytes, display_name=name))
-        module = _detect(table, name)
+        mapping = mapping_for(table, mappings, name)
+        if mapping is not None:
+            module = mapped
+        else:
+            try:
+                module = _detect(table, name)
+            except RejectedFile as err:
+                raise UnrecognisedFile(err, suggest_mapping(table, name), name) from None
         collector = Collector(platform=module.NAME, source_file=name, default_type=module.DEFAULT_TYPE)
         if table.encoding not in ("utf-8", "utf-8-sig", "xlsx"):
             collector.notes.append(f"read as {table.encoding}")
-        module.parse(table, collector)
+        if mapping is not None:
+            parse_with_mapping(table, mapping, collector)
+        else:
+            module.parse(table, collector)
         if collector.rows_read == 0:
             raise RejectedFile(f"{name} has headers but no data rows ({module.LABEL}).",
                                expected="at least one attendee row under the header", found="header rows only")
