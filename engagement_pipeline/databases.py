@@ -11,9 +11,6 @@ adding psycopg[binary] (a second driver and ~4 MB of libpq wheels) for the same 
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
-
 
 def sqlalchemy_url(url: str) -> str:
     """`postgresql://…` and `postgres://…` -> `postgresql+psycopg2://…`; any URL naming a driver is unchanged."""
@@ -25,6 +22,9 @@ def sqlalchemy_url(url: str) -> str:
 
 def ensure_database(url: str) -> bool:
     """True when the PostgreSQL database in `url` did not exist and was created; SQLite and others: False."""
+    import sqlalchemy as sa  # here, not at the top: config.py imports this module for `sqlalchemy_url`
+    from sqlalchemy.engine import make_url
+
     target = make_url(sqlalchemy_url(url))
     if target.get_backend_name() != "postgresql" or not target.database:
         return False
