@@ -79,6 +79,7 @@ def file_ledger(run: PipelineRun, settings: Settings) -> list[dict[str, Any]]:
                     "records": row["records"],
                     "excluded_by_reason": detail.get("excluded_by_reason", {}),
                     "balanced": detail.get("balanced"),
+                    "notes": detail.get("notes", []),
                 }
             )
         )

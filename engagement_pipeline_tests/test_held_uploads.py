@@ -3,6 +3,7 @@ is processed from its archived copy, without being dropped again. Real assets, r
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date
 from pathlib import Path
@@ -81,6 +82,8 @@ def test_held_then_one_override_line_processes_it_without_a_second_drop(tmp_path
         assert parsed is not None and parsed.ledger["rows_read"] == 2 and parsed.ledger["records"] == 2
         done = _upload(settings)
         assert done["status"] == "accepted" and done["rows_read"] == 2 and done["rows_kept"] == 2
+        assert "event override applied from events/overrides.csv (Attendees-777.csv)" in json.loads(
+            done["ledger"])["notes"]
         frame = done["records_frame"]
         assert set(frame["event_id"]) == {"2026-03-14-spring-analytics-bootcamp"}
         assert sorted(frame["attended"].tolist()) == [False, True]  # 1 attended, 1 no-show

@@ -138,7 +138,7 @@ def matched_attendance(
     crm = load_crm(settings.crm_dir)
     outcome = match_attendance(validated_attendance.records, crm, settings.internal_domains)
     parsed = exclude_internal(validated_attendance, outcome.internal)
-    ledger = parsed.ledger
+    ledger = {**parsed.ledger, "notes": list(parsed.notes)}  # notes: inferred event dates, mappings used, ...
     with warehouse.engine().begin() as conn:
         wh.store_parsed_upload(
             conn, attendance_upload.upload_id, platform=parsed.platform, records=outcome.matched,
