@@ -103,7 +103,7 @@ def validated_attendance(
         skeleton = getattr(err, "skeleton", None)  # an unrecognised file's suggested column mapping
         store = inbox.store(settings)
         error_file = store.reject(archived, attendance_upload.file_name,
-                                  explanation + (f"\n\n{skeleton}" if skeleton and settings.inbox_url else ""))
+                                  explanation + (f"\n\n{skeleton}" if skeleton and inbox.url else ""))
         if skeleton and "://" not in error_file:
             write_mapping_skeleton(Path(error_file), skeleton)
         with warehouse.engine().begin() as conn:
