@@ -24,11 +24,10 @@ from engagement_pipeline.ingest.collector import Collector, Kept
 from engagement_pipeline.ingest.common import (
     Section,
     clean,
+    engagement,
     is_blank,
     is_missing,
-    parse_count,
     parse_datetime,
-    parse_feedback,
     parse_minutes,
 )
 from engagement_pipeline.ingest.reader import Table
@@ -259,8 +258,7 @@ def parse_rows(sec: Section, found: dict[str, int | None], col: Collector, model
         try:
             event_date = parse_sheet_date(v.get("event_date", ""), day_first=day_first)
             minutes = parse_minutes(v.get("minutes", "")) if status == "attended" else 0.0
-            questions, polls = parse_count(v.get("questions", "")), parse_count(v.get("polls", ""))
-            feedback = parse_feedback(v.get("feedback", ""))
+            questions, polls, feedback = engagement(v)
         except ValueError as err:
             col.quarantine(source_row, "bad_date" if "date" in str(err) else "bad_value", str(err), raw)
             continue
