@@ -160,6 +160,41 @@ def score(files: tuple[Path, ...], as_of: date | None, as_json: bool, event_name
         sys.exit(3)
 
 
+@main.command("check-mapping")
+@click.argument("mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def check_mapping(mapping: Path, file: Path | None) -> None:
+    """Validate a column MAPPING (.yaml); with FILE, read FILE through it and print its counts (nothing stored)."""
+    from engagement_pipeline.ingest.mappings import LoadedMapping, MappingError, parse_mapping
+    from engagement_pipeline.ingest.overrides import load_overrides
+    from engagement_pipeline.ingest.parse import parse_export
+    from engagement_pipeline.ingest.result import RejectedFile
+
+    try:
+        checked = parse_mapping(mapping.read_text(encoding="utf-8-sig"), mapping.name)
+    except MappingError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(f"{mapping.name}: valid; fields {', '.join(f'{k} <- {v!r}' for k, v in checked.columns.items())}"
+               + (f"; event {checked.event}" if checked.event else ""))
+    if file is None:
+        return
+    overrides = load_overrides(Settings.from_env().events_dir / "overrides.csv")
+    try:
+        parsed = parse_export(file, overrides=overrides,
+                              mappings=[LoadedMapping(str(mapping), checked.signature, checked)])
+    except RejectedFile as err:
+        raise click.ClickException(err.explanation()) from err
+    if parsed.platform != "mapped":
+        raise click.ClickException(f"{file.name} has another header layout (read as {parsed.platform}); "
+                                   "this mapping is not used for it")
+    ledger = parsed.ledger
+    click.echo(f"{file.name}: {ledger['rows_read']} rows read, {ledger['rows_kept']} kept, "
+               f"{ledger['rows_excluded']} excluded, {ledger['rows_quarantined']} quarantined")
+    for event, rows in parsed.records.groupby("event_name"):
+        click.echo(f"  {event} ({rows['event_date'].iloc[0].date()}, {rows['event_type'].iloc[0]}): "
+                   f"{int(rows['attended'].sum())} attended, {int((~rows['attended']).sum())} registered only")
+
+
 @main.command()
 @click.argument("name")
 def customer(name: str) -> None:

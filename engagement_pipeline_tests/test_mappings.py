@@ -162,3 +162,25 @@ def test_rejection_writes_the_mapping_beside_it_and_a_redrop_is_read_through_it(
         assert uploads[["file_name", "status", "rows_read", "rows_kept"]].values.tolist() == [
             ["room.csv", "accepted", 3, 3]]
         assert sorted(records["customer_id"].tolist()) == ["C1", "C1", "C3"]
+
+
+def test_check_mapping_command(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from engagement_pipeline import cli
+
+    path = tmp_path / "room.csv"
+    path.write_text(LAYOUT_B, encoding="utf-8")
+    mapping = tmp_path / "room.yaml"
+    mapping.write_text(_complete_b(_skeleton(path)), encoding="utf-8")
+    env = {"ENGAGEMENT_DATA_DIR": str(tmp_path / "data")}
+    ok = CliRunner().invoke(cli.main, ["check-mapping", str(mapping), str(path)], env=env)
+    assert ok.exit_code == 0, ok.output
+    assert "room.csv: 3 rows read, 3 kept, 0 excluded, 0 quarantined" in ok.output
+    assert "  Partner Summit (2026-05-05, conference): 3 attended, 0 registered only" in ok.output
+    mapping.write_text(_skeleton(path), encoding="utf-8")  # not completed: no event anywhere
+    held = CliRunner().invoke(cli.main, ["check-mapping", str(mapping), str(path)], env=env)
+    assert held.exit_code == 1 and "waiting for event details" in held.output
+    mapping.write_text(_skeleton(path).replace("  email: \"Mail\"", "  e_mail: \"Mail\""), encoding="utf-8")
+    bad = CliRunner().invoke(cli.main, ["check-mapping", str(mapping)], env=env)
+    assert bad.exit_code == 1 and "unknown field(s) e_mail" in bad.output
