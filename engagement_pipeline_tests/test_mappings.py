@@ -45,7 +45,7 @@ LAYOUT_B = (
 
 def _skeleton(path: Path) -> str:
     with pytest.raises(UnrecognisedFile) as rejected:
-        parse_export(path)
+        parse_export(path, mappings=())
     assert rejected.value.skeleton and "mapping.yaml" in rejected.value.expected
     return rejected.value.skeleton
 
@@ -184,3 +184,15 @@ def test_check_mapping_command(tmp_path: Path) -> None:
     mapping.write_text(_skeleton(path).replace("  email: \"Mail\"", "  e_mail: \"Mail\""), encoding="utf-8")
     bad = CliRunner().invoke(cli.main, ["check-mapping", str(mapping)], env=env)
     assert bad.exit_code == 1 and "unknown field(s) e_mail" in bad.output
+
+
+def test_any_caller_of_parse_export_reads_the_data_folders_mappings(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "room.csv"
+    path.write_text(LAYOUT_B, encoding="utf-8")
+    (tmp_path / "data" / "mappings").mkdir(parents=True)
+    (tmp_path / "data" / "mappings" / "room.yaml").write_text(_complete_b(_skeleton(path)), encoding="utf-8")
+    monkeypatch.setenv("ENGAGEMENT_DATA_DIR", str(tmp_path / "data"))
+    assert parse_export(path).platform == "mapped"  # no `mappings=` given: the data folder's are used
+    with pytest.raises(UnrecognisedFile):
+        parse_export(path, mappings=())

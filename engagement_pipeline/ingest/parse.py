@@ -18,6 +18,7 @@ from engagement_pipeline.ingest.collector import Collector
 from engagement_pipeline.ingest.mappings import (
     LoadedMapping,
     UnrecognisedFile,
+    load_mappings,
     mapping_for,
     parse_with_mapping,
     suggest_mapping,
@@ -69,12 +70,17 @@ def parse_export(
     source_name: str | None = None,
     overrides: Sequence[EventOverride] = (),
     max_bytes: int = DEFAULT_MAX_BYTES,
-    mappings: Sequence[LoadedMapping] = (),
+    mappings: Sequence[LoadedMapping] | None = None,
 ) -> ParsedUpload:
     """Reads, detects and parses one export; records are validated against CanonicalAttendance.
-    A file whose header layout has a column mapping (`mappings`, from data/mappings/) is read through it;
-    an unrecognised one is rejected with a suggested mapping (`UnrecognisedFile.skeleton`)."""
+    A file whose header layout has a column mapping is read through it (`mappings`; None: those saved in the
+    data folder's `mappings/`, so every caller honours them); an unrecognised one is rejected with a suggested
+    mapping (`UnrecognisedFile.skeleton`)."""
     name = source_name or path.name
+    if mappings is None:
+        from engagement_pipeline.config import Settings
+
+        mappings = load_mappings(Settings.from_env().mappings_dir)
     try:
         table = with_recognised_sheet(read_table(path, max_bytes=max_bytes, display_name=name))
         mapping = mapping_for(table, mappings, name)
