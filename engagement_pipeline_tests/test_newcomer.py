@@ -114,3 +114,27 @@ def test_score_holds_a_file_then_the_event_flags_score_it(tmp_path: Path) -> Non
         "Attendees-777.csv,Spring Bootcamp,training,2026-03-14")
     # Rae checked in, Tom registered and did not come: one attendance record, one event.
     assert "Found 1 attendance record for 1 user across 1 event" in scored.stdout
+
+
+def test_the_sensor_path_without_a_crm_fails_in_one_line_and_leaves_the_file(tmp_path: Path,
+                                                                            empty_db_url: str) -> None:
+    import dagster as dg
+
+    from engagement_pipeline.defs import INGEST_ASSETS
+    from engagement_pipeline.defs.partitions import upload_partitions_def
+    from engagement_pipeline.defs.resources import default_resources
+
+    settings = Settings.from_env({"ENGAGEMENT_DATA_DIR": str(tmp_path / "data"), "ENGAGEMENT_DB_URL": empty_db_url})
+    settings.inbox_dir.mkdir(parents=True)
+    dropped = settings.inbox_dir / "webinar.csv"
+    dropped.write_bytes((EXPORTS / "zoom_webinar_2025.csv").read_bytes())
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(upload_partitions_def.name, [dropped.name])
+        run = dg.materialize(INGEST_ASSETS, partition_key=dropped.name, instance=instance,
+                             resources=default_resources(settings), raise_on_error=False,
+                             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
+    assert not run.success
+    failure = next(e for e in run.all_events if e.is_step_failure)
+    assert failure.step_failure_data.error.message.startswith("dagster._core.definitions.events.Failure: No CRM:")
+    assert dropped.exists() and not settings.archive_dir.exists()
+    assert _warehouse_tables(empty_db_url) == set()

@@ -11,6 +11,7 @@ import dagster as dg
 import pandas as pd
 
 from engagement_pipeline import warehouse as wh
+from engagement_pipeline.config import missing_crm
 from engagement_pipeline.crm import load_crm
 from engagement_pipeline.ingest.mappings import load_mappings, write_mapping_skeleton
 from engagement_pipeline.ingest.overrides import WaitingForEventDetails, load_overrides
@@ -45,6 +46,9 @@ def attendance_upload(
 ) -> dg.Output[Upload]:
     """The dropped file, archived by content hash; the same bytes under any name are one upload."""
     file_name = context.partition_key
+    no_crm = missing_crm(data_folder.settings)
+    if no_crm:  # before anything is archived or stored: the file stays in the inbox for when the CRM is there
+        raise dg.Failure(description=no_crm)
     store = inbox.store(data_folder.settings)
     fetched = store.fetch(file_name)
     with warehouse.engine().begin() as conn:
