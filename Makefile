@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export ENGAGEMENT_DATA_DIR ?= $(CURDIR)/data
 PORT ?= 3000
+# The CSM's dashboard and API (`engagement-pipeline serve`), started next to the Dagster UI by `make run`.
+WEB_PORT ?= 8080
 
 .PHONY: run test lint bench demo clean-data
 
@@ -15,9 +17,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Generates the demo data on first start, then serves the UI with the inbox sensor and weekly schedule running.
+# Generates the demo data on first start, then serves the UI with the inbox sensor and weekly schedule running,
+# and the CSM's dashboard/API beside it (in the background, ended with `make run` by the trap).
 run: $(STAMP)
 	$(BIN)/engagement-pipeline init
+	@echo "Dagster UI (data engineer):    http://127.0.0.1:$(PORT)"
+	@echo "Dashboard and API (CSM):       http://127.0.0.1:$(WEB_PORT)  (sign in with the token named above)"
+	$(BIN)/engagement-pipeline serve --port $(WEB_PORT) & serve_pid=$$!; \
+	trap 'kill $$serve_pid 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/dagster dev -w workspace.yaml -p $(PORT)
 
 test: $(STAMP)

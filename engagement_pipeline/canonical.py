@@ -16,7 +16,20 @@ from pandera.typing import Series
 
 EVENT_TYPES: tuple[str, ...] = ("webinar", "user_group", "training", "conference", "other")
 ROLES: tuple[str, ...] = ("attendee", "speaker", "panelist", "host")
-PLATFORMS: tuple[str, ...] = ("zoom_webinar", "zoom_meeting", "hopin", "eventbrite", "generic_sheet", "mapped")
+PLATFORMS: tuple[str, ...] = ("zoom_webinar", "zoom_meeting", "hopin", "eventbrite")
+# The platforms lane's modules (ingest/teams.py ... google_meet.py); one name per line so lanes append cleanly.
+PLATFORMS += (
+    "teams",
+    "luma",
+    "goto_webinar",
+    "webex",
+    "google_meet",
+)
+# The door lane's formats: the generic attendance sheet and files read through a column mapping.
+PLATFORMS += (
+    "generic_sheet",
+    "mapped",
+)
 
 CANONICAL_COLUMNS: tuple[str, ...] = (
     "event_id",

@@ -96,6 +96,11 @@ def init(no_demo: bool) -> None:
         if url and ensure_database(url):
             click.echo(f"Created the PostgreSQL database named in {variable}.")
     click.echo(_migrate_warehouse(settings.db_url))
+    from engagement_pipeline.web.auth import TOKEN_ENV, ensure_token_file
+
+    if not os.environ.get(TOKEN_ENV):
+        token_file, created = ensure_token_file(settings)
+        click.echo(f"{'Created the' if created else 'The'} dashboard/API token (mode 0600): {token_file}")
     home = os.environ.get("DAGSTER_HOME")
     instance = "embedded SQLite"
     if home:
@@ -205,6 +210,25 @@ def customer(name: str) -> None:
         click.echo(render_customer(name, Settings.from_env()))
     except CustomerNotFound as err:
         raise click.ClickException(str(err)) from err
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8080, show_default=True, help="Port to listen on (0: any free port).")
+def serve(host: str, port: int) -> None:
+    """Serve the CSM's dashboard (/) and HTTP API (/api, schema at /openapi.json) on the warehouse."""
+    import uvicorn
+
+    from engagement_pipeline.web import create_app
+    from engagement_pipeline.web.auth import load_token
+
+    settings = Settings.from_env()
+    _token, where = load_token(settings)
+    app = create_app(settings, _token)
+    click.echo(f"Dashboard and API on http://{host}:{port}/ (OpenAPI schema /openapi.json); token from {where}")
+    # X-Forwarded-Proto is trusted from FORWARDED_ALLOW_IPS only (uvicorn: 127.0.0.1 unless set), so behind a
+    # TLS proxy the session cookie is marked Secure.
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True, server_header=False)
 
 
 # Action commands (advocacy, invite, ...) live in their own module and register on `main`.

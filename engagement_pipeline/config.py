@@ -135,8 +135,9 @@ class Settings:
         env = os.environ if environ is None else environ
         data_dir = Path(env.get("ENGAGEMENT_DATA_DIR") or Path.cwd() / "data").resolve()
         db_url = sqlalchemy_url(env.get("ENGAGEMENT_DB_URL") or f"sqlite:///{data_dir / 'warehouse.sqlite'}")
-        raw_domains = env.get("ENGAGEMENT_INTERNAL_DOMAINS", DEMO_ORGANISER_DOMAIN)
-        internal = frozenset(d.strip().lower() for d in raw_domains.split(",") if d.strip())
+        raw_domains = env.get("ENGAGEMENT_INTERNAL_DOMAINS")
+        internal = (frozenset(d.strip().lower() for d in raw_domains.split(",") if d.strip()) if raw_domains is not None
+                    else domains_file(data_dir))
         max_bytes = int(env.get("ENGAGEMENT_MAX_UPLOAD_MB", "50")) * 1024 * 1024
         inbox_url = env.get("ENGAGEMENT_INBOX_URL", "").strip()
         if inbox_url and not (inbox_url.startswith("s3://") and inbox_url[len("s3://"):].split("/")[0]):
@@ -157,5 +158,18 @@ def missing_crm(settings: Settings) -> str | None:
             "or run `engagement-pipeline init` for the demo data.")
 
 
-# The demo's organiser; its people host and present, and never count as customer engagement.
+# The demo's organiser; its people host and present, and never count as customer engagement. The demo writes it
+# to its data folder's crm/internal_domains.txt (beside the customers, so every copy of the CRM carries it); it is
+# never a default: an unconfigured folder infers the organiser per upload from the file's host rows
+# (ingest/organiser.py).
 DEMO_ORGANISER_DOMAIN = "northwind-analytics.com"
+INTERNAL_DOMAINS_FILE = "internal_domains.txt"
+
+
+def domains_file(data_dir: Path) -> frozenset[str]:
+    """Organiser domains from `<data_dir>/crm/internal_domains.txt` (one per line, `#` comments); empty if absent."""
+    path = data_dir / "crm" / INTERNAL_DOMAINS_FILE
+    if not path.is_file():
+        return frozenset()
+    lines = (line.split("#", 1)[0].strip().lower() for line in path.read_text(encoding="utf-8").splitlines())
+    return frozenset(line for line in lines if line)

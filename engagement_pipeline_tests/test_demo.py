@@ -173,7 +173,7 @@ def test_same_anchor_and_seed_give_identical_bytes(tmp_path: Path) -> None:
     generate_demo(tmp_path / "a", anchor=ANCHOR)
     generate_demo(tmp_path / "b", anchor=ANCHOR)
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
-    assert len(files) == 23  # 4 CRM/catalogue/truth files + 19 exports
+    assert len(files) == 24  # 4 CRM/catalogue/truth files + crm/internal_domains.txt + 19 exports
     for rel in files:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
     generate_demo(tmp_path / "c", anchor=ANCHOR, seed=8)

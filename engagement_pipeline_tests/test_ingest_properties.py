@@ -28,12 +28,16 @@ from engagement_pipeline.ingest.reader import read_table
 from engagement_pipeline.ingest.result import ParsedUpload, RejectedFile
 
 FIXTURES = Path(__file__).parent / "fixtures" / "exports"
-MARKERS = {"host details", "panelist details", "attendee details", "other attended"}
+MARKERS = {"host details", "panelist details", "attendee details", "other attended",
+           "organizer details", "session details"}  # the last two: GoTo Webinar
+TEAMS_SECTIONS = ("1. summary", "2. participants", "3. in-meeting activities")
 EMAIL_HEADERS = {"email", "user email", "attendee email", "email address"}
-NAME_HEADERS = {"name (original name)", "名前 (元の名前)"}
+NAME_HEADERS = {"name (original name)", "名前 (元の名前)", "full name"}  # full name: Teams' flat list
 ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "cp1252")
 # Exports without event columns (Eventbrite's per-event report) need an override to be usable.
-OVERRIDES = [EventOverride("eventbrite_en_gb*", "UK User Group", "user_group", date(2017, 5, 20))]
+OVERRIDES = [EventOverride("eventbrite_en_gb*", "UK User Group", "user_group", date(2017, 5, 20)),
+             EventOverride("google_meet*", "Pilot kickoff", "training", date(2025, 3, 4)),
+             EventOverride("teams_attendance_list*", "Onboarding clinic", "training", date(2020, 9, 14))]
 # INGEST_PROPERTY_EXAMPLES=1000 for a longer hunt (about 3 minutes); the default keeps this file under 20 s.
 SETTINGS = settings(max_examples=int(os.environ.get("INGEST_PROPERTY_EXAMPLES", "60")), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -74,7 +78,14 @@ def _norm(cell: str) -> str:
 
 def tables(rows: Rows) -> list[tuple[int, list[int]]]:
     """(header index, data row indices) of each table: Zoom webinar sections under their marker rows,
-    otherwise the one table under the participants/attendee header."""
+    Teams' `2. Participants` section, otherwise the one table under the participants/attendee header."""
+    participants = next((i for i, r in enumerate(rows) if r and _norm(r[0]) == TEAMS_SECTIONS[1] and not any(r[1:])),
+                        None)
+    if participants is not None:
+        end = next((i for i in range(participants + 1, len(rows)) if rows[i] and _norm(rows[i][0]) in TEAMS_SECTIONS
+                    and not any(rows[i][1:])), len(rows))
+        body = [i for i in range(participants + 1, end) if not _blank(rows[i])]
+        return [(body[0], body[1:])] if body else []
     if any(len([c for c in r if c.strip()]) == 1 and _norm(r[0]) in MARKERS for r in rows if r):
         found = []
         markers = [i for i, r in enumerate(rows) if r and _norm(r[0]) in MARKERS and not any(r[1:])]

@@ -4,7 +4,7 @@ Each is a thin wrapper: the work happens in `inbox`, `ingest`, `matching` and `w
 """
 
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import dagster as dg
@@ -14,6 +14,7 @@ from engagement_pipeline import warehouse as wh
 from engagement_pipeline.config import missing_crm
 from engagement_pipeline.crm import load_crm
 from engagement_pipeline.ingest.mappings import load_mappings, write_mapping_skeleton
+from engagement_pipeline.ingest.organiser import internal_domains_for
 from engagement_pipeline.ingest.overrides import WaitingForEventDetails, load_overrides
 from engagement_pipeline.ingest.parse import parse_export
 from engagement_pipeline.ingest.result import ParsedUpload, RejectedFile
@@ -140,8 +141,12 @@ def matched_attendance(
         return dg.Output(pd.DataFrame(), metadata={"status": "rejected", "records": 0})
     settings = data_folder.settings
     crm = load_crm(settings.crm_dir)
-    outcome = match_attendance(validated_attendance.records, crm, settings.internal_domains)
+    internal_domains, rule = internal_domains_for(settings.internal_domains, validated_attendance)
+    outcome = match_attendance(validated_attendance.records, crm, internal_domains)
     parsed = exclude_internal(validated_attendance, outcome.internal)
+    if rule:
+        parsed = replace(parsed, notes=[*parsed.notes, rule])
+        context.log.info(rule)
     ledger = {**parsed.ledger, "notes": list(parsed.notes)}  # notes: inferred event dates, mappings used, ...
     with warehouse.engine().begin() as conn:
         wh.store_parsed_upload(
@@ -157,5 +162,6 @@ def matched_attendance(
             "by_method": dg.MetadataValue.json({str(k): int(v) for k, v in methods.items()}),
             "ledger": dg.MetadataValue.json(ledger),
             "ledger_balanced": bool(ledger["balanced"]),
+            "notes": "\n".join(parsed.notes) or "none",
         },
     )

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from engagement_pipeline.canonical import slugify
+from engagement_pipeline.config import DEMO_ORGANISER_DOMAIN, INTERNAL_DOMAINS_FILE
 from engagement_pipeline.demo import writers
 from engagement_pipeline.demo.population import Population, build_population
 
@@ -179,6 +180,9 @@ def generate_demo(out_dir: Path, anchor: date | None = None, seed: int = 7) -> D
     files = _inbox(pop, out_dir / "inbox", seed)
     truth = _truth(pop, seed, files)
     _write(out_dir / "demo_truth.json", truth.to_json().encode("utf-8"))
+    # The demo organiser's staff are configured, not guessed: the same as a CSM writing their own domain here.
+    domains = f"# organiser domains (internal staff)\n{DEMO_ORGANISER_DOMAIN}\n"
+    _write(out_dir / "crm" / INTERNAL_DOMAINS_FILE, domains.encode("utf-8"))
     return truth
 
 

@@ -70,6 +70,7 @@ class Collector:
     excluded: list[dict[str, Any]] = field(default_factory=list)
     quarantined: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    organisers: list[str] = field(default_factory=list)  # emails of host/organiser rows (internal-domain inference)
     _seen: set[tuple[str, ...]] = field(default_factory=set)
 
     def read(self, source_row: int, cells: list[str], raw: dict[str, str], scope: str = "") -> bool:
@@ -162,6 +163,7 @@ class Collector:
             rows_read=self.rows_read,
             rows_kept=folded,
             notes=self.notes,
+            organiser_emails=tuple(dict.fromkeys(e.strip().lower() for e in self.organisers if e)),
         )
 
 

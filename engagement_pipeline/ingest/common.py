@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 import pandas as pd
 import pandera.pandas as pa
@@ -25,7 +27,7 @@ DATE_FORMATS: tuple[str, ...] = (
     "%b %d, %Y %H:%M:%S", "%b %d, %Y %I:%M %p", "%b %d, %Y %I:%M:%S %p", "%b %d, %Y %H:%M", "%b %d, %Y",
     "%B %d, %Y %I:%M %p", "%B %d, %Y",
     "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y",
-    "%m/%d/%y, %I:%M:%S %p", "%m/%d/%y %I:%M:%S %p", "%m/%d/%y %I:%M %p", "%m/%d/%y %H:%M:%S",
+    "%m/%d/%y, %I:%M:%S %p", "%m/%d/%Y, %I:%M:%S %p", "%m/%d/%y %I:%M:%S %p", "%m/%d/%y %I:%M %p", "%m/%d/%y %H:%M:%S",
     "%m/%d/%y %H:%M", "%m/%d/%y",
     "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d",
     "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d",
@@ -115,11 +117,15 @@ def parse_flag(cell: str) -> bool | None:
     return None
 
 
-_DURATION = re.compile(r"^(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?$")
+# `1h 2m 3s` (Teams), `34 minutes` / `1 hour 2 minutes` (GoTo), `1 hr 2 min` (Meet), `46 mins` (Webex).
+_UNIT = re.compile(r"(\d+(?:\.\d+)?)\s*(hours|hour|hrs|hr|h|minutes|minute|mins|min|m|seconds|second|secs|sec|s)"
+                   r"(?![a-z])")
+_UNIT_MINUTES = {"h": 60.0, "m": 1.0, "s": 1 / 60}
 
 
 def parse_minutes(cell: str) -> float:
-    """Minutes from `38`, `38.5`, ` 548`, `1h 2m 3s`, `0:40:00`; 0 for blanks/`--`; ValueError otherwise."""
+    """Minutes from `38`, `38.5`, ` 548`, `1h 2m 3s`, `1 hour 2 minutes`, `1 hr 2 min`, `46 mins`, `0:40:00`;
+    0 for blanks/`--`; ValueError otherwise."""
     text = cell.strip().lower().replace(",", ".") if cell.count(",") == 1 else cell.strip().lower()
     if text in MISSING:
         return 0.0
@@ -137,10 +143,14 @@ def _duration_minutes(text: str) -> float:
     if clock:
         hours, minutes, seconds = int(clock[1]), int(clock[2]), int(clock[3] or 0)
         return hours * 60 + minutes + seconds / 60
-    match = _DURATION.fullmatch(text)
-    if text and match and any(match.groups()):
-        hours, minutes, seconds = (int(g or 0) for g in match.groups())
-        return hours * 60 + minutes + seconds / 60
+    total, pos, matched = 0.0, 0, False
+    for unit in _UNIT.finditer(text):
+        if text[pos:unit.start()].strip(" ,") not in ("", "and"):
+            break
+        total += float(unit[1]) * _UNIT_MINUTES[unit[2][0]]
+        pos, matched = unit.end(), True
+    if matched and not text[pos:].strip(" ,."):
+        return total
     raise ValueError(f"minutes must be a non-negative number, got {text!r}")
 
 
@@ -254,3 +264,106 @@ def engagement(values: dict[str, str]) -> tuple[int, int, bool]:
 def clean(value: str) -> str | None:
     """A cell as an optional value: None for blanks and `--`/`NA` placeholders."""
     return None if is_missing(value) else value.strip()
+
+
+# --- Detection confidence -------------------------------------------------------------------------------------
+# A platform module's identify() returns a Fit: the share of the platform's required markers (section rows,
+# header names) found in the file. All found = strong (the file may be imported as that platform); some found =
+# loose (the file is rejected with the missing markers named, never imported as a guess).
+STRONG = 1.0
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How well a table looks like one platform's export: confidence in [0, 1] plus the markers missing."""
+
+    confidence: float = 0.0
+    missing: tuple[str, ...] = ()
+
+    @property
+    def strong(self) -> bool:
+        return self.confidence >= STRONG
+
+    @property
+    def loose(self) -> bool:
+        return 0 < self.confidence < STRONG
+
+
+NO_FIT = Fit()
+
+
+def fit(markers: dict[str, bool], anchor: str | None = None) -> Fit:
+    """Fit from named required markers; none found (or the distinctive `anchor` absent) is no fit at all."""
+    found = sum(markers.values())
+    if not found or (anchor is not None and not markers[anchor]):
+        return NO_FIT
+    return Fit(found / len(markers), tuple(name for name, ok in markers.items() if not ok))
+
+
+def best_fit(*fits: Fit) -> Fit:
+    """The strongest of several layouts' fits (a module with several export layouts)."""
+    return max(fits, key=lambda f: f.confidence, default=NO_FIT)
+
+
+def header_rows(table: Table, limit: int = 60) -> list[tuple[int, set[str]]]:
+    """(row index, normalised cells) of the first `limit` rows: what identify() functions look at."""
+    return [(i, {norm_header(c) for c in row}) for i, row in enumerate(table.rows[:limit]) if row]
+
+
+def check_filled(sec: Section, found: dict[str, int | None], parsers: dict[str, Callable[[str], object]],
+                 what: str) -> None:
+    """RejectedFile when a column the platform's schema relies on is present but blank (or unparseable) in every
+    data row: importing it would silently turn every value into a default (zero minutes, no attendance)."""
+    for name, parse_cell in parsers.items():
+        index = found.get(name)
+        if index is None or not sec.rows:
+            continue
+        cells = [cells[index] if index < len(cells) else "" for _, cells in sec.rows]
+        filled = [c for c in cells if not is_missing(c)]
+        header = sec.original[index]
+        if not filled:
+            raise RejectedFile(f"The '{header}' column of this {what} is empty in every row, so it cannot be "
+                               "imported without inventing values.",
+                               expected=f"'{header}' filled in for the people who took part",
+                               found=f"{len(cells)} rows, all blank or '--'")
+        readable = 0
+        for cell in filled:
+            try:
+                parse_cell(cell)
+                readable += 1
+            except ValueError:
+                continue
+        if not readable:
+            raise RejectedFile(f"No value in the '{header}' column of this {what} could be read.",
+                               expected=f"values such as those the platform writes in '{header}'",
+                               found=f"e.g. {filled[0]!r}")
+
+
+# A duration cell as the platforms write it (for the pandera row models): minutes, a clock, unit words, or blank.
+DURATION_CELL = (r"(?i)^(\d+(\.\d+)?|\d+:\d{2}(:\d{2})?"
+                 r"|(\d+(\.\d+)?\s*(hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)[\s,]*)+|--|)$")
+
+
+class _Dated(Protocol):
+    event_date: datetime | None
+
+
+def fill_event_date(kept: Sequence[_Dated], notes: list[str], moments: Sequence[datetime | None],
+                    source: str) -> None:
+    """Rows without an event date get the most common day of `moments` (join or check-in times), noted."""
+    day = mode_date(moments)
+    if day is None or all(row.event_date is not None for row in kept):
+        return
+    notes.append(f"event date {day.date()} taken from {source}")
+    for row in kept:
+        if row.event_date is None:
+            row.event_date = day
+
+
+def mode_date(values: Sequence[datetime | None]) -> datetime | None:
+    """The most common calendar day among timestamps (ties: the earliest), or None."""
+    days = Counter(v.replace(hour=0, minute=0, second=0, microsecond=0) for v in values if v is not None)
+    if not days:
+        return None
+    top = max(days.values())
+    return min(day for day, count in days.items() if count == top)

@@ -14,8 +14,12 @@ from pandera.typing import Series
 
 from engagement_pipeline.ingest.collector import Collector, Kept
 from engagement_pipeline.ingest.common import (
+    NO_FIT,
+    Fit,
     clean,
     engagement,
+    fit,
+    header_rows,
     locate,
     norm_header,
     parse_datetime,
@@ -74,13 +78,14 @@ def _header(table: Table) -> int | None:
     return None
 
 
-def identify(table: Table) -> int:
-    """20 for an order column plus an email column in one header row."""
-    index = _header(table)
-    if index is None:
-        return 0
-    headers = {norm_header(c) for c in table.rows[index]}
-    return 20 if headers & set(FIELDS["email"]) else 10
+def identify(table: Table) -> Fit:
+    """Strong for an order column plus an email column in one header row; an order column alone is loose. (The
+    Orders export, with only 'Buyer email', fits strongly and parse() then says it has no attendance.)"""
+    for _, cells in header_rows(table, 20):
+        if cells & set(ORDER):
+            return fit({"an order column": True,
+                        "an 'Email' column": bool(cells & {*FIELDS["email"], "buyer email"})})
+    return NO_FIT
 
 
 def _status(values: dict[str, str]) -> str:

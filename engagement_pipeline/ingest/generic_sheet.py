@@ -7,8 +7,8 @@ with Excel serial dates. Headers are compared with case, spaces and punctuation 
 
 The customer column is match evidence only: it becomes the record's `company`, and the matching cascade still
 decides (a known contact's email or a corporate email domain outranks whatever the sheet says).
-Confidence is kept below every platform with a verified layout, so a platform export that happens to carry an
-event, a date and a status column is still read by its own module.
+When a platform's own module also fits (an Eventbrite organisation export has an event, a date and a status
+column too), the platform's module wins (`parse._detect`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from pandera.typing import Series
 from engagement_pipeline.canonical import EVENT_TYPES, infer_event_type
 from engagement_pipeline.ingest.collector import Collector, Kept
 from engagement_pipeline.ingest.common import (
+    NO_FIT,
+    Fit,
     Section,
     clean,
     engagement,
@@ -136,12 +138,11 @@ def find_header(rows: list[list[str]]) -> tuple[int, dict[str, int | None]] | No
     return None
 
 
-def identify(table: Table) -> int:
-    """8 for the full set (event, date, status, person), 4 without a date column: below every platform."""
-    found = find_header(table.rows)
-    if found is None:
-        return 0
-    return 8 if found[1]["event_date"] is not None else 4
+def identify(table: Table) -> Fit:
+    """A strong fit when one header row has a person, an event and a status column (the date may come from
+    overrides.csv); no fit otherwise, never a loose one. `parse._detect` lets any platform module that also
+    fits strongly win, so an export carrying these columns is still read by its platform's module."""
+    return Fit(1.0) if find_header(table.rows) is not None else NO_FIT
 
 
 def parse_event_type(text: str, event_name: str | None) -> str | None:

@@ -14,8 +14,12 @@ from pandera.typing import Series
 
 from engagement_pipeline.ingest.collector import Collector, Kept
 from engagement_pipeline.ingest.common import (
+    NO_FIT,
+    Fit,
     clean,
     engagement,
+    fit,
+    header_rows,
     locate,
     norm_header,
     parse_datetime,
@@ -31,6 +35,7 @@ LABEL = "Hopin attendee export"
 IDENTIFIED_BY = ("an 'Email' column plus two or more of 'Headline', 'Ticket type', 'Time in event (minutes)', "
                  "'Registered at', 'Chat messages'")
 DEFAULT_TYPE = "other"
+HAS_DURATIONS = False  # the time column is optional in this lenient mapping
 
 EMAIL = ("email", "email address", "attendee email")
 HOPIN_HINTS = frozenset({"headline", "ticket type", "time in event (minutes)", "time in event", "registered at",
@@ -80,10 +85,15 @@ def _header(table: Table) -> tuple[int, int] | None:
     return None
 
 
-def identify(table: Table) -> int:
-    """2 + the number of Hopin-flavoured headers, capped below the platforms with verified layouts."""
+def identify(table: Table) -> Fit:
+    """Strong for an email column with two or more Hopin-flavoured headers; one such header is a loose fit."""
     found = _header(table)
-    return min(2 + found[1], 15) if found else 0
+    if found:
+        return fit({"an 'Email' column": True, "two Hopin columns": True})
+    for _, cells in header_rows(table, 20):
+        if cells & set(EMAIL) and cells & HOPIN_HINTS:
+            return fit({"an 'Email' column": True, "two Hopin columns": False})
+    return NO_FIT
 
 
 def parse(table: Table, col: Collector) -> None:

@@ -109,9 +109,9 @@ class WaitingForEventDetails(RejectedFile):
             ("date", event_date.isoformat() if event_date else "<YYYY-MM-DD>")))
         self.suggested_line = line
         super().__init__(
-            f"{file_name} is waiting for event details: the file does not give the event's "
-            f"{' or '.join(missing)}. It is kept (archived, not counted) and is processed as soon as the event is "
-            "named; no need to drop it again.",
+            f"Could not tell which event {file_name} is for (the file does not give the event's "
+            f"{' or '.join(missing)}): it is waiting for event details, kept (archived, not counted) and processed "
+            "as soon as the event is named; no need to drop it again.",
             expected=f"add this line to events/overrides.csv (header file,event_name,event_type,event_date): {line}"
                      f" -- or run: engagement-pipeline score {file_name} {flags}",
             found="; ".join(["no event name/date columns or values", *notes]),

@@ -1,7 +1,9 @@
 """Entry point: one uploaded export -> ParsedUpload, with the platform detected from content.
 
 The file name is never trusted (users rename files, archives rename them by hash); each platform module
-scores how well the table looks like its export and the single best score wins. Anything unexpected while
+returns a Fit (the share of its required markers found). Exactly one strong fit is imported; a file that fits
+two platforms strongly, or any platform only loosely, is rejected with the candidates named, because a wrong
+guess (a GoTo report read as Zoom, with every duration 0) is worse than asking. Anything unexpected while
 parsing becomes a RejectedFile so the person who dropped the file gets a sentence, not a stack trace.
 """
 
@@ -12,9 +14,21 @@ from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
-from engagement_pipeline.ingest import eventbrite, generic_sheet, hopin, zoom_meeting, zoom_webinar
+from engagement_pipeline.ingest import (
+    eventbrite,
+    generic_sheet,
+    google_meet,
+    goto_webinar,
+    hopin,
+    luma,
+    teams,
+    webex,
+    zoom_meeting,
+    zoom_webinar,
+)
 from engagement_pipeline.ingest import mappings as mapped
 from engagement_pipeline.ingest.collector import Collector
+from engagement_pipeline.ingest.common import NO_FIT, Fit
 from engagement_pipeline.ingest.mappings import (
     LoadedMapping,
     UnrecognisedFile,
@@ -27,8 +41,20 @@ from engagement_pipeline.ingest.overrides import EventOverride
 from engagement_pipeline.ingest.reader import Table, read_table
 from engagement_pipeline.ingest.result import ParsedUpload, RejectedFile
 
-# Adding a platform = adding a module with NAME, LABEL, IDENTIFIED_BY, DEFAULT_TYPE, identify(), parse().
-PLATFORM_MODULES: tuple[ModuleType, ...] = (zoom_webinar, zoom_meeting, eventbrite, hopin, generic_sheet)
+# Adding a platform = adding a module with NAME, LABEL, IDENTIFIED_BY, DEFAULT_TYPE, identify() -> Fit, parse()
+# (and HAS_DURATIONS = True when its export carries time in session), then one line here.
+PLATFORM_MODULES: tuple[ModuleType, ...] = (
+    zoom_webinar,
+    zoom_meeting,
+    eventbrite,
+    hopin,
+    teams,
+    luma,
+    goto_webinar,
+    webex,
+    google_meet,
+    generic_sheet,  # the CSM's own sheet; yields to any platform module that also fits (_detect)
+)
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
 
@@ -36,31 +62,69 @@ def recognised_platforms() -> str:
     return "; ".join(f"{m.LABEL} ({m.IDENTIFIED_BY})" for m in PLATFORM_MODULES)
 
 
+def _first_header(table: Table) -> str:
+    first = next((r for r in table.rows if any(r)), [])
+    return f"first header row: {', '.join(first) or '(none)'}"
+
+
+def _as_fit(value: Fit | float) -> Fit:
+    """A module still returning the old numeric score (> 0 = recognised) counts as a strong fit, so a module
+    written against the old interface keeps working until it returns a Fit with its markers."""
+    if isinstance(value, Fit):
+        return value
+    return Fit(1.0) if value > 0 else NO_FIT
+
+
 def _detect(table: Table, name: str) -> ModuleType:
-    scores = sorted(((m.identify(table), i) for i, m in enumerate(PLATFORM_MODULES)), reverse=True)
-    best, index = scores[0]
-    tied = len(scores) > 1 and scores[1][0] == best
-    if best <= 0 or tied:
-        first = next((r for r in table.rows if any(r)), [])
-        what = "matches several platforms equally" if best > 0 else "is not a recognised attendance export"
-        raise RejectedFile(f"{name} {what}.", expected=f"one of: {recognised_platforms()}",
-                           found=f"first header row: {', '.join(first) or '(none)'}")
-    return PLATFORM_MODULES[index]
+    fits = [(m, _as_fit(m.identify(table))) for m in PLATFORM_MODULES]
+    strong = [m for m, f in fits if f.strong]
+    if len(strong) > 1 and generic_sheet in strong:  # a platform's own module knows its export better
+        strong.remove(generic_sheet)
+    if len(strong) == 1:
+        return strong[0]
+    if len(strong) > 1:
+        labels = " and ".join(m.LABEL for m in strong)
+        raise RejectedFile(f"{name} fits more than one platform ({labels}), so it was not imported as either.",
+                           expected="an unmodified export from exactly one platform; or a column mapping",
+                           found=_first_header(table))
+    loose = sorted(((f.confidence, m.LABEL, f.missing) for m, f in fits if f.loose), reverse=True)
+    if loose:
+        candidates = "; ".join(f"{label} ({confidence:.0%} of its markers; missing {', '.join(missing)})"
+                               for confidence, label, missing in loose)
+        raise RejectedFile(f"{name} looks only partly like a known export, so it was not imported as a guess: "
+                           f"{candidates}.",
+                           expected=f"every marker of one of: {recognised_platforms()}",
+                           found=_first_header(table))
+    raise RejectedFile(f"{name} is not a recognised attendance export.",
+                       expected=f"one of: {recognised_platforms()}", found=_first_header(table))
+
+
+def _check_durations(module: ModuleType, upload: ParsedUpload, name: str) -> None:
+    """A platform that records time in session never yields attendees who all spent 0 minutes: that is a
+    column read wrongly (the GoTo-as-Zoom failure), so the file is rejected instead of imported as zeros."""
+    if not getattr(module, "HAS_DURATIONS", False):
+        return
+    records = upload.records
+    attended = records[records["attended"] & (records["role"] == "attendee")] if len(records) else records
+    if len(attended) and not (attended["minutes_attended"] > 0).any():
+        raise RejectedFile(f"{name} was read as a {module.LABEL}, but every attendee has 0 minutes in session.",
+                           expected="time in session for the people who attended",
+                           found=f"{len(attended)} attendees, all with 0 minutes")
 
 
 def with_recognised_sheet(table: Table) -> Table:
     """The first sheet of a workbook any module recognises (the first sheet when none or when it is a CSV)."""
-    if not table.other_sheets or any(m.identify(table) > 0 for m in PLATFORM_MODULES):
+    if not table.other_sheets or any(_as_fit(m.identify(table)).strong for m in PLATFORM_MODULES):
         return table
     for rows in table.other_sheets.values():
         candidate = replace(table, rows=rows, other_sheets={})
-        if any(m.identify(candidate) > 0 for m in PLATFORM_MODULES):
+        if any(_as_fit(m.identify(candidate)).strong for m in PLATFORM_MODULES):
             return candidate
     return table
 
 
 def detect_platform(path: Path) -> str:
-    """'zoom_webinar' | 'zoom_meeting' | 'hopin' | 'eventbrite', from the file's content; or RejectedFile."""
+    """The platform NAME (`zoom_webinar`, `teams`, `goto_webinar`, ...) from the file's content; or RejectedFile."""
     return _detect(with_recognised_sheet(read_table(path, max_bytes=DEFAULT_MAX_BYTES)), path.name).NAME
 
 
@@ -101,7 +165,9 @@ def parse_export(
         if collector.rows_read == 0:
             raise RejectedFile(f"{name} has headers but no data rows ({module.LABEL}).",
                                expected="at least one attendee row under the header", found="header rows only")
-        return collector.finish(list(overrides))
+        upload = collector.finish(list(overrides))
+        _check_durations(module, upload, name)
+        return upload
     except RejectedFile:
         raise
     except Exception as err:  # never let a stack trace reach the person who dropped the file

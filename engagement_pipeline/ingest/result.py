@@ -66,6 +66,8 @@ class ParsedUpload:
     rows_read: int = 0
     rows_kept: int = 0
     notes: list[str] = field(default_factory=list)
+    # Emails on the file's host/organiser rows; their domain is the organiser's when none is configured.
+    organiser_emails: tuple[str, ...] = ()
 
     @property
     def ledger(self) -> dict[str, object]:

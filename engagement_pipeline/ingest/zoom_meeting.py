@@ -18,8 +18,11 @@ from pandera.typing import Series
 from engagement_pipeline.canonical import make_attendee_key
 from engagement_pipeline.ingest.collector import Collector, Kept
 from engagement_pipeline.ingest.common import (
+    NO_FIT,
+    Fit,
     clean,
     engagement,
+    fit,
     is_blank,
     locate,
     norm_header,
@@ -35,6 +38,7 @@ NAME = "zoom_meeting"
 LABEL = "Zoom meeting participants export"
 IDENTIFIED_BY = "a 'Name (Original Name)' column with 'User Email'/'Email' and a 'Duration (Minutes)' column"
 DEFAULT_TYPE = "other"
+HAS_DURATIONS = True
 
 NAME_HEADERS = ("name (original name)", "名前 (元の名前)")
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -73,15 +77,14 @@ def _table_header(table: Table) -> int | None:
     return None
 
 
-def identify(table: Table) -> int:
-    """20 for a participants table header ('Name (Original Name)' plus an email or duration column)."""
+def identify(table: Table) -> Fit:
+    """Strong for a participants header: 'Name (Original Name)' with an email and a 'Duration (Minutes)' column."""
     index = _table_header(table)
     if index is None:
-        return 0
-    headers = [norm_header(c) for c in table.rows[index]]
-    has_email = any(h in FIELDS["email"] for h in headers)
-    has_minutes = any(h in FIELDS["minutes"] for h in headers)
-    return 20 if has_email or has_minutes else 5
+        return NO_FIT
+    headers = {norm_header(c) for c in table.rows[index]}
+    return fit({"'Name (Original Name)'": True, "'User Email'/'Email'": bool(headers & set(FIELDS["email"])),
+                "'Duration (Minutes)'": bool(headers & set(FIELDS["minutes"]))})
 
 
 def _meeting(cells: dict[str, str]) -> tuple[str | None, datetime | None, set[str]]:
@@ -135,6 +138,8 @@ def parse(table: Table, col: Collector) -> None:
         key = make_attendee_key(email, name)
         if key in host_keys:
             col.exclude(source_row, "host", f"meeting host {name or email}", raw)
+            if email:
+                col.organisers.append(email)
             continue
         if parse_flag(v["waiting"]):
             col.exclude(source_row, "waiting_room", f"{name or email} was in the waiting room", raw)

@@ -15,8 +15,10 @@ from pandera.typing import Series
 from engagement_pipeline.canonical import make_attendee_key
 from engagement_pipeline.ingest.collector import Collector, Kept
 from engagement_pipeline.ingest.common import (
+    Fit,
     clean,
     engagement,
+    fit,
     is_blank,
     locate,
     norm_header,
@@ -32,6 +34,7 @@ NAME = "zoom_webinar"
 LABEL = "Zoom webinar Attendee Report"
 IDENTIFIED_BY = "a summary header with 'Topic' and 'Webinar ID', and section rows such as 'Attendee Details'"
 DEFAULT_TYPE = "webinar"
+HAS_DURATIONS = True
 
 SECTIONS = {"host details": "host", "panelist details": "panelist", "attendee details": "attendee",
             "other attended": "other"}
@@ -77,9 +80,11 @@ def _summary(table: Table) -> tuple[int, list[str]] | None:
     return None
 
 
-def identify(table: Table) -> int:
-    """30 when the Attendee Report summary or its section markers are present; else 0."""
-    return 30 if _summary(table) or _markers(table) else 0
+def identify(table: Table) -> Fit:
+    """Strong when both the summary ('Topic' + 'Webinar ID', which GoTo's 'Webinar Name' summary lacks) and a
+    section row ('Attendee Details', 'Host Details'...) are present; one of them is a loose fit."""
+    return fit({"a summary with 'Topic' and 'Webinar ID'": _summary(table) is not None,
+                "section rows such as 'Attendee Details'": bool(_markers(table))})
 
 
 def _event(table: Table, col: Collector) -> tuple[str | None, datetime | None]:
@@ -119,6 +124,8 @@ def parse(table: Table, col: Collector) -> None:
             key = make_attendee_key(email, name)
             if kind == "host" or (key and key in host_keys):
                 col.exclude(source_row, "host", f"webinar host {name or email}", raw)
+                if email:
+                    col.organisers.append(email)
                 if key:
                     host_keys.add(key)
                 continue
