@@ -3,9 +3,6 @@ production data folder, the events catalogue is optional and a plain postgresql:
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +16,6 @@ from engagement_pipeline.databases import sqlalchemy_url
 from engagement_pipeline.insights import load_upcoming_events
 from engagement_pipeline.warehouse import make_engine
 
-CLI = Path(sys.executable).with_name("engagement-pipeline")
 EXPORTS = Path(__file__).parent / "fixtures" / "exports"
 
 
@@ -35,10 +31,9 @@ def _warehouse_tables(url: str) -> set[str]:
 
 def test_score_without_a_crm_is_one_line_and_writes_nothing(tmp_path: Path, empty_db_url: str) -> None:
     data = tmp_path / "data"
-    result = subprocess.run(
-        [str(CLI), "score", str(EXPORTS / "zoom_webinar_2025.csv")], capture_output=True, text=True, timeout=120,
-        env={**os.environ, "ENGAGEMENT_DATA_DIR": str(data), "ENGAGEMENT_DB_URL": empty_db_url})
-    assert result.returncode == 1
+    result = CliRunner().invoke(cli.main, ["score", str(EXPORTS / "zoom_webinar_2025.csv")],
+                                env={"ENGAGEMENT_DATA_DIR": str(data), "ENGAGEMENT_DB_URL": empty_db_url})
+    assert result.exit_code == 1
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
