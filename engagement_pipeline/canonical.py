@@ -25,6 +25,11 @@ PLATFORMS += (
     "webex",
     "google_meet",
 )
+# The door lane's formats: the generic attendance sheet and files read through a column mapping.
+PLATFORMS += (
+    "generic_sheet",
+    "mapped",
+)
 
 CANONICAL_COLUMNS: tuple[str, ...] = (
     "event_id",

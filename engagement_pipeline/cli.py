@@ -11,7 +11,10 @@ from pathlib import Path
 
 import click
 
-from engagement_pipeline.config import Settings
+from engagement_pipeline.config import Settings, missing_crm
+
+# canonical.EVENT_TYPES, spelled out so `--help` does not import pandas (a test keeps the two equal).
+EVENT_TYPES = ("webinar", "user_group", "training", "conference", "other")
 
 
 def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
@@ -68,14 +71,20 @@ def migrate() -> None:
 
 
 @main.command()
-def init() -> None:
+@click.option("--no-demo", is_flag=True,
+              help="Production server: create the folders, the warehouse and the Dagster home, but no demo data.")
+def init(no_demo: bool) -> None:
     """Prepare the data folder: demo data on first start, the warehouse schema, the Dagster home."""
     settings = Settings.from_env()
 
     for folder in (settings.inbox_dir, settings.archive_dir, settings.rejected_dir, settings.reports_dir,
-                   settings.outbox_dir, settings.events_dir):
+                   settings.outbox_dir, settings.events_dir, settings.crm_dir, settings.mappings_dir):
         folder.mkdir(parents=True, exist_ok=True)
-    if not (settings.crm_dir / "customers.csv").exists():
+    if no_demo:
+        problem = missing_crm(settings)
+        if problem:
+            click.echo(f"No demo data written. Next: put customers.csv and contacts.csv into {settings.crm_dir}.")
+    elif not (settings.crm_dir / "customers.csv").exists():
         from engagement_pipeline.demo import generate_demo
 
         truth = generate_demo(settings.data_dir)
@@ -117,12 +126,28 @@ def install_instance_config(home: Path, *, use_postgres: bool) -> str:
 @click.option("--as-of", callback=_parse_date, help="Score as of this date (default: today).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of the report.")
 @click.option("--owner", help="Print only this CSM owner's view of the report (their customers).")
-def score(files: tuple[Path, ...], as_of: date | None, as_json: bool, owner: str | None) -> None:
-    """Ingest FILES through the pipeline's assets and print the engagement report."""
+@click.option("--event-name", help="The event FILES are for, when the files do not say (recorded in overrides.csv).")
+@click.option("--event-type", type=click.Choice(EVENT_TYPES), help="The event's type (recorded in overrides.csv).")
+@click.option("--event-date", callback=_parse_date, help="The event's date, e.g. 2026-03-14 (recorded too).")
+def score(files: tuple[Path, ...], as_of: date | None, as_json: bool, owner: str | None, event_name: str | None,
+          event_type: str | None, event_date: date | None) -> None:
+    """Ingest FILES through the pipeline's assets and print the engagement report.
+
+    Exit code 2: some file was rejected; 3: some file waits for event details (see --event-*)."""
     from engagement_pipeline.json_output import pipeline_json
     from engagement_pipeline.runner import run_pipeline
 
     settings = Settings.from_env()
+    problem = missing_crm(settings)
+    if problem:  # before anything is archived or a warehouse created
+        raise click.ClickException(problem)
+    if event_name or event_type or event_date:
+        from engagement_pipeline.ingest.overrides import EventOverride, record_override
+
+        for path in files:
+            line = record_override(settings.events_dir / "overrides.csv",
+                                   EventOverride(path.name, event_name, event_type, event_date))
+            click.echo(f"Recorded in {settings.events_dir / 'overrides.csv'}: {line}", err=True)
     try:
         run = run_pipeline(list(files), settings=settings, as_of=as_of)
     except Exception as err:  # no traceback, statement or key value (an attendee's email) reaches the terminal
@@ -134,12 +159,52 @@ def score(files: tuple[Path, ...], as_of: date | None, as_json: bool, owner: str
     else:
         click.echo(run.report_markdown)
     _echo_exports_not_used(settings)
-    rejected = [u for u in run.uploads if u["platform"] is None]
+    held = [u for u in run.uploads if u.get("status") == "held"]
+    rejected = [u for u in run.uploads if u["platform"] is None and u.get("status") != "held"]
+    for upload in held:
+        click.echo(f"Waiting for event details: {Path(upload['file']).name}\n{upload['reason']}\n", err=True)
     for upload in rejected:
         click.echo(f"Rejected {Path(upload['file']).name}:\n{upload['reason']}\n", err=True)
     if rejected:
         click.echo(f"The rejected files are kept in {settings.rejected_dir} with the reason beside them.", err=True)
         sys.exit(2)
+    if held:
+        sys.exit(3)
+
+
+@main.command("check-mapping")
+@click.argument("mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def check_mapping(mapping: Path, file: Path | None) -> None:
+    """Validate a column MAPPING (.yaml); with FILE, read FILE through it and print its counts (nothing stored)."""
+    from engagement_pipeline.ingest.mappings import LoadedMapping, MappingError, parse_mapping
+    from engagement_pipeline.ingest.overrides import load_overrides
+    from engagement_pipeline.ingest.parse import parse_export
+    from engagement_pipeline.ingest.result import RejectedFile
+
+    try:
+        checked = parse_mapping(mapping.read_text(encoding="utf-8-sig"), mapping.name)
+    except MappingError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(f"{mapping.name}: valid; fields {', '.join(f'{k} <- {v!r}' for k, v in checked.columns.items())}"
+               + (f"; event {checked.event}" if checked.event else ""))
+    if file is None:
+        return
+    overrides = load_overrides(Settings.from_env().events_dir / "overrides.csv")
+    try:
+        parsed = parse_export(file, overrides=overrides,
+                              mappings=[LoadedMapping(str(mapping), checked.signature, checked)])
+    except RejectedFile as err:
+        raise click.ClickException(err.explanation()) from err
+    if parsed.platform != "mapped":
+        raise click.ClickException(f"{file.name} has another header layout (read as {parsed.platform}); "
+                                   "this mapping is not used for it")
+    ledger = parsed.ledger
+    click.echo(f"{file.name}: {ledger['rows_read']} rows read, {ledger['rows_kept']} kept, "
+               f"{ledger['rows_excluded']} excluded, {ledger['rows_quarantined']} quarantined")
+    for event, rows in parsed.records.groupby("event_name"):
+        click.echo(f"  {event} ({rows['event_date'].iloc[0].date()}, {rows['event_type'].iloc[0]}): "
+                   f"{int(rows['attended'].sum())} attended, {int((~rows['attended']).sum())} registered only")
 
 
 def _owner_report(run: object, settings: Settings, owner: str) -> str:

@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engagement_pipeline.databases import sqlalchemy_url
+
 DEFAULT_WEIGHTS: dict[str, float] = {
     "frequency": 0.30,
     "recency": 0.25,
@@ -120,6 +122,11 @@ class Settings:
         return self.data_dir / "reports"
 
     @property
+    def mappings_dir(self) -> Path:
+        """Column mappings (`*.yaml`) for header layouts no platform module recognises."""
+        return self.data_dir / "mappings"
+
+    @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
 
@@ -127,7 +134,7 @@ class Settings:
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         data_dir = Path(env.get("ENGAGEMENT_DATA_DIR") or Path.cwd() / "data").resolve()
-        db_url = env.get("ENGAGEMENT_DB_URL") or f"sqlite:///{data_dir / 'warehouse.sqlite'}"
+        db_url = sqlalchemy_url(env.get("ENGAGEMENT_DB_URL") or f"sqlite:///{data_dir / 'warehouse.sqlite'}")
         raw_domains = env.get("ENGAGEMENT_INTERNAL_DOMAINS")
         internal = (frozenset(d.strip().lower() for d in raw_domains.split(",") if d.strip()) if raw_domains is not None
                     else domains_file(data_dir))
@@ -138,6 +145,17 @@ class Settings:
                               f"got {inbox_url!r}")
         return cls(data_dir=data_dir, db_url=db_url, internal_domains=internal, max_upload_bytes=max_bytes,
                    inbox_url=inbox_url)
+
+
+def missing_crm(settings: Settings) -> str | None:
+    """One line saying which CRM file is missing and how to get it, or None when both are there. Checked before
+    anything is archived or a warehouse created, so a newcomer's first command leaves nothing half-done."""
+    missing = [name for name in ("customers.csv", "contacts.csv") if not (settings.crm_dir / name).is_file()]
+    if not missing:
+        return None
+    return (f"No CRM: {' and '.join(str(settings.crm_dir / m) for m in missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} missing. Put your CRM export there (README: The CRM format), "
+            "or run `engagement-pipeline init` for the demo data.")
 
 
 # The demo's organiser; its people host and present, and never count as customer engagement. The demo writes it

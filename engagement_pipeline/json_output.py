@@ -83,6 +83,7 @@ def file_ledger(run: PipelineRun, settings: Settings) -> list[dict[str, Any]]:
                     "lines_damaged": detail.get("lines_damaged"),
                     "export_status": detail.get("export_status"),
                     "export_reason": detail.get("export_reason"),
+                    "notes": detail.get("notes", []),
                 }
             )
         )

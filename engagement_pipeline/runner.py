@@ -74,6 +74,8 @@ def run_pipeline(
                     "reason": None if parsed is not None else str(
                         run.asset_materializations_for_node("validated_attendance")[-1].metadata["reason"].value
                     ),
+                    "status": str(run.asset_materializations_for_node("validated_attendance")[-1]
+                                  .metadata["status"].value),
                 }
             )
         with _quiet_dagster() if quiet else contextlib.nullcontext():

@@ -33,7 +33,7 @@ uploads = sa.Table(
     sa.Column("size_bytes", sa.BigInteger, nullable=False),
     sa.Column("archive_path", sa.Text),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),  # received | accepted | rejected
+    sa.Column("status", sa.String(16), nullable=False),  # received | accepted | rejected | held
     sa.Column("platform", sa.String(32)),
     sa.Column("reason", sa.Text),
     sa.Column("rows_read", sa.Integer),
@@ -119,7 +119,11 @@ def make_engine(url: str) -> Engine:
     """An engine that waits for a busy SQLite file instead of failing at once.
 
     `hide_parameters`: a failed statement's message never carries its bound values (attendee emails, names)
-    into logs, the Dagster event log or a terminal."""
+    into logs, the Dagster event log or a terminal.
+    `postgresql://` means psycopg2."""
+    from engagement_pipeline.databases import sqlalchemy_url
+
+    url = sqlalchemy_url(url)
     if url.startswith("sqlite"):
         return sa.create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
     return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
@@ -251,6 +255,27 @@ def mark_rejected(conn: Connection, upload_id: int, reason: str) -> None:
         .where(uploads.c.upload_id == upload_id)
         .values(status="rejected", reason=reason, platform=None, records=0)
     )
+
+
+def mark_held(conn: Connection, upload_id: int, reason: str, notes: list[str]) -> None:
+    """The upload waits for event details (`status` held): nothing of it counts until the event is named;
+    `reason` says exactly what to add. Processing it later replaces this with `accepted` or `rejected`."""
+    conn.execute(sa.delete(upload_records).where(upload_records.c.upload_id == upload_id))
+    conn.execute(sa.delete(row_issues).where(row_issues.c.upload_id == upload_id))
+    conn.execute(
+        uploads.update()
+        .where(uploads.c.upload_id == upload_id)
+        .values(status="held", reason=reason, platform=None, records=0,
+                ledger=json.dumps({"status": "waiting for event details", "notes": notes}))
+    )
+
+
+def load_held_uploads(conn: Connection) -> pd.DataFrame:
+    """Uploads waiting for event details: file name, upload id, archive path and what to add."""
+    query = sa.select(uploads.c.upload_id, uploads.c.file_name, uploads.c.archive_path, uploads.c.reason).where(
+        uploads.c.status == "held")
+    return pd.DataFrame(conn.execute(query).mappings().all(),
+                        columns=["upload_id", "file_name", "archive_path", "reason"])
 
 
 def store_parsed_upload(

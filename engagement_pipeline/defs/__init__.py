@@ -19,6 +19,7 @@ from .engagement_assets import (
     unmatched_attendees,
     upcoming_events,
 )
+from .held_uploads import held_uploads_sensor
 from .ingest_assets import attendance_upload, matched_attendance, validated_attendance
 from .jobs import engagement_job, ingest_upload_job
 from .report_assets import REPORT_FRESHNESS_CHECKS, engagement_report, quarantined_rows, upload_ledger
@@ -47,7 +48,7 @@ def build_definitions(resources: dict | None = None) -> dg.Definitions:
         asset_checks=[*checks.ASSET_CHECKS, *REPORT_FRESHNESS_CHECKS],
         # The action jobs: the event a drop-down read from the catalogue now; infrastructure hidden.
         jobs=[ingest_upload_job, engagement_job, *action_jobs(merged, events_csv)],
-        sensors=[inbox_sensor, rescore_after_ingest_sensor],
+        sensors=[inbox_sensor, rescore_after_ingest_sensor, held_uploads_sensor],
         schedules=[weekly_rescore_schedule],
         resources=merged,
     )

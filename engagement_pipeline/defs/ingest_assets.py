@@ -12,9 +12,11 @@ import dagster as dg
 import pandas as pd
 
 from engagement_pipeline import warehouse as wh
+from engagement_pipeline.config import missing_crm
 from engagement_pipeline.crm import load_crm
+from engagement_pipeline.ingest.mappings import load_mappings, write_mapping_skeleton
 from engagement_pipeline.ingest.organiser import internal_domains_for
-from engagement_pipeline.ingest.overrides import load_overrides
+from engagement_pipeline.ingest.overrides import WaitingForEventDetails, load_overrides
 from engagement_pipeline.ingest.parse import parse_export
 from engagement_pipeline.ingest.result import ParsedUpload, RejectedFile
 from engagement_pipeline.ledger import exclude_internal
@@ -47,6 +49,9 @@ def attendance_upload(
 ) -> dg.Output[Upload]:
     """The dropped file, archived by content hash; the same bytes under any name are one upload."""
     file_name = context.partition_key
+    no_crm = missing_crm(data_folder.settings)
+    if no_crm:  # before anything is archived or stored: the file stays in the inbox for when the CRM is there
+        raise dg.Failure(description=no_crm)
     store = inbox.store(data_folder.settings)
     fetched = store.fetch(file_name)
     with warehouse.engine().begin() as conn:
@@ -98,11 +103,23 @@ def validated_attendance(
         overrides = load_overrides(settings.events_dir / "overrides.csv")
         parsed = parse_export(
             archived, source_name=attendance_upload.file_name, overrides=overrides,
-            max_bytes=settings.max_upload_bytes,
+            max_bytes=settings.max_upload_bytes, mappings=load_mappings(settings.mappings_dir),
         )
+    except WaitingForEventDetails as err:  # held, not rejected: an overrides.csv line processes it in place
+        explanation = err.explanation()
+        with warehouse.engine().begin() as conn:
+            wh.mark_held(conn, attendance_upload.upload_id, explanation, [err.found])
+        context.log.warning(f"Holding {attendance_upload.file_name}: {err.reason}")
+        return dg.Output(None, metadata={"status": "held", "reason": explanation,
+                                         "overrides_line": err.suggested_line})
     except RejectedFile as err:
         explanation = err.explanation()
-        error_file = inbox.store(settings).reject(archived, attendance_upload.file_name, explanation)
+        skeleton = getattr(err, "skeleton", None)  # an unrecognised file's suggested column mapping
+        store = inbox.store(settings)
+        error_file = store.reject(archived, attendance_upload.file_name,
+                                  explanation + (f"\n\n{skeleton}" if skeleton and inbox.url else ""))
+        if skeleton and "://" not in error_file:
+            write_mapping_skeleton(Path(error_file), skeleton)
         with warehouse.engine().begin() as conn:
             wh.mark_rejected(conn, attendance_upload.upload_id, explanation)
         reason = mask_emails_in(err.reason)  # a reason can quote a cell; the event log keeps no address
@@ -147,7 +164,7 @@ def matched_attendance(
     if rule:
         parsed = replace(parsed, notes=[*parsed.notes, rule])
         context.log.info(rule)
-    ledger = parsed.ledger
+    ledger = {**parsed.ledger, "notes": list(parsed.notes)}  # notes: inferred event dates, mappings used, ...
     with warehouse.engine().begin() as conn:
         wh.store_parsed_upload(
             conn, attendance_upload.upload_id, platform=parsed.platform, records=outcome.matched,

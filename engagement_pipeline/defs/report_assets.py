@@ -53,6 +53,7 @@ def upload_ledger(warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
             "uploads": len(ledger),
             "accepted": len(accepted),
             "rejected": int((ledger["status"] == "rejected").sum()),
+            "waiting_for_event_details": int((ledger["status"] == "held").sum()),
             "every_ledger_balances": balanced,
             "preview": preview(ledger, 30),
         },

@@ -25,8 +25,13 @@ from engagement_pipeline.canonical import (
     make_event_id,
 )
 from engagement_pipeline.ingest.common import Section, field_frame, is_bot, schema_problems
-from engagement_pipeline.ingest.overrides import EventOverride, merged_override
-from engagement_pipeline.ingest.result import ParsedUpload, RejectedFile, empty_row_issues
+from engagement_pipeline.ingest.overrides import (
+    EventOverride,
+    WaitingForEventDetails,
+    merged_override,
+    with_inferred_date,
+)
+from engagement_pipeline.ingest.result import ParsedUpload, empty_row_issues
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")  # same rule as CanonicalAttendance.attendee_email
 ROLE_RANK = {"attendee": 0, "panelist": 1, "speaker": 2, "host": 3}
@@ -50,6 +55,7 @@ class Kept:
     polls: int = 0
     feedback: bool = False
     role: str = "attendee"
+    event_type: str | None = None  # per-row type (generic sheets); None: inferred from the event name
 
 
 @dataclass
@@ -116,6 +122,9 @@ class Collector:
         override = merged_override(overrides, self.source_file)
         if override:
             self.notes.append(f"event override applied from events/overrides.csv ({override.file_glob})")
+        override, inferred = with_inferred_date(override, [(r.event_date, r.raw) for r in self.kept], self.source_file)
+        if inferred:
+            self.notes.append(inferred)
         rows = []
         for row in self.kept:
             name = override.event_name if override and override.event_name else row.event_name
@@ -124,15 +133,16 @@ class Collector:
                 rows.append(None)
                 continue
             event_type = (override.event_type if override and override.event_type
-                          else infer_event_type(name, self.default_type))
+                          else row.event_type or infer_event_type(name, self.default_type))
             rows.append((name, pd.Timestamp(day).normalize(), event_type))
         if self.kept and all(r is None for r in rows):
-            raise RejectedFile(
-                f"Could not tell which event {self.source_file} is for (no event name or date in the file).",
-                expected=("a line in events/overrides.csv (columns file,event_name,event_type,event_date) "
-                          f"such as '{self.source_file},My Event Name,webinar,2025-03-22'"),
-                found="no event name/date columns or values",
-            )
+            known = next((r for r in self.kept if r.event_name or r.event_date), None)
+            raise WaitingForEventDetails(
+                self.source_file,
+                event_name=(override.event_name if override else None) or (known.event_name if known else None),
+                event_date=(override.event_date if override else None) or (
+                    known.event_date.date() if known and known.event_date else None),
+                event_type=override.event_type if override else None, notes=[n for n in [inferred] if n])
         records = []
         for row, event in zip(self.kept, rows, strict=True):
             if event is None:

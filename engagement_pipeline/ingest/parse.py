@@ -16,6 +16,7 @@ from types import ModuleType
 
 from engagement_pipeline.ingest import (
     eventbrite,
+    generic_sheet,
     google_meet,
     goto_webinar,
     hopin,
@@ -25,8 +26,17 @@ from engagement_pipeline.ingest import (
     zoom_meeting,
     zoom_webinar,
 )
+from engagement_pipeline.ingest import mappings as mapped
 from engagement_pipeline.ingest.collector import Collector
 from engagement_pipeline.ingest.common import NO_FIT, Fit
+from engagement_pipeline.ingest.mappings import (
+    LoadedMapping,
+    UnrecognisedFile,
+    load_mappings,
+    mapping_for,
+    parse_with_mapping,
+    suggest_mapping,
+)
 from engagement_pipeline.ingest.overrides import EventOverride
 from engagement_pipeline.ingest.reader import DEFAULT_LIMITS, ReadLimits, Table, read_table
 from engagement_pipeline.ingest.result import ParsedUpload, RejectedFile
@@ -44,6 +54,7 @@ PLATFORM_MODULES: tuple[ModuleType, ...] = (
     goto_webinar,
     webex,
     google_meet,
+    generic_sheet,  # the CSM's own sheet; yields to any platform module that also fits (_detect)
 )
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
@@ -68,6 +79,8 @@ def _as_fit(value: Fit | float) -> Fit:
 def _detect(table: Table, name: str) -> ModuleType:
     fits = [(m, _as_fit(m.identify(table))) for m in PLATFORM_MODULES]
     strong = [m for m, f in fits if f.strong]
+    if len(strong) > 1 and generic_sheet in strong:  # a platform's own module knows its export better
+        strong.remove(generic_sheet)
     if len(strong) == 1:
         return strong[0]
     if len(strong) > 1:
@@ -100,9 +113,21 @@ def _check_durations(module: ModuleType, upload: ParsedUpload, name: str) -> Non
                            found=f"{len(attended)} attendees, all with 0 minutes")
 
 
+def with_recognised_sheet(table: Table) -> Table:
+    """The first sheet of a workbook any module recognises (the first sheet when none or when it is a CSV)."""
+    if not table.other_sheets or any(_as_fit(m.identify(table)).strong for m in PLATFORM_MODULES):
+        return table
+    for rows in table.other_sheets.values():
+        candidate = replace(table, rows=rows, other_sheets={}, spans=[(i + 1, i + 1) for i in range(len(rows))],
+                            physical_lines=len(rows))
+        if any(_as_fit(m.identify(candidate)).strong for m in PLATFORM_MODULES):
+            return candidate
+    return table
+
+
 def detect_platform(path: Path) -> str:
     """The platform NAME (`zoom_webinar`, `teams`, `goto_webinar`, ...) from the file's content; or RejectedFile."""
-    return _detect(read_table(path, max_bytes=DEFAULT_MAX_BYTES), path.name).NAME
+    return _detect(with_recognised_sheet(read_table(path, max_bytes=DEFAULT_MAX_BYTES)), path.name).NAME
 
 
 def _quarantine_damaged(table: Table, collector: Collector) -> None:
@@ -123,16 +148,34 @@ def parse_export(
     overrides: Sequence[EventOverride] = (),
     max_bytes: int = DEFAULT_MAX_BYTES,
     limits: ReadLimits = DEFAULT_LIMITS,
+    mappings: Sequence[LoadedMapping] | None = None,
 ) -> ParsedUpload:
-    """Reads, detects and parses one export; records are validated against CanonicalAttendance."""
+    """Reads, detects and parses one export; records are validated against CanonicalAttendance.
+    A file whose header layout has a column mapping is read through it (`mappings`; None: those saved in the
+    data folder's `mappings/`, so every caller honours them); an unrecognised one is rejected with a suggested
+    mapping (`UnrecognisedFile.skeleton`)."""
     name = source_name or path.name
+    if mappings is None:
+        from engagement_pipeline.config import Settings
+
+        mappings = load_mappings(Settings.from_env().mappings_dir)
     try:
-        table = read_table(path, max_bytes=max_bytes, display_name=name, limits=limits)
-        module = _detect(table, name)
+        table = with_recognised_sheet(read_table(path, max_bytes=max_bytes, display_name=name, limits=limits))
+        mapping = mapping_for(table, mappings, name)
+        if mapping is not None:
+            module = mapped
+        else:
+            try:
+                module = _detect(table, name)
+            except RejectedFile as err:
+                raise UnrecognisedFile(err, suggest_mapping(table, name), name) from None
         collector = Collector(platform=module.NAME, source_file=name, default_type=module.DEFAULT_TYPE)
         if table.encoding not in ("utf-8", "utf-8-sig", "xlsx"):
             collector.notes.append(f"read as {table.encoding}")
-        module.parse(table, collector)
+        if mapping is not None:
+            parse_with_mapping(table, mapping, collector)
+        else:
+            module.parse(table, collector)
         if collector.rows_read == 0:
             damaged = f"; {len(table.damaged)} damaged lines" if table.damaged else ""
             raise RejectedFile(f"{name} has headers but no data rows ({module.LABEL}).",

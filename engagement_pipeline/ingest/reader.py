@@ -75,6 +75,8 @@ class Table:
     spans: list[tuple[int, int]] = field(default_factory=list)
     damaged: list[DamagedLine] = field(default_factory=list)
     physical_lines: int = 0
+    # A workbook's other sheets (name -> rows), so a format can be found on any sheet, not only the first.
+    other_sheets: dict[str, list[list[str]]] = field(default_factory=dict)
 
     def row_number(self, index: int) -> int:
         return index + 1
@@ -393,20 +395,24 @@ def _read_xlsx(data: bytes, name: str, limits: ReadLimits = DEFAULT_LIMITS) -> T
         # read_only streams the sheet row by row, so every limit below is checked before the next row is read.
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
-            sheet = workbook.worksheets[0]
-            # openpyxl pads every row to `max_col` (default: the width the sheet declares, which a hostile file
-            # can set to 16,384): the declared width, capped one past the limit so a wider row is still seen.
-            declared = sheet.max_column
-            max_col = min(declared, limits.max_cells_per_row + 1) if declared else None
-            for values in sheet.iter_rows(values_only=True, max_col=max_col):
-                where = f"row {len(rows) + 1}"
-                cells = _clean([_cell_text(v) for v in values])
-                _check_record(name, cells, len(rows) + 1, where, limits)
-                longest = max((len(c) for c in cells), default=0)
-                if longest > limits.max_cell_chars:
-                    raise _cell_too_long(name, where, limits, longest)
-                rows.append(cells)
-                clock.check(len(rows))
+            sheets: dict[str, list[list[str]]] = {}
+            for sheet in workbook.worksheets:  # every sheet, so a format is found on any of them (door lane)
+                # openpyxl pads every row to `max_col` (default: the width the sheet declares, which a hostile
+                # file can set to 16,384): the declared width, capped one past the limit so a wider row is seen.
+                declared = sheet.max_column
+                max_col = min(declared, limits.max_cells_per_row + 1) if declared else None
+                sheet_rows: list[list[str]] = []
+                for values in sheet.iter_rows(values_only=True, max_col=max_col):
+                    where = f"row {len(sheet_rows) + 1} of sheet {sheet.title!r}"
+                    cells = _clean([_cell_text(v) for v in values])
+                    _check_record(name, cells, len(sheet_rows) + 1, where, limits)
+                    longest = max((len(c) for c in cells), default=0)
+                    if longest > limits.max_cell_chars:
+                        raise _cell_too_long(name, where, limits, longest)
+                    sheet_rows.append(cells)
+                    clock.check(len(rows) + sum(map(len, sheets.values())) + len(sheet_rows))
+                sheets[sheet.title] = sheet_rows
+            rows = sheets.pop(workbook.worksheets[0].title) if workbook.worksheets else []
         finally:
             workbook.close()
     except RejectedFile:
@@ -417,7 +423,8 @@ def _read_xlsx(data: bytes, name: str, limits: ReadLimits = DEFAULT_LIMITS) -> T
         raise RejectedFile(f"{name} could not be opened as an Excel workbook.", expected="a valid .xlsx file",
                            found=f"{type(err).__name__}: {err}") from None
     spans = [(i + 1, i + 1) for i in range(len(rows))]
-    return Table(rows=rows, encoding="xlsx", delimiter="", container="xlsx", spans=spans, physical_lines=len(rows))
+    return Table(rows=rows, encoding="xlsx", delimiter="", container="xlsx", spans=spans, physical_lines=len(rows),
+                 other_sheets=sheets)
 
 
 def _cell_text(value: object) -> str:

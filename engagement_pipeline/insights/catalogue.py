@@ -50,7 +50,11 @@ def parse_topics(raw: object) -> tuple[str, ...]:
 
 
 def load_upcoming_events(path: Path, as_of: date | None = None) -> pd.DataFrame:
-    """Validated upcoming events; with `as_of`, only those strictly after it (past ones are history)."""
+    """Validated upcoming events; with `as_of`, only those strictly after it (past ones are history).
+    The catalogue is optional: no file means no upcoming events (the report says so), not an error."""
+    if not path.exists():
+        return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "event_date" else "object")
+                             for c in UPCOMING_COLUMNS})
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     raw.columns = [str(c).strip().lower() for c in raw.columns]
     raw = raw.apply(lambda col: col.str.strip())
