@@ -28,12 +28,14 @@ def test_definitions_load_and_resolve() -> None:
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
 
 
-def test_the_ingestion_job_covers_only_the_per_file_assets() -> None:
-    job = build_definitions().resolve_job_def("ingest_upload_job")
+def test_the_ingestion_job_covers_the_per_file_assets_and_the_rescore() -> None:
+    """One run per batch of files ingests them and re-scores (a run costs seconds before any work starts)."""
+    defs_ = build_definitions()
+    job = defs_.resolve_job_def("ingest_upload_job")
     assert job.partitions_def is not None and job.partitions_def.name == "uploads"
-    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == {
-        "attendance_upload", "validated_attendance", "matched_attendance"
-    }
+    ingest = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
+    rescore = {k.to_user_string() for k in defs_.resolve_job_def("engagement_job").asset_layer.executable_asset_keys}
+    assert ingest == {"attendance_upload", "validated_attendance", "matched_attendance"} | rescore
 
 
 def test_the_weekly_schedule_rescores_as_of_its_own_date() -> None:
