@@ -70,7 +70,8 @@ def run_pipeline(
                 run = dg.materialize(
                     [*INGEST_ASSETS, *ENGAGEMENT_ASSETS] if together else INGEST_ASSETS,
                     partition_key=batch[0].name if len(batch) == 1 else None, tags=tags, instance=instance,
-                    resources=per_batch, run_config=(run_config or None) if together else (dict(QUIET) if quiet else None),
+                    resources=per_batch,
+                    run_config=(run_config or None) if together else (dict(QUIET) if quiet else None),
                 )
             found.update(_uploads(run, batch))
         result.uploads = [found[p] for p in paths]

@@ -17,7 +17,7 @@ import dagster as dg
 import pandas as pd
 
 from engagement_pipeline import warehouse as wh
-from engagement_pipeline.crm import Crm, load_crm
+from engagement_pipeline.crm import Crm, load_crm_cached
 from engagement_pipeline.ingest.overrides import load_overrides
 from engagement_pipeline.ingest.parse import parse_export
 from engagement_pipeline.ingest.result import ParsedUpload, RejectedFile
@@ -156,7 +156,7 @@ def matched_attendance(
 
     def match(key: str) -> tuple[pd.DataFrame, dict[str, Any]]:
         if parsed[key] is not None and not crm:
-            crm.append(load_crm(data_folder.settings.crm_dir))
+            crm.append(load_crm_cached(data_folder.settings.crm_dir))
         return _match(uploads[key], parsed[key], crm[0] if crm else None, data_folder, warehouse)
 
     return _each_file(context, match)
