@@ -159,18 +159,35 @@ def _clean(value: Any) -> Any:
 def frame_rows(frame: pd.DataFrame, columns: Iterable[str]) -> list[dict[str, Any]]:
     cols = list(columns)
     present = [c for c in cols if c in frame.columns]
-    return [
-        {c: _clean(v) for c, v in zip(present, row, strict=True)}
-        for row in frame[present].itertuples(index=False, name=None)
-    ]
+    values = [_column_values(frame[c]) for c in present]
+    return [dict(zip(present, row, strict=True)) for row in zip(*values, strict=True)] if present else (
+        [{} for _ in range(len(frame))])
 
 
-INSERT_CHUNK_ROWS = 5_000
+def _column_values(column: pd.Series) -> list[Any]:
+    """One column as driver values, what `_clean` gives per cell, converted column-wise (a million-row
+    insert spent most of its time in `_clean`)."""
+    kind = column.dtype.kind
+    missing = column.isna().to_numpy()
+    if kind == "M":  # datetime64: Timestamps -> datetime, NaT -> None
+        out = list(column.dt.to_pydatetime()) if len(column) else []
+    elif kind in "biuf":  # numpy numbers and bools -> Python ones
+        out = column.to_numpy().tolist()
+    else:
+        return [_clean(v) for v in column.tolist()]
+    if missing.any():
+        for i in missing.nonzero()[0].tolist():
+            out[i] = None
+    return out
+
+
+INSERT_CHUNK_ROWS = 20_000
 
 
 def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame, columns: Iterable[str],
                  **constants: Any) -> int:
-    """Inserts `frame` in chunks: converting a million rows to driver dicts at once held gigabytes."""
+    """Inserts `frame` in chunks (one executemany each, in the caller's transaction): converting a million
+    rows to driver rows at once held gigabytes."""
     cols = list(columns)
     for start in range(0, len(frame), INSERT_CHUNK_ROWS):
         rows = frame_rows(frame.iloc[start:start + INSERT_CHUNK_ROWS], cols)

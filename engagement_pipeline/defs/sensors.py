@@ -159,6 +159,8 @@ def rescore_after_ingest_sensor(context: dg.SensorEvaluationContext) -> dg.Senso
     latest = finished[0]
     if latest.dagster_run.status == dg.DagsterRunStatus.SUCCESS:
         return dg.SkipReason("The latest ingestion run re-scored in the same run.")
+    if latest.dagster_run.tags.get(WILL_RETRY_TAG) == "true":
+        return dg.SkipReason("The latest ingestion run failed and will be re-executed; it re-scores then.")
     if context.cursor == latest.dagster_run.run_id:
         return dg.SkipReason("Already re-scored after the latest ingestion run.")
     return dg.SensorResult(
