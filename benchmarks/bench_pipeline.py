@@ -129,7 +129,7 @@ def child_domain_chain(records: int, data: Path, work: Path, anchor: date) -> di
     from engagement_pipeline import warehouse as wh
     from engagement_pipeline.attendance import events_held, merge_uploads
     from engagement_pipeline.config import DEMO_ORGANISER_DOMAIN, ScoringConfig
-    from engagement_pipeline.crm import load_crm
+    from engagement_pipeline.crm import load_crm_cached
     from engagement_pipeline.inbox import archive_copy, sha256_of
     from engagement_pipeline.ingest.overrides import load_overrides
     from engagement_pipeline.ingest.parse import parse_export
@@ -190,10 +190,10 @@ def child_domain_chain(records: int, data: Path, work: Path, anchor: date) -> di
     counts["parsed_records"] = sum(len(p.records) for _, p in parsed)
     counts["rows_read"] = sum(p.rows_read for _, p in parsed)
 
-    with s.stage("match + store (per upload)"):  # matched_attendance: reloads the CRM for every upload
+    with s.stage("match + store (per upload)"):  # matched_attendance: the CRM and index are cached by content
         progress = Progress(f"{label}: matched and stored", len(parsed))
         for n, (upload_id, upload) in enumerate(parsed, start=1):
-            crm = s.timed("load CRM again (per upload)", load_crm, crm_dir)
+            crm = s.timed("load CRM (cached by content, per upload)", load_crm_cached, crm_dir)
             outcome = s.timed("match_attendance (per upload)", match_attendance, upload.records, crm, internal)
             kept = exclude_internal(upload, outcome.internal)
             with engine.begin() as conn:
@@ -205,7 +205,7 @@ def child_domain_chain(records: int, data: Path, work: Path, anchor: date) -> di
     del parsed
 
     with s.stage("load CRM (engagement job)"):  # crm
-        crm = load_crm(crm_dir)
+        crm = load_crm_cached(crm_dir)
     counts["customers"], counts["contacts"] = len(crm.customers), len(crm.contacts)
 
     with s.stage("merge + re-match + replace"):  # attendance

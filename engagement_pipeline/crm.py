@@ -199,8 +199,9 @@ def load_crm_cached(crm_dir: Path) -> Crm:
 
     A run that ingests a batch of files and re-scores needs the CRM several times (once per batch, once for
     the re-score, in the benchmark once per upload); validating it with pandera each time was ~12 % of the
-    chain at 100k records. Each caller gets its own copy of the frames, so a caller that changes one cannot
-    change what the next one reads."""
+    chain at 100k records. Every caller gets the same Crm, which is read-only like the files it comes from
+    (nothing in the pipeline changes a loaded CRM's frames; copy them before changing anything), so the
+    match index built for it is found again by identity (`CrmIndex.for_crm`)."""
     import hashlib
 
     crm_dir = Path(crm_dir).resolve()
@@ -209,5 +210,4 @@ def load_crm_cached(crm_dir: Path) -> Crm:
     cached = _CACHED.get(crm_dir)
     if cached is None or cached[0] != digests:
         _CACHED[crm_dir] = cached = (digests, load_crm(crm_dir))  # type: ignore[assignment]
-    crm = cached[1]
-    return Crm(customers=crm.customers.copy(), contacts=crm.contacts.copy())
+    return cached[1]

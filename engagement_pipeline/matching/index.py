@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -33,13 +34,17 @@ class CrmIndex:
     def for_crm(cls, crm: Crm) -> CrmIndex:
         """`build`, once per CRM content: matching a batch of uploads and then the merged history used to
         rebuild the same index for every call (20 % of the chain at 100k records with 151 uploads)."""
-        key = _fingerprint(crm)
         cached = _INDEX_CACHE.get("index")
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        index = cls.build(crm)
-        _INDEX_CACHE["index"] = (key, index)
-        return index
+        frames = (crm.customers, crm.contacts)
+        light = (*(frame.shape for frame in frames), _light_key(crm.customers))
+        if (cached is not None and cached[3] == light
+                and all(ref() is frame for ref, frame in zip(cached[2], frames, strict=True))):
+            return cached[1]  # the very same frames as last time (a loaded CRM is read-only): no full hash
+        key = _fingerprint(crm)
+        if cached is None or cached[0] != key:
+            cached = (key, cls.build(crm), (), ())
+        _INDEX_CACHE["index"] = (cached[0], cached[1], tuple(weakref.ref(frame) for frame in frames), light)
+        return cached[1]
 
     @classmethod
     def build(cls, crm: Crm) -> CrmIndex:
@@ -83,7 +88,14 @@ class CrmIndex:
         )
 
 
-_INDEX_CACHE: dict[str, tuple[tuple[object, ...], CrmIndex]] = {}  # one entry: the last CRM's index
+# One entry: the last CRM's content key, its index, weak references to the frames it was last asked for and
+# their shapes and id/name hash (a cheap guard against an in-place edit of those frames).
+_INDEX_CACHE: dict[str, tuple[tuple[object, ...], CrmIndex, tuple[weakref.ref, ...], tuple[object, ...]]] = {}
+
+
+def _light_key(customers: pd.DataFrame) -> bytes:
+    columns = [c for c in ("customer_id", "name") if c in customers.columns]
+    return pd.util.hash_pandas_object(customers[columns], index=False).to_numpy().tobytes() if columns else b""
 
 
 def _fingerprint(crm: Crm) -> tuple[object, ...]:
