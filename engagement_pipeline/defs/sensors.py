@@ -52,6 +52,13 @@ def run_files(run: dg.DagsterRun) -> dict[str, str]:
     return {}
 
 
+def requested_files(request: dg.RunRequest) -> list[str]:
+    """The file names (partition keys) one of this sensor's run requests covers."""
+    if request.partition_key:
+        return [request.partition_key]
+    return sorted(json.loads(request.tags.get(BATCH_TAG, "{}")))
+
+
 def _runs_by_file(instance: dg.DagsterInstance) -> dict[tuple[str, str], list[dg.DagsterRun]]:
     """Every recent ingestion run per (file name, signature), newest first: one query per tick, not per file."""
     records = instance.get_run_records(filters=dg.RunsFilter(job_name=ingest_upload_job.name), limit=RUNS_LOOKED_AT)
