@@ -241,6 +241,12 @@ def _fold(records: list[dict[str, Any]]) -> pd.DataFrame:
     if not records:
         return pd.DataFrame(columns=list(CANONICAL_COLUMNS))
     frame = pd.DataFrame(records).sort_values("source_row", kind="stable")
+    if not frame.duplicated(["event_id", "attendee_key"]).any():
+        # Nothing to fold (one row per person and event, as in most exports): each group would be one row,
+        # and every aggregate of one row is that row's value; skip pandas' groupby machinery.
+        for column in ("attendee_email", "attendee_name", "company"):
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+        return frame[list(CANONICAL_COLUMNS)].reset_index(drop=True)
     frame["role_rank"] = frame["role"].map(ROLE_RANK)
     grouped = frame.groupby(["event_id", "attendee_key"], sort=False)
     folded = grouped.agg(
