@@ -8,7 +8,7 @@ and records each file's metadata on its own partition. A one-file run returns th
 
 
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -49,9 +49,10 @@ def _location(ref: str) -> dg.MetadataValue:
     return dg.MetadataValue.url(ref) if "://" in ref else dg.MetadataValue.path(ref)
 
 
-def _per_file(value: Any, keys: list[str]) -> Mapping[str, Any]:
-    """An upstream input as {file name: value}: a batch run loads a dict, a one-file run the bare value."""
-    return value if len(keys) > 1 else {keys[0]: value}
+def _per_file(value: Any, keys: list[str]) -> dict[str, Any]:
+    """An upstream input as {file name: value}: a batch run loads a dict, a one-file run the bare value.
+    The IO manager leaves a partition whose value is None (a rejected file) out of a batch: it is None here."""
+    return {key: value.get(key) for key in keys} if len(keys) > 1 else {keys[0]: value}
 
 
 def _each_file(context: dg.AssetExecutionContext, work: Callable[[str], tuple[T, dict[str, Any]]]
