@@ -151,11 +151,21 @@ def advocacy_candidates(scores: pd.DataFrame, trends: pd.DataFrame, attendance: 
     return pd.DataFrame.from_records(records, columns=list(ADVOCACY_COLUMNS))
 
 
-def _split(frame: pd.DataFrame) -> dict[object, pd.DataFrame]:
-    """customer_id -> that customer's rows, in their original order (what a boolean mask would select)."""
-    if frame.empty:
-        return {}
-    return {key: group for key, group in frame.groupby("customer_id", sort=False)}
+class _Split:
+    """customer_id -> that customer's rows, in their original order (what a boolean mask would select).
+    Positions come from one groupby; a customer's frame is cut only when a candidate asks for it."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self.positions = frame.groupby("customer_id", sort=False).indices if len(frame) else {}
+
+    def get(self, key: object, default: pd.DataFrame) -> pd.DataFrame:
+        found = self.positions.get(key)
+        return default if found is None else self.frame.iloc[found]
+
+
+def _split(frame: pd.DataFrame) -> _Split:
+    return _Split(frame)
 
 
 def _champion(customer_id: str, contacts: pd.DataFrame,
