@@ -34,8 +34,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check engagement_pipeline engagement_pipeline_tests benchmarks
 
+# `make bench` = 1k, 10k, 100k, 1M; `make bench SIZES=1000,10000` for a quick look (BENCH_ARGS=--domain: per stage).
+SIZES ?= 1000,10000,100000,1000000
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_pipeline.py
+	$(BIN)/python benchmarks/bench_pipeline.py --sizes $(SIZES) $(BENCH_ARGS)
 
 demo: $(STAMP)
 	$(BIN)/engagement-pipeline demo --out $(ENGAGEMENT_DATA_DIR)

@@ -189,3 +189,25 @@ def load_crm(crm_dir: Path) -> Crm:
     contacts = _validate(contacts, ContactsSchema, "contacts.csv")
     _check_contacts(contacts, set(customers["customer_id"]), "contacts.csv")
     return Crm(customers=customers.reset_index(drop=True), contacts=contacts.reset_index(drop=True))
+
+
+_CACHED: dict[Path, tuple[tuple[str, str], Crm]] = {}
+
+
+def load_crm_cached(crm_dir: Path) -> Crm:
+    """`load_crm`, read and validated once per process for the same file contents (keyed by their sha256).
+
+    A run that ingests a batch of files and re-scores needs the CRM several times (once per batch, once for
+    the re-score, in the benchmark once per upload); validating it with pandera each time was ~12 % of the
+    chain at 100k records. Every caller gets the same Crm, which is read-only like the files it comes from
+    (nothing in the pipeline changes a loaded CRM's frames; copy them before changing anything), so the
+    match index built for it is found again by identity (`CrmIndex.for_crm`)."""
+    import hashlib
+
+    crm_dir = Path(crm_dir).resolve()
+    digests = tuple(hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else ""
+                    for p in (crm_dir / "customers.csv", crm_dir / "contacts.csv"))
+    cached = _CACHED.get(crm_dir)
+    if cached is None or cached[0] != digests:
+        _CACHED[crm_dir] = cached = (digests, load_crm(crm_dir))  # type: ignore[assignment]
+    return cached[1]

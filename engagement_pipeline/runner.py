@@ -1,7 +1,9 @@
 """Runs the same Dagster assets the UI runs, in-process, for the CLI and for tests.
 
-Each file is one partition of the ingestion assets (exactly as the sensor does it), then one run of the
-engagement job re-scores everything; results are read back from the runs' outputs.
+Each file is one partition of the ingestion assets and, exactly as the sensor does it, one run ingests the
+whole batch (a partition range) and re-scores everything; results are read back from the run's outputs.
+Files from several folders (or partitions that are not neighbours) are ingested one range per run, then
+one run re-scores.
 """
 
 from __future__ import annotations
@@ -53,34 +55,30 @@ def run_pipeline(
     owned = instance is None
     instance = instance or dg.DagsterInstance.ephemeral()
     try:
-        for path in files:
-            path = Path(path).resolve()
-            instance.add_dynamic_partitions(upload_partitions_def.name, [path.name])
-            per_file = {**resources, "inbox": Inbox(directory=str(path.parent), consume=False)}
+        paths = [Path(p).resolve() for p in files]
+        names = [p.name for p in paths]
+        instance.add_dynamic_partitions(upload_partitions_def.name, list(dict.fromkeys(names)))
+        order = list(instance.get_dynamic_partitions(upload_partitions_def.name))
+        batches = _batches(paths, order)
+        together = len(batches) == 1  # the usual case: one run ingests every file and re-scores, like the sensor
+        found: dict[Path, dict[str, Any]] = {}
+        for batch in batches:
+            per_batch = {**resources, "inbox": Inbox(directory=str(batch[0].parent), consume=False)}
+            tags = ({"dagster/asset_partition_range_start": batch[0].name,
+                     "dagster/asset_partition_range_end": batch[-1].name} if len(batch) > 1 else None)
             with _quiet_dagster() if quiet else contextlib.nullcontext():
                 run = dg.materialize(
-                    INGEST_ASSETS, partition_key=path.name, instance=instance, resources=per_file,
-                    run_config=dict(QUIET) if quiet else None,
+                    [*INGEST_ASSETS, *ENGAGEMENT_ASSETS] if together else INGEST_ASSETS,
+                    partition_key=batch[0].name if len(batch) == 1 else None, tags=tags, instance=instance,
+                    resources=per_batch,
+                    run_config=(run_config or None) if together else (dict(QUIET) if quiet else None),
                 )
-            upload = run.output_for_node("attendance_upload")
-            parsed = run.output_for_node("validated_attendance")
-            result.uploads.append(
-                {
-                    "file": str(path),
-                    "upload_id": upload.upload_id,
-                    "sha256": upload.sha256,
-                    "first_seen": upload.first_seen,
-                    "platform": parsed.platform if parsed is not None else None,
-                    "reason": None if parsed is not None else str(
-                        run.asset_materializations_for_node("validated_attendance")[-1].metadata["reason"].value
-                    ),
-                    "status": str(run.asset_materializations_for_node("validated_attendance")[-1]
-                                  .metadata["status"].value),
-                }
-            )
-        with _quiet_dagster() if quiet else contextlib.nullcontext():
-            run = dg.materialize(ENGAGEMENT_ASSETS, instance=instance, resources=resources,
-                                 run_config=run_config or None)
+            found.update(_uploads(run, batch))
+        result.uploads = [found[p] for p in paths]
+        if not together:
+            with _quiet_dagster() if quiet else contextlib.nullcontext():
+                run = dg.materialize(ENGAGEMENT_ASSETS, instance=instance, resources=resources,
+                                     run_config=run_config or None)
         for asset in ENGAGEMENT_ASSETS:
             name = asset.key.to_user_string()
             if name == "engagement_report":
@@ -95,3 +93,41 @@ def run_pipeline(
         if owned:
             instance.dispose()
     return result
+
+
+def _batches(paths: list[Path], order: list[str]) -> list[list[Path]]:
+    """Files cut into runs of one folder whose partitions are neighbours (one partition range per run).
+
+    A name given twice (two folders) splits the batch, so each run sees each partition once."""
+    position = {key: i for i, key in enumerate(order)}
+    batches: list[list[Path]] = []
+    for path in sorted(paths, key=lambda p: position[p.name]):
+        last = batches[-1][-1] if batches else None
+        if (last is not None and last.parent == path.parent and position[path.name] == position[last.name] + 1):
+            batches[-1].append(path)
+        else:
+            batches.append([path])
+    return batches
+
+
+def _uploads(run: dg.ExecuteInProcessResult, batch: list[Path]) -> dict[Path, dict[str, Any]]:
+    """Per-file upload info of one ingestion run (a one-file run returns bare values, a batch dicts)."""
+    uploads, parsed = run.output_for_node("attendance_upload"), run.output_for_node("validated_attendance")
+    if len(batch) == 1:
+        uploads, parsed = {batch[0].name: uploads}, {batch[0].name: parsed}
+    events = run.asset_materializations_for_node("validated_attendance")
+    reasons = {event.partition: event.metadata.get("reason") for event in events}
+    statuses = {event.partition: event.metadata.get("status") for event in events}
+    found: dict[Path, dict[str, Any]] = {}
+    for path in batch:
+        upload, result = uploads[path.name], parsed[path.name]
+        found[path] = {
+            "file": str(path),
+            "upload_id": upload.upload_id,
+            "sha256": upload.sha256,
+            "first_seen": upload.first_seen,
+            "platform": result.platform if result is not None else None,
+            "reason": None if result is not None else str(reasons[path.name].value),
+            "status": str(statuses[path.name].value) if statuses.get(path.name) is not None else None,
+        }
+    return found

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -198,26 +199,116 @@ def _clean(value: Any) -> Any:
 def frame_rows(frame: pd.DataFrame, columns: Iterable[str]) -> list[dict[str, Any]]:
     cols = list(columns)
     present = [c for c in cols if c in frame.columns]
-    return [
-        {c: _clean(v) for c, v in zip(present, row, strict=True)}
-        for row in frame[present].itertuples(index=False, name=None)
-    ]
+    values = [_column_values(frame[c]) for c in present]
+    return [dict(zip(present, row, strict=True)) for row in zip(*values, strict=True)] if present else (
+        [{} for _ in range(len(frame))])
 
 
-INSERT_CHUNK_ROWS = 5_000
+def _column_values(column: pd.Series) -> list[Any]:
+    """One column as driver values, what `_clean` gives per cell, converted column-wise (a million-row
+    insert spent most of its time in `_clean`)."""
+    kind = column.dtype.kind
+    missing = column.isna().to_numpy()
+    if kind == "M":  # datetime64: Timestamps -> datetime, NaT -> None
+        out = list(column.dt.to_pydatetime()) if len(column) else []
+    elif kind in "biuf":  # numpy numbers and bools -> Python ones
+        out = column.to_numpy().tolist()
+    elif pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):  # text and missing values only
+        return column.astype(object).where(~missing, None).tolist()
+    else:
+        return [_clean(v) for v in column.tolist()]
+    if missing.any():
+        for i in missing.nonzero()[0].tolist():
+            out[i] = None
+    return out
+
+
+INSERT_CHUNK_ROWS = 20_000
+_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's SQLite DateTime stores a datetime
 
 
 def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame, columns: Iterable[str],
                  **constants: Any) -> int:
-    """Inserts `frame` in chunks: converting a million rows to driver dicts at once held gigabytes."""
-    cols = list(columns)
+    """Inserts `frame` in the caller's transaction, in chunks (a million driver rows at once held gigabytes).
+
+    On SQLite the rows go to the driver's executemany as tuples holding exactly what SQLAlchemy would bind
+    (DateTime as its text format, booleans as 1/0), on PostgreSQL through COPY: SQLAlchemy's per-value bind
+    processing was most of the time of storing a large upload and of rewriting the attendance table."""
+    cols = [c for c in columns if c in frame.columns]
+    dialect = conn.dialect.name
     for start in range(0, len(frame), INSERT_CHUNK_ROWS):
-        rows = frame_rows(frame.iloc[start:start + INSERT_CHUNK_ROWS], cols)
-        if constants:
-            for row in rows:
-                row.update(constants)
-        conn.execute(table.insert(), rows)
+        chunk = frame.iloc[start:start + INSERT_CHUNK_ROWS]
+        if dialect == "sqlite":
+            _insert_sqlite(conn, table, chunk, cols, constants)
+        elif dialect == "postgresql":
+            _copy_postgres(conn, table, chunk, cols, constants)
+        else:
+            rows = frame_rows(chunk, cols)
+            if constants:
+                for row in rows:
+                    row.update(constants)
+            conn.execute(table.insert(), rows)
     return len(frame)
+
+
+def _driver_columns(table: sa.Table, chunk: pd.DataFrame, cols: list[str], constants: Mapping[str, Any],
+                    datetime_text: str | None) -> tuple[list[str], list[list[Any]]]:
+    """Column names and per-column driver values (constants repeated); datetimes as text when asked."""
+    names = [*cols, *constants]
+    values: list[list[Any]] = []
+    for name in cols:
+        column = chunk[name]
+        if datetime_text and isinstance(table.c[name].type, sa.DateTime):
+            stamps = pd.to_datetime(column)
+            if stamps.dt.tz is None:  # vectorised; the same text as strftime(datetime_text)
+                text = pd.Series(np.char.replace(np.datetime_as_string(stamps.to_numpy("datetime64[us]"), unit="us"),
+                                                 "T", " "), index=stamps.index, dtype=object)
+            else:
+                text = stamps.dt.strftime(datetime_text)
+            values.append(text.where(stamps.notna(), None).tolist())
+        else:
+            values.append(_column_values(column))
+    values += [[_clean(value)] * len(chunk) for value in constants.values()]
+    return names, values
+
+
+def _insert_sqlite(conn: Connection, table: sa.Table, chunk: pd.DataFrame, cols: list[str],
+                   constants: Mapping[str, Any]) -> None:
+    names, values = _driver_columns(table, chunk, cols, constants, _SQLITE_DATETIME)
+    rows = list(zip(*values, strict=True)) if values else []
+    if not rows:
+        return
+    quoted = ", ".join(f'"{n}"' for n in names)
+    conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join("?" * len(names))})', rows)
+
+
+def _copy_text(value: Any) -> str:
+    r"""One value in COPY's text format: \N for NULL, backslash escapes for the characters COPY reserves."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    text = value if isinstance(value, str) else repr(value) if isinstance(value, float) else str(value)
+    return (text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r"))
+
+
+def _copy_postgres(conn: Connection, table: sa.Table, chunk: pd.DataFrame, cols: list[str],
+                   constants: Mapping[str, Any]) -> None:
+    import io
+
+    names, values = _driver_columns(table, chunk, cols, constants, None)
+    if not values or not len(chunk):
+        return
+    buffer = io.StringIO()
+    for row in zip(*values, strict=True):
+        buffer.write("\t".join(_copy_text(v) for v in row))
+        buffer.write("\n")
+    buffer.seek(0)
+    quoted = ", ".join(f'"{n}"' for n in names)
+    with conn.connection.driver_connection.cursor() as cursor:  # the same transaction as `conn`
+        cursor.copy_expert(f'COPY "{table.name}" ({quoted}) FROM STDIN WITH (FORMAT text)', buffer)
 
 
 def find_upload(conn: Connection, sha256: str) -> Mapping[str, Any] | None:

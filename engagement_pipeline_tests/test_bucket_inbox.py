@@ -24,7 +24,7 @@ from engagement_pipeline.config import ConfigError, Settings
 from engagement_pipeline.defs import INGEST_ASSETS
 from engagement_pipeline.defs.partitions import upload_partitions_def
 from engagement_pipeline.defs.resources import Inbox, default_resources
-from engagement_pipeline.defs.sensors import inbox_sensor
+from engagement_pipeline.defs.sensors import inbox_sensor, requested_files
 from engagement_pipeline.inbox.bucket import BucketInbox, make_client, parse_s3_url
 
 boto3 = pytest.importorskip("boto3")
@@ -172,7 +172,7 @@ def test_sensor_and_ingest_job_read_the_bucket_end_to_end(bucket: tuple[Any, str
 
     with dg.instance_for_test() as instance:
         first = _sensor(instance, inbox, None)
-        assert sorted(r.partition_key for r in first.run_requests) == sorted([webinar.name, "notes.csv"])
+        assert sorted(f for r in first.run_requests for f in requested_files(r)) == sorted([webinar.name, "notes.csv"])
         assert sorted(instance.get_dynamic_partitions(upload_partitions_def.name)) == sorted(
             [webinar.name, "notes.csv"])
         again = _sensor(instance, inbox, first.cursor)

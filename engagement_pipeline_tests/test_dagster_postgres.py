@@ -67,6 +67,6 @@ def test_materialisations_and_sensor_ticks_are_stored_in_postgres(
             partitions = conn.execute(sa.text("SELECT partition FROM dynamic_partitions")).scalars().all()
     finally:
         engine.dispose()
-    assert runs == ["SUCCESS", "SUCCESS"]  # the file's ingestion run, then the re-score
+    assert runs == ["SUCCESS"]  # one run: the file's ingestion and the re-score after it
     assert {'["attendance_upload"]', '["engagement_scores"]', '["engagement_report"]'} <= set(materialised)
     assert partitions == [webinar.name]

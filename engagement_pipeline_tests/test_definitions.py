@@ -28,12 +28,14 @@ def test_definitions_load_and_resolve() -> None:
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
 
 
-def test_the_ingestion_job_covers_only_the_per_file_assets() -> None:
-    job = build_definitions().resolve_job_def("ingest_upload_job")
+def test_the_ingestion_job_covers_the_per_file_assets_and_the_rescore() -> None:
+    """One run per batch of files ingests them and re-scores (a run costs seconds before any work starts)."""
+    defs_ = build_definitions()
+    job = defs_.resolve_job_def("ingest_upload_job")
     assert job.partitions_def is not None and job.partitions_def.name == "uploads"
-    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == {
-        "attendance_upload", "validated_attendance", "matched_attendance"
-    }
+    ingest = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
+    rescore = {k.to_user_string() for k in defs_.resolve_job_def("engagement_job").asset_layer.executable_asset_keys}
+    assert ingest == {"attendance_upload", "validated_attendance", "matched_attendance"} | rescore
 
 
 def test_the_weekly_schedule_rescores_as_of_its_own_date() -> None:
@@ -46,10 +48,10 @@ def test_the_weekly_schedule_rescores_as_of_its_own_date() -> None:
 
 def test_the_rescore_updates_the_tracking_but_never_sends_anything() -> None:
     """Sensors and the schedule launch only these two jobs; emails and opportunities need a person."""
-    job = build_definitions().resolve_job_def("engagement_job")
-    nodes = set(job.graph.node_dict)
-    assert {"risk_signals", "outreach_tasks", "customer_health", "conversion_summary", "advocacy_opportunities",
-            "invitations", "engagement_report"} <= nodes
-    assert not {"create_advocacy_opportunities", "send_event_invitations"} & nodes
+    for name in ("engagement_job", "ingest_upload_job"):  # the ingestion job re-scores in the same run
+        nodes = set(build_definitions().resolve_job_def(name).graph.node_dict)
+        assert {"risk_signals", "outreach_tasks", "customer_health", "conversion_summary", "advocacy_opportunities",
+                "invitations", "engagement_report"} <= nodes
+        assert not {"create_advocacy_opportunities", "send_event_invitations"} & nodes
     launched = {s.job_name for s in defs.sensors} | {s.job_name for s in defs.schedules}
     assert launched == {"ingest_upload_job", "engagement_job"}

@@ -218,15 +218,21 @@ class RunningProduct:
             time.sleep(1)
 
     def wait_until_settled(self, timeout: float = 240) -> list[dict]:
-        """No run queued or in progress, and a successful re-score started after the last ingestion ended."""
+        """No run queued or in progress, and the last ingestion run succeeded (it re-scores in the same run) or
+        a successful re-score started after it ended."""
 
         def settled() -> list[dict] | None:
             runs = self.runs()
             if any(r["status"] in ACTIVE for r in runs):
                 return None
-            ingest_ends = [r["endTime"] or 0 for r in runs if r["jobName"] == "ingest_upload_job"]
+            ingested = sorted((r for r in runs if r["jobName"] == "ingest_upload_job"),
+                              key=lambda r: r["endTime"] or 0)
+            if not ingested:
+                return None
+            if ingested[-1]["status"] == "SUCCESS":
+                return runs
             rescored = [r for r in runs if r["jobName"] == "engagement_job" and r["status"] == "SUCCESS"
-                        and r["startTime"] >= max(ingest_ends, default=0)]
+                        and r["startTime"] >= (ingested[-1]["endTime"] or 0)]
             return runs if rescored else None
 
         return self.wait_for(settled, timeout, "ingestion and the re-score after it to finish")
@@ -435,18 +441,18 @@ def _sections(markdown: str) -> dict[str, str]:
 # -- tests -----------------------------------------------------------------------------------------------------
 
 
-def test_two_exports_dropped_at_once_are_each_ingested_once_then_rescored(
+def test_two_exports_dropped_at_once_are_ingested_and_rescored_in_one_run(
     product: RunningProduct, first_drop: FirstDrop
 ) -> None:
     names = sorted(p.name for p in first_drop.files)
-    ingest = [r for r in first_drop.runs if r["jobName"] == "ingest_upload_job"]
-    rescore = [r for r in first_drop.runs if r["jobName"] == "engagement_job"]
-    assert sorted(r["tags"]["dagster/partition"] for r in ingest) == names, "one ingestion run per file"
-    assert all(r["status"] == "SUCCESS" and r["tags"]["dagster/sensor_name"] == "inbox_sensor" for r in ingest)
-    assert len({r["tags"]["dagster/tick"] for r in ingest}) == 1, "both files seen in the same sensor tick"
-    assert [r["status"] for r in rescore] == ["SUCCESS"], "exactly one re-score, after both files"
-    assert rescore[0]["tags"]["dagster/sensor_name"] == "rescore_after_ingest_sensor"
-    assert rescore[0]["startTime"] >= max(r["endTime"] for r in ingest)
+    [run] = [r for r in first_drop.runs if r["jobName"] == "ingest_upload_job"]
+    assert run["status"] == "SUCCESS" and run["tags"]["dagster/sensor_name"] == "inbox_sensor"
+    assert sorted(json.loads(run["tags"]["engagement/batch"])) == names, "one run for both files"
+    assert (run["tags"]["dagster/asset_partition_range_start"], run["tags"]["dagster/asset_partition_range_end"]) \
+        == (names[0], names[1])
+    assert not [r for r in first_drop.runs if r["jobName"] == "engagement_job"], "the run re-scored itself"
+    assert {e["partition"] for e in product.materializations("matched_attendance")} == set(names)
+    assert [e["runId"] for e in product.materializations("engagement_report")] == [run["runId"]]
 
     assert list((product.data / "inbox").iterdir()) == []
     archive = product.data / "archive"

@@ -124,3 +124,33 @@ def test_replace_attendance_is_a_full_snapshot(engine) -> None:
         wh.replace_attendance(conn, _records(3))
         count = conn.execute(wh.sa.select(wh.sa.func.count()).select_from(wh.attendance)).scalar_one()
     assert count == 3
+
+
+def test_bulk_insert_stores_exactly_what_sqlalchemy_stores(engine) -> None:
+    """The fast path (executemany of tuples on SQLite, COPY on PostgreSQL) against SQLAlchemy's own insert:
+    same rows read back, and on SQLite the same stored text and storage classes."""
+    import sqlalchemy as sa
+
+    records = _records(6).assign(
+        customer_id=["C1", None, "C\\2", "C\t3", "C\n4", "Ç5"],
+        match_method=["domain", "unmatched", None, "company_fuzzy", "domain", ""],
+        match_confidence=[0.95, float("nan"), 0.6, 1e-9, float("inf"), 0.0],
+        matched_contact=[None, "Ana \\N Lima", "a,\"b\"", "", "x\r\ny", "名前"],
+        event_date=[pd.Timestamp("2026-03-04 10:11:12.345678")] * 3 + [pd.Timestamp("2026-03-05")] * 3,
+        questions_asked=[0, 1, 2**31 - 1, 3, 4, 5],
+    )
+    raw = ("SELECT event_date, typeof(event_date), registered, typeof(registered), match_confidence, "
+           "typeof(match_confidence), customer_id, matched_contact FROM attendance ORDER BY attendee_key")
+
+    def stored() -> tuple[list, list]:
+        with engine.connect() as conn:
+            rows = [tuple(r) for r in conn.execute(sa.select(wh.attendance).order_by(wh.attendance.c.attendee_key))]
+            text = [tuple(r) for r in conn.exec_driver_sql(raw)] if engine.dialect.name == "sqlite" else []
+        return rows, text
+
+    with engine.begin() as conn:
+        conn.execute(wh.attendance.insert(), wh.frame_rows(records, wh.RECORD_COLUMN_NAMES))
+    expected = stored()
+    with engine.begin() as conn:
+        wh.replace_attendance(conn, records)
+    assert stored() == expected

@@ -10,7 +10,7 @@ import pandas as pd
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.attendance import choose_exports, export_status, merge_platforms
 from engagement_pipeline.attendance import events_held as build_events_held
-from engagement_pipeline.crm import Crm, load_crm
+from engagement_pipeline.crm import Crm, load_crm_cached
 from engagement_pipeline.insights import (
     advocacy_candidates as find_advocacy_candidates,
 )
@@ -37,7 +37,7 @@ from .resources import DataFolder, Scoring, Warehouse
 @dg.asset(group_name="crm", kinds={"csv"})
 def crm(data_folder: DataFolder) -> dg.Output[Crm]:
     """Customers (with their domains) and contacts, from `crm/customers.csv` and `crm/contacts.csv`."""
-    loaded = load_crm(data_folder.settings.crm_dir)
+    loaded = load_crm_cached(data_folder.settings.crm_dir)
     return dg.Output(
         loaded,
         metadata={"customers": len(loaded.customers), "contacts": len(loaded.contacts)},

@@ -1,19 +1,24 @@
 """Per-file assets: the dropped upload, its validated records, and those records matched to customers.
 
-Each is a thin wrapper: the work happens in `inbox`, `ingest`, `matching` and `warehouse`.
+Each is a thin wrapper: the work happens in `inbox`, `ingest`, `matching` and `warehouse`. One run may cover
+a batch of files (a range of `uploads` partitions, see `sensors.py`): then each asset does its per-file work
+for every file of the range, returns `{file name: value}` (stored per partition by `io.BatchPickleIOManager`)
+and records each file's metadata on its own partition. A one-file run returns the bare value, as always.
 """
 
 
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 import dagster as dg
 import pandas as pd
 
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.config import missing_crm
-from engagement_pipeline.crm import load_crm
+from engagement_pipeline.crm import Crm, load_crm_cached
 from engagement_pipeline.ingest.mappings import load_mappings, write_mapping_skeleton
 from engagement_pipeline.ingest.organiser import internal_domains_for
 from engagement_pipeline.ingest.overrides import WaitingForEventDetails, load_overrides
@@ -25,6 +30,11 @@ from engagement_pipeline.report.escape import mask_emails_in
 
 from .partitions import upload_partitions_def
 from .resources import DataFolder, Inbox, Warehouse
+
+# `backfill_policy` is marked beta; it is the documented way to run a range of partitions in one run.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
+T = TypeVar("T")
+BATCH = dg.BackfillPolicy.single_run()  # a range of files is one run, not one run per file
 
 
 @dataclass(frozen=True)
@@ -43,16 +53,39 @@ def _location(ref: str) -> dg.MetadataValue:
     return dg.MetadataValue.url(ref) if "://" in ref else dg.MetadataValue.path(ref)
 
 
-@dg.asset(partitions_def=upload_partitions_def, group_name="ingest", kinds={"file"})
+def _per_file(value: Any, keys: list[str]) -> dict[str, Any]:
+    """An upstream input as {file name: value}: a batch run loads a dict, a one-file run the bare value.
+    The IO manager leaves a partition whose value is None (a rejected file) out of a batch: it is None here."""
+    return {key: value.get(key) for key in keys} if len(keys) > 1 else {keys[0]: value}
+
+
+def _each_file(context: dg.AssetExecutionContext, work: Callable[[str], tuple[T, dict[str, Any]]]
+               ) -> dg.Output[Any]:
+    """Runs `work(file name) -> (value, metadata)` for every partition of the run, in partition order."""
+    keys = list(context.partition_keys)
+    if len(keys) == 1:
+        value, metadata = work(keys[0])
+        return dg.Output(value, metadata=metadata)
+    values: dict[str, Any] = {}
+    for key in keys:
+        values[key], metadata = work(key)
+        context.add_asset_metadata(metadata, partition_key=key)
+    return dg.Output(values)
+
+
+@dg.asset(partitions_def=upload_partitions_def, group_name="ingest", kinds={"file"}, backfill_policy=BATCH)
 def attendance_upload(
     context: dg.AssetExecutionContext, inbox: Inbox, data_folder: DataFolder, warehouse: Warehouse
-) -> dg.Output[Upload]:
+) -> dg.Output[Any]:
     """The dropped file, archived by content hash; the same bytes under any name are one upload."""
-    file_name = context.partition_key
     no_crm = missing_crm(data_folder.settings)
     if no_crm:  # before anything is archived or stored: the file stays in the inbox for when the CRM is there
         raise dg.Failure(description=no_crm)
     store = inbox.store(data_folder.settings)
+    return _each_file(context, lambda file_name: _archive(file_name, store, inbox, warehouse))
+
+
+def _archive(file_name: str, store: Any, inbox: Inbox, warehouse: Warehouse) -> tuple[Upload, dict[str, Any]]:
     fetched = store.fetch(file_name)
     with warehouse.engine().begin() as conn:
         if fetched is None:  # already processed and gone from the inbox: re-run from its archived copy
@@ -69,34 +102,59 @@ def attendance_upload(
     if inbox.consume:
         store.consume(fetched)
     upload = Upload(upload_id, file_name, fetched.sha256, fetched.archive_ref, first_seen, str(fetched.local_path))
-    return dg.Output(
-        upload,
-        metadata={
-            "upload_id": upload_id,
-            "sha256": fetched.sha256,
-            "archived_to": _location(fetched.archive_ref),
-            "first_seen": first_seen,
-        },
-    )
+    return upload, {
+        "upload_id": upload_id,
+        "sha256": fetched.sha256,
+        "archived_to": _location(fetched.archive_ref),
+        "first_seen": first_seen,
+    }
 
 
 UPLOAD_ACCEPTED_CHECK = "upload_accepted"
 
 
 @dg.asset(partitions_def=upload_partitions_def, group_name="ingest", kinds={"pandas", "pandera"},
+          backfill_policy=BATCH,
           check_specs=[dg.AssetCheckSpec(UPLOAD_ACCEPTED_CHECK, asset="validated_attendance",
-                                         description="The file was read and accepted; fails with the reason "
-                                                     "when it was rejected.")])
+                                         description="The files of the run were read and accepted (or held for "
+                                                     "event details); fails with the reasons when one was "
+                                                     "rejected.")])
 def validated_attendance(
-    context: dg.AssetExecutionContext, attendance_upload: Upload, inbox: Inbox, data_folder: DataFolder,
+    context: dg.AssetExecutionContext, attendance_upload: Any, inbox: Inbox, data_folder: DataFolder,
     warehouse: Warehouse,
-) -> Iterator[dg.Output[ParsedUpload | None] | dg.AssetCheckResult]:
+) -> Iterator[dg.Output[Any] | dg.AssetCheckResult]:
     """Platform detected from content, mapped through its pandera schema onto canonical records.
 
     A file that cannot be used is rejected with a reason beside it in `rejected/`, and the asset's
-    `upload_accepted` check fails (severity ERROR) with that reason, so the partition shows red in the UI;
-    the run itself still succeeds so that the other files and the report go on.
+    `upload_accepted` check fails (severity ERROR) with that reason, so the run shows red in the UI;
+    the run itself still succeeds so that the other files and the report go on. A check result cannot name a
+    partition, so a batch run has one result for all its files (naming each rejected one).
     """
+    keys = list(context.partition_keys)
+    uploads = _per_file(attendance_upload, keys)
+    rejected: dict[str, str] = {}
+
+    def validate(key: str) -> tuple[ParsedUpload | None, dict[str, Any]]:
+        value, metadata = _validate(context, uploads[key], inbox, data_folder, warehouse)
+        if metadata["status"] == "rejected":
+            rejected[key] = str(metadata["reason"])
+        return value, metadata
+
+    yield _each_file(context, validate)
+    if rejected:
+        yield dg.AssetCheckResult(
+            check_name=UPLOAD_ACCEPTED_CHECK, passed=False, severity=dg.AssetCheckSeverity.ERROR,
+            description="Rejected: " + "; ".join(f"{name}: {reason.splitlines()[0]}"
+                                                  for name, reason in rejected.items()),
+            metadata={"files": len(keys), "rejected": len(rejected), "file": ", ".join(rejected),
+                      "reason": "\n\n".join(rejected.values())})
+    else:
+        yield dg.AssetCheckResult(check_name=UPLOAD_ACCEPTED_CHECK, passed=True,
+                                  metadata={"files": len(keys), "file": ", ".join(keys)})
+
+
+def _validate(context: dg.AssetExecutionContext, attendance_upload: Upload, inbox: Inbox, data_folder: DataFolder,
+              warehouse: Warehouse) -> tuple[ParsedUpload | None, dict[str, Any]]:
     settings = data_folder.settings
     archived = Path(attendance_upload.local_path or attendance_upload.archive_path)
     try:
@@ -109,9 +167,8 @@ def validated_attendance(
         explanation = err.explanation()
         with warehouse.engine().begin() as conn:
             wh.mark_held(conn, attendance_upload.upload_id, explanation, [err.found])
-        context.log.warning(f"Holding {attendance_upload.file_name}: {err.reason}")
-        return dg.Output(None, metadata={"status": "held", "reason": explanation,
-                                         "overrides_line": err.suggested_line})
+        context.log.warning(f"Holding {attendance_upload.file_name}: {mask_emails_in(err.reason)}")
+        return None, {"status": "held", "reason": explanation, "overrides_line": err.suggested_line}
     except RejectedFile as err:
         explanation = err.explanation()
         skeleton = getattr(err, "skeleton", None)  # an unrecognised file's suggested column mapping
@@ -124,40 +181,41 @@ def validated_attendance(
             wh.mark_rejected(conn, attendance_upload.upload_id, explanation)
         reason = mask_emails_in(err.reason)  # a reason can quote a cell; the event log keeps no address
         context.log.warning(f"Rejected {attendance_upload.file_name}: {reason}")
-        yield dg.Output(
-            None,
-            metadata={"status": "rejected", "reason": mask_emails_in(explanation),
-                      "error_file": _location(error_file)},
-        )
-        yield dg.AssetCheckResult(
-            check_name=UPLOAD_ACCEPTED_CHECK, passed=False, severity=dg.AssetCheckSeverity.ERROR,
-            description=f"Rejected: {reason}",
-            metadata={"file": attendance_upload.file_name, "reason": mask_emails_in(explanation)})
-        return
-    yield dg.Output(
-        parsed,
-        metadata={
-            "status": "accepted",
-            "platform": parsed.platform,
-            "records": len(parsed.records),
-            "ledger": dg.MetadataValue.json(parsed.ledger),
-            "notes": "\n".join(parsed.notes) or "none",
-        },
-    )
-    yield dg.AssetCheckResult(check_name=UPLOAD_ACCEPTED_CHECK, passed=True,
-                              metadata={"file": attendance_upload.file_name, "platform": parsed.platform})
+        return None, {"status": "rejected", "reason": mask_emails_in(explanation),
+                      "error_file": _location(error_file)}
+    return parsed, {
+        "status": "accepted",
+        "platform": parsed.platform,
+        "records": len(parsed.records),
+        "ledger": dg.MetadataValue.json(parsed.ledger),
+        "notes": "\n".join(parsed.notes) or "none",
+    }
 
 
-@dg.asset(partitions_def=upload_partitions_def, group_name="ingest", kinds={"pandas", "sqlite"})
+@dg.asset(partitions_def=upload_partitions_def, group_name="ingest", kinds={"pandas", "sqlite"},
+          backfill_policy=BATCH)
 def matched_attendance(
-    context: dg.AssetExecutionContext, attendance_upload: Upload, validated_attendance: ParsedUpload | None,
+    context: dg.AssetExecutionContext, attendance_upload: Any, validated_attendance: Any,
     data_folder: DataFolder, warehouse: Warehouse,
-) -> dg.Output[pd.DataFrame]:
+) -> dg.Output[Any]:
     """Records matched to customers (method and confidence per row), stored for this upload."""
-    if validated_attendance is None:
-        return dg.Output(pd.DataFrame(), metadata={"status": "rejected", "records": 0})
+    keys = list(context.partition_keys)
+    uploads, parsed = _per_file(attendance_upload, keys), _per_file(validated_attendance, keys)
+    crm: list[Crm] = []  # the CRM is read once per run, and only when some file was accepted
+
+    def match(key: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+        if parsed[key] is not None and not crm:
+            crm.append(load_crm_cached(data_folder.settings.crm_dir))
+        return _match(context, uploads[key], parsed[key], crm[0] if crm else None, data_folder, warehouse)
+
+    return _each_file(context, match)
+
+
+def _match(context: dg.AssetExecutionContext, attendance_upload: Upload, validated_attendance: ParsedUpload | None,
+           crm: Crm | None, data_folder: DataFolder, warehouse: Warehouse) -> tuple[pd.DataFrame, dict[str, Any]]:
+    if validated_attendance is None or crm is None:
+        return pd.DataFrame(), {"status": "rejected", "records": 0}
     settings = data_folder.settings
-    crm = load_crm(settings.crm_dir)
     internal_domains, rule = internal_domains_for(settings.internal_domains, validated_attendance)
     outcome = match_attendance(validated_attendance.records, crm, internal_domains)
     parsed = exclude_internal(validated_attendance, outcome.internal)
@@ -171,14 +229,11 @@ def matched_attendance(
             excluded=parsed.excluded, quarantined=parsed.quarantined, ledger=ledger,
         )
     methods = outcome.matched["match_method"].value_counts().to_dict()
-    return dg.Output(
-        outcome.matched,
-        metadata={
-            "records": len(outcome.matched),
-            "matched": int(outcome.matched["customer_id"].notna().sum()),
-            "by_method": dg.MetadataValue.json({str(k): int(v) for k, v in methods.items()}),
-            "ledger": dg.MetadataValue.json(ledger),
-            "ledger_balanced": bool(ledger["balanced"]),
-            "notes": "\n".join(parsed.notes) or "none",
-        },
-    )
+    return outcome.matched, {
+        "records": len(outcome.matched),
+        "matched": int(outcome.matched["customer_id"].notna().sum()),
+        "by_method": dg.MetadataValue.json({str(k): int(v) for k, v in methods.items()}),
+        "ledger": dg.MetadataValue.json(ledger),
+        "ledger_balanced": bool(ledger["balanced"]),
+        "notes": "\n".join(parsed.notes) or "none",
+    }

@@ -5,6 +5,7 @@ import os
 from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from pydantic import Field
@@ -13,6 +14,8 @@ from sqlalchemy.engine import Engine
 from engagement_pipeline.config import DEFAULT_WEIGHTS, ConfigError, ScoringConfig, Settings
 from engagement_pipeline.inbox import InboxFile, InboxStore, open_inbox
 from engagement_pipeline.warehouse import create_schema, make_engine
+
+from .io import batch_io_manager
 
 
 @cache
@@ -105,7 +108,7 @@ class Scoring(dg.ConfigurableResource):
             raise dg.Failure(description=f"Scoring configuration is invalid: {err}") from err
 
 
-def default_resources(settings: Settings | None = None) -> dict[str, dg.ConfigurableResource]:
+def default_resources(settings: Settings | None = None) -> dict[str, Any]:
     """Resources for the embedded defaults, read from the environment at load time."""
     s = settings or Settings.from_env()
     # From the environment, the URL (it may hold a password) is resolved at run time and never shown in the UI.
@@ -119,4 +122,6 @@ def default_resources(settings: Settings | None = None) -> dict[str, dg.Configur
         ),
         "inbox": Inbox(directory=str(s.inbox_dir), url=s.inbox_url),
         "scoring": Scoring(),
+        # The filesystem IO manager, able to store a run that covers a batch of files (see defs/io.py).
+        "io_manager": batch_io_manager,
     }

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -88,7 +89,9 @@ class Collector:
         """(source row, raw cells, field values) for each data row that is neither a duplicate nor fails the
         platform's pandera model (those are excluded/quarantined here)."""
         frame = field_frame(sec, found)
-        problems = schema_problems(model, frame)
+        problems = _all_rows_pass(model, frame)
+        if problems is None:  # some row fails (or the model has a check the pre-check does not know)
+            problems = schema_problems(model, frame)
         records = frame.to_dict("records")
         for pos, (source_row, cells) in enumerate(sec.rows):
             raw = sec.raw(cells)
@@ -110,10 +113,10 @@ class Collector:
         if row.email and not EMAIL.fullmatch(row.email.strip()):
             self.quarantine(row.source_row, "bad_email", f"email {row.email!r} is not an address", row.raw)
             return
-        if make_attendee_key(row.email, row.name) is None:
+        if _attendee_key(row.email, row.name) is None:
             self.quarantine(row.source_row, "no_identity", "row has neither an email nor a name", row.raw)
             return
-        if is_bot(row.name, row.email):
+        if _is_bot(row.name, row.email):
             self.exclude(row.source_row, "bot", f"note-taker bot {row.name or row.email!r}", row.raw)
             return
         self.kept.append(row)
@@ -126,15 +129,19 @@ class Collector:
         if inferred:
             self.notes.append(inferred)
         rows = []
+        events: dict[tuple[str, datetime, str | None], tuple[str, pd.Timestamp, str]] = {}  # one per event, not per row
         for row in self.kept:
             name = override.event_name if override and override.event_name else row.event_name
             day = override.event_date if override and override.event_date else row.event_date
             if not name or day is None:
                 rows.append(None)
                 continue
-            event_type = (override.event_type if override and override.event_type
-                          else row.event_type or infer_event_type(name, self.default_type))
-            rows.append((name, pd.Timestamp(day).normalize(), event_type))
+            event = events.get((name, day, row.event_type))
+            if event is None:
+                event_type = (override.event_type if override and override.event_type
+                              else row.event_type or infer_event_type(name, self.default_type))
+                event = events[(name, day, row.event_type)] = (name, pd.Timestamp(day).normalize(), event_type)
+            rows.append(event)
         if self.kept and all(r is None for r in rows):
             known = next((r for r in self.kept if r.event_name or r.event_date), None)
             raise WaitingForEventDetails(
@@ -174,13 +181,62 @@ def _issues(items: list[dict[str, Any]]) -> pd.DataFrame:
     return frame.astype({"source_row": "int64"})
 
 
+@lru_cache(maxsize=65_536)
+def _attendee_key(email: str | None, name: str | None) -> str | None:
+    return make_attendee_key(email, name)  # regex-heavy name folding; people recur across rows and files
+
+
+@lru_cache(maxsize=65_536)
+def _is_bot(name: str | None, email: str | None) -> bool:
+    return is_bot(name, email)
+
+
+@lru_cache(maxsize=4_096)
+def _event_id(event_name: str, day: pd.Timestamp) -> str:
+    return make_event_id(event_name, day)
+
+
+def _all_rows_pass(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> dict[int, tuple[str, str]] | None:
+    """{} when every row passes the platform model, checked with the same vectorised tests pandera runs
+    (`str.match`, `str.len`, `isin`) without pandera's per-call machinery (most of parsing time for a batch of
+    small files); None when a row fails or the model uses anything else: then pandera decides and reports."""
+    if frame.empty:
+        return {}
+    schema = model.to_schema()
+    if schema.checks or getattr(schema, "unique", None) or schema.coerce:
+        return None
+    for name, column in schema.columns.items():
+        if (name not in frame.columns or column.nullable or column.regex or column.coerce or column.unique
+                or str(column.dtype) not in ("str", "string[python]") or frame[name].dtype != object):
+            return None
+        values = frame[name]
+        if not values.map(type).eq(str).all():
+            return None
+        for check in column.checks:
+            stats = check.statistics or {}
+            if check.name == "str_matches":
+                passed = values.str.match(stats["pattern"], na=False)
+            elif check.name == "str_length" and stats.get("exact_value") is None:
+                length = values.str.len()
+                passed = length >= (stats.get("min_value") or 0)
+                if stats.get("max_value") is not None:
+                    passed &= length <= stats["max_value"]
+            elif check.name == "isin":
+                passed = values.isin(stats["allowed_values"])
+            else:
+                return None
+            if not passed.all():
+                return None
+    return {}
+
+
 def _record(row: Kept, event_name: str, day: pd.Timestamp, event_type: str, platform: str, source: str
             ) -> dict[str, Any]:
     email = row.email.strip().lower() if row.email else None
     attended = row.attended or row.role in ("panelist", "speaker")
     return {
-        "event_id": make_event_id(event_name, day), "event_name": event_name, "event_type": event_type,
-        "event_date": day, "platform": platform, "attendee_key": make_attendee_key(email, row.name),
+        "event_id": _event_id(event_name, day), "event_name": event_name, "event_type": event_type,
+        "event_date": day, "platform": platform, "attendee_key": _attendee_key(email, row.name),
         "attendee_email": email, "attendee_name": row.name or None, "company": row.company or None,
         "registered": row.registered, "attended": attended,
         "minutes_attended": row.minutes if attended else 0.0, "questions_asked": row.questions,
@@ -197,6 +253,12 @@ def _fold(records: list[dict[str, Any]]) -> pd.DataFrame:
     if not records:
         return pd.DataFrame(columns=list(CANONICAL_COLUMNS))
     frame = pd.DataFrame(records).sort_values("source_row", kind="stable")
+    if not frame.duplicated(["event_id", "attendee_key"]).any():
+        # Nothing to fold (one row per person and event, as in most exports): each group would be one row,
+        # and every aggregate of one row is that row's value; skip pandas' groupby machinery.
+        for column in ("attendee_email", "attendee_name", "company"):
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+        return frame[list(CANONICAL_COLUMNS)].reset_index(drop=True)
     frame["role_rank"] = frame["role"].map(ROLE_RANK)
     grouped = frame.groupby(["event_id", "attendee_key"], sort=False)
     folded = grouped.agg(

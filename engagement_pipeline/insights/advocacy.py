@@ -65,14 +65,17 @@ def _months_active(dates: pd.Series, as_of: pd.Timestamp, window_days: int) -> i
     return int(((as_of - dates).dt.days * 12 // window_days).clip(0, 11).nunique())
 
 
-def _notable(rows: pd.DataFrame, all_rows: pd.DataFrame, as_of: pd.Timestamp, window_days: int) -> list[str]:
+def _notable(rows: pd.DataFrame, all_rows: pd.DataFrame, as_of: pd.Timestamp, window_days: int,
+             most_questions: float | None = None, types_offered: int | None = None) -> list[str]:
+    """What makes the customer credible; the two population figures may be passed in, computed once."""
     notes: list[str] = []
     spoke = rows.loc[rows["role"].isin(["speaker", "panelist"]), "event_id"].nunique()
     if spoke:
         notes.append(f"spoke at {_plural(spoke, 'event')}")
     questions = int(rows["questions_asked"].sum())
     if questions:
-        most = all_rows.groupby("customer_id")["questions_asked"].sum().max()
+        most = (all_rows.groupby("customer_id")["questions_asked"].sum().max() if most_questions is None
+                else most_questions)
         suffix = ", the most of any customer" if questions >= most else ""
         notes.append(f"asked {_plural(questions, 'question')}{suffix}")
     feedback = rows.loc[rows["feedback_submitted"].astype(bool), "event_id"].nunique()
@@ -81,7 +84,7 @@ def _notable(rows: pd.DataFrame, all_rows: pd.DataFrame, as_of: pd.Timestamp, wi
     months = _months_active(rows["event_date"], as_of, window_days)
     if months >= 6:
         notes.append(f"attended in {months} of the last 12 months")
-    offered = all_rows["event_type"].nunique()
+    offered = all_rows["event_type"].nunique() if types_offered is None else types_offered
     if offered > 1 and rows["event_type"].nunique() == offered:
         notes.append("attended every event type")
     return notes
@@ -123,14 +126,21 @@ def advocacy_candidates(scores: pd.DataFrame, trends: pd.DataFrame, attendance: 
     people = people_engagement(rows)
     crm = customers.set_index("customer_id") if customers is not None else None
     medians = {k: crm[k].median() for k in ("arr", "usage_health") if k in crm} if crm is not None else {}
+    # One pass: each customer's rows, contacts and people split out once, and the two population figures
+    # computed once, instead of a scan of the whole window per candidate (65 s at 1M records).
+    by_customer = _split(rows)
+    contacts_by, people_by = _split(contacts), _split(people)
+    most = rows.groupby("customer_id")["questions_asked"].sum().max()
+    offered = rows["event_type"].nunique()
     records = []
     for _, row in chosen.iterrows():
-        mine = rows.loc[rows["customer_id"] == row["customer_id"]]
+        mine = by_customer.get(row["customer_id"], rows.iloc[:0])
         spoke = bool(mine["role"].isin(["speaker", "panelist"]).any())
         crm_row = crm.loc[row["customer_id"]] if crm is not None and row["customer_id"] in crm.index else None
-        notable = _notable(mine, rows, as_of, window)
+        notable = _notable(mine, rows, as_of, window, most, offered)
         types = _suggested(row, row["trend"], spoke, crm_row, medians)
-        name, email = _champion(row["customer_id"], contacts, people)
+        name, email = _champion(row["customer_id"], contacts_by.get(row["customer_id"], contacts.iloc[:0]),
+                                people_by.get(row["customer_id"], people.iloc[:0]))
         records.append({
             "customer_id": row["customer_id"], "customer_name": row["customer_name"], "score": row["score"],
             "trend": row["trend"], "notable": notable, "suggested_types": types,
@@ -141,9 +151,27 @@ def advocacy_candidates(scores: pd.DataFrame, trends: pd.DataFrame, attendance: 
     return pd.DataFrame.from_records(records, columns=list(ADVOCACY_COLUMNS))
 
 
+class _Split:
+    """customer_id -> that customer's rows, in their original order (what a boolean mask would select).
+    Positions come from one groupby; a customer's frame is cut only when a candidate asks for it."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self.positions = frame.groupby("customer_id", sort=False).indices if len(frame) else {}
+
+    def get(self, key: object, default: pd.DataFrame) -> pd.DataFrame:
+        found = self.positions.get(key)
+        return default if found is None else self.frame.iloc[found]
+
+
+def _split(frame: pd.DataFrame) -> _Split:
+    return _Split(frame)
+
+
 def _champion(customer_id: str, contacts: pd.DataFrame,
               people: pd.DataFrame) -> tuple[str | None, str | None]:
-    """The CRM champion, else the customer's most engaged attendee (events, then questions, then minutes)."""
+    """The CRM champion, else the customer's most engaged attendee (events, then questions, then minutes).
+    `contacts` and `people` may hold every customer or only this one's rows."""
     mine = contacts.loc[contacts["customer_id"] == customer_id]
     champions = mine.loc[mine["is_champion"].fillna(False).astype(bool)]
     if not champions.empty:

@@ -68,7 +68,7 @@ def match_attendance(records: pd.DataFrame, crm: Crm, internal_domains: frozense
     base = base.loc[~internal_mask].reset_index(drop=True)
     emails, domains = emails[~internal_mask].reset_index(drop=True), domains[~internal_mask]
 
-    index = CrmIndex.build(crm)
+    index = CrmIndex.for_crm(crm)
     state = _State.empty(len(base))
     # 1. Contact email.
     state.fill(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -28,6 +29,22 @@ class CrmIndex:
     display_names: dict[str, str]  # customer_id -> name as in the CRM
     contact_names: dict[str, frozenset[str]]  # customer_id -> normalised contact names
     domain_labels: dict[str, tuple[str, ...]]  # customer_id -> compact labels of its domains ('acme')
+
+    @classmethod
+    def for_crm(cls, crm: Crm) -> CrmIndex:
+        """`build`, once per CRM content: matching a batch of uploads and then the merged history used to
+        rebuild the same index for every call (20 % of the chain at 100k records with 151 uploads)."""
+        cached = _INDEX_CACHE.get("index")
+        frames = (crm.customers, crm.contacts)
+        light = (*(frame.shape for frame in frames), _light_key(crm.customers))
+        if (cached is not None and cached[3] == light
+                and all(ref() is frame for ref, frame in zip(cached[2], frames, strict=True))):
+            return cached[1]  # the very same frames as last time (a loaded CRM is read-only): no full hash
+        key = _fingerprint(crm)
+        if cached is None or cached[0] != key:
+            cached = (key, cls.build(crm), (), ())
+        _INDEX_CACHE["index"] = (cached[0], cached[1], tuple(weakref.ref(frame) for frame in frames), light)
+        return cached[1]
 
     @classmethod
     def build(cls, crm: Crm) -> CrmIndex:
@@ -69,6 +86,26 @@ class CrmIndex:
             contact_names={cid: frozenset(names) for cid, names in people.items()},
             domain_labels=labels,
         )
+
+
+# One entry: the last CRM's content key, its index, weak references to the frames it was last asked for and
+# their shapes and id/name hash (a cheap guard against an in-place edit of those frames).
+_INDEX_CACHE: dict[str, tuple[tuple[object, ...], CrmIndex, tuple[weakref.ref, ...], tuple[object, ...]]] = {}
+
+
+def _light_key(customers: pd.DataFrame) -> bytes:
+    columns = [c for c in ("customer_id", "name") if c in customers.columns]
+    return pd.util.hash_pandas_object(customers[columns], index=False).to_numpy().tobytes() if columns else b""
+
+
+def _fingerprint(crm: Crm) -> tuple[object, ...]:
+    """Every cell of both CRM frames as one comparable value (a 64-bit hash per row, column names), so a
+    rule that reads another CRM column is covered too; milliseconds even for thousands of customers."""
+    def rows(frame: pd.DataFrame) -> tuple[object, ...]:
+        hashed = pd.util.hash_pandas_object(frame.astype(str), index=False)
+        return tuple(frame.columns), hashed.to_numpy().tobytes()
+
+    return rows(crm.customers), rows(crm.contacts)
 
 
 def per_unique(values: pd.Series, fn: object) -> np.ndarray:

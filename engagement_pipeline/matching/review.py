@@ -108,7 +108,7 @@ def unmatched_attendees(matched: pd.DataFrame, crm: Crm, max_suggestions: int = 
     queue["events_attended"] = attended.reindex(queue.index, fill_value=0).astype(int)
     queue = queue.reset_index()
 
-    index = CrmIndex.build(crm)
+    index = CrmIndex.for_crm(crm)
     names = sorted({n for n in map(normalise_company_name, queue["company"]) if n})
     domains = [email_domain(e) for e in queue["attendee_email"]]
     labels = sorted({compact(d.label) for d in domains if d is not None and not d.is_personal and d.label})
