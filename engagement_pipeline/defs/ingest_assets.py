@@ -133,11 +133,14 @@ def validated_attendance(
     keys = list(context.partition_keys)
     uploads = _per_file(attendance_upload, keys)
     rejected: dict[str, str] = {}
+    platforms: dict[str, str] = {}
 
     def validate(key: str) -> tuple[ParsedUpload | None, dict[str, Any]]:
         value, metadata = _validate(context, uploads[key], inbox, data_folder, warehouse)
         if metadata["status"] == "rejected":
             rejected[key] = str(metadata["reason"])
+        elif value is not None:
+            platforms[key] = value.platform
         return value, metadata
 
     yield _each_file(context, validate)
@@ -150,7 +153,8 @@ def validated_attendance(
                       "reason": "\n\n".join(rejected.values())})
     else:
         yield dg.AssetCheckResult(check_name=UPLOAD_ACCEPTED_CHECK, passed=True,
-                                  metadata={"files": len(keys), "file": ", ".join(keys)})
+                                  metadata={"files": len(keys), "file": ", ".join(keys),
+                                            "platform": ", ".join(sorted(set(platforms.values()))) or "none"})
 
 
 def _validate(context: dg.AssetExecutionContext, attendance_upload: Upload, inbox: Inbox, data_folder: DataFolder,
