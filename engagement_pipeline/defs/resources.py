@@ -85,7 +85,10 @@ class Scoring(dg.ConfigurableResource):
     window_days: int = 365
     recency_half_life_days: float = 60.0
     trend_window_days: int = 182
-    trend_alpha: float = 0.10
+    trend_recent_days: int = 56
+    trend_baseline_days: int = 273
+    trend_alpha: float = 0.01
+    trend_min_drop: float = 0.5
     trend_min_events: int = 4
     prior_strength: float = 4.0
     diversity_shrink_events: float = 2.0
