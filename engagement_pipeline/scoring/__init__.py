@@ -15,12 +15,12 @@ from engagement_pipeline.scoring.composite import score_customers
 from engagement_pipeline.scoring.trends import absence_test, engagement_trends, population_prior
 
 __all__ = [
+    "absence_test",
     "consistency",
     "depth",
     "diversity",
     "engagement_trends",
     "frequency",
-    "absence_test",
     "population_prior",
     "recency",
     "record_depth",

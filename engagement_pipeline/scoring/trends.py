@@ -25,7 +25,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from scipy.stats import betabinom
+from scipy.stats import beta, betabinom
 
 from engagement_pipeline.config import ScoringConfig
 from engagement_pipeline.scoring.composite import (
@@ -103,6 +103,30 @@ def _held(table: pd.DataFrame, since: pd.Series, lo: pd.Series | pd.Timestamp,
     return pd.Series(np.clip(upper - lower, 0, None), index=since.index, dtype="int64")
 
 
+def bernoulli_cusum(attended: np.ndarray, held: np.ndarray, p0: np.ndarray, ratio: float
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Page's CUSUM for a drop of the attendance rate from p0 to ratio·p0, over events in date order.
+
+    `attended` and `held` are customers × events booleans. Each event held adds the log-likelihood ratio
+    log((1−p1)/(1−p0)) when missed and log(p1/p0) when attended; the sum is floored at 0. Returns the final
+    statistic and the index of the event where the current run above 0 began (−1 if none): the evidence
+    segment "since <date>". A regular (p0 = 0.8) trips h = 3 after 3 misses, an occasional one (p0 = 0.2)
+    needs about 20: the customer's own rate sets how much absence is news.
+    """
+    p0 = np.clip(p0, 0.02, 0.98)
+    p1 = np.clip(p0 * ratio, 0.005, None)
+    miss, hit = np.log((1 - p1) / (1 - p0)), np.log(p1 / p0)
+    stat = np.zeros(len(p0))
+    begin = np.full(len(p0), -1)
+    for j in range(attended.shape[1]):
+        step = np.where(held[:, j], np.where(attended[:, j], hit, miss), 0.0)
+        new = np.maximum(0.0, stat + step)
+        begin = np.where((stat == 0) & (new > 0), j, begin)
+        begin = np.where(new == 0, -1, begin)
+        stat = new
+    return stat, begin
+
+
 def engagement_trends(attendance: pd.DataFrame, events: pd.DataFrame, customers: pd.DataFrame,
                       as_of: date | pd.Timestamp | str, config: ScoringConfig = DEFAULT_CONFIG) -> pd.DataFrame:
     """One row per CRM customer: trend, the evidence window's counts, the test's p-value and plain facts."""
@@ -135,19 +159,47 @@ def engagement_trends(attendance: pd.DataFrame, events: pd.DataFrame, customers:
     streak_days = (day - last).dt.days.fillna(0).astype(int)
     looks["streak"] = (zero, missed, x0s, n0s, streak_days, absence_test(zero, missed, x0s, n0s, prior))
 
+    # Sequential look: CUSUM over the events of the trend window, against the baseline before it.
+    scan_start = day - pd.Timedelta(days=config.trend_window_days)
+    scan = table.loc[table["event_day"] > scan_start].sort_values(["event_day", "event_id"])
+    n0c = _held(table, since, scan_start - base, scan_start)
+    x0c = _count(att_day, owner, idx, scan_start - base, scan_start)
+    # The lowest plausible past rate (a low quantile of the baseline posterior), not its mean: a customer
+    # seen at 4 events is not held to a rate it may never have had.
+    p0 = beta.ppf(config.trend_baseline_quantile, prior[0] + x0c, prior[1] + n0c - x0c)
+    held_m = scan["event_day"].to_numpy()[None, :] >= since.to_numpy()[:, None]
+    hit = set(zip(distinct["customer_id"], distinct["event_id"], strict=True))
+    att_m = np.array([[(c, e) in hit for e in scan["event_id"]] for c in idx], dtype=bool).reshape(held_m.shape)
+    stat, begin = bernoulli_cusum(att_m, held_m, p0, config.trend_drop_ratio)
+    cols = np.arange(held_m.shape[1])[None, :]
+    segment = (cols >= begin[:, None]) & (begin[:, None] >= 0)
+    n1c = pd.Series((held_m & segment).sum(axis=1), index=idx)
+    x1c = pd.Series((att_m & held_m & segment).sum(axis=1), index=idx)
+    seg_days = pd.Series([(day - scan["event_day"].iloc[b]).days if b >= 0 else 0 for b in begin], index=idx)
+    looks["cusum"] = (x1c, n1c, x0c, n0c, seg_days, absence_test(x1c, n1c, x0c, n0c, prior))
+    alarm = pd.Series(stat >= config.trend_cusum_threshold, index=idx) & (x0c >= 1) & (
+        n0c >= config.trend_min_events) & (n1c >= config.trend_min_events)
+
     alpha, drop = config.trend_alpha, config.trend_min_drop
     p_best = pd.Series(np.inf, index=idx)  # the most surprising look that also shows a real drop
     chosen = pd.Series("long", index=idx, dtype=object)
-    for name, (x1, n1, x0, n0, _, test) in looks.items():
+    for name, (x1, n1, x0, _n0, _, test) in looks.items():
         effect = (x1 <= drop * test["expected"]) & (x0 >= 1)
-        p = test["p_lower"].where(effect & (n1 > 0), np.inf)
+        p = test["p_lower"].where(effect & (n1 >= config.trend_min_events), np.inf)
         better = p < p_best
         p_best, chosen = p_best.where(~better, p), chosen.where(~better, name)
-    declining = p_best < alpha
+    tested = p_best < alpha
+    chosen = chosen.where(tested | ~alarm, "cusum")
+    declining = tested | alarm
     chosen = chosen.where(declining, "long")
 
-    lx1, ln1, lx0, ln0, _, ltest = looks["long"]
-    rising = ((ltest["p_upper"] < alpha) & (lx1 >= 2) & (lx1 >= 1.5 * ltest["expected"]) & ~declining)
+    # Rising: the whole trend window against the baseline before it (x0c of n0c), upper tail.
+    n1t = _held(table, since, scan_start, day)
+    x1t = _count(att_day, owner, idx, scan_start, day)
+    up = absence_test(x1t, n1t, x0c, n0c, prior)
+    rising = (up["p_upper"] < alpha) & (x1t >= 2) & (x1t >= 1.5 * up["expected"]) & ~declining
+    ltest = looks["long"][5].assign(p_upper=up["p_upper"])
+    ln1, ln0 = looks["long"][1], looks["long"][3]
     insufficient = (ln1 + ln0) < config.trend_min_events
     trend = pd.Series(np.select([insufficient, declining, rising], ["insufficient_data", "declining", "rising"],
                                 default="stable"), index=idx)
@@ -155,7 +207,7 @@ def engagement_trends(attendance: pd.DataFrame, events: pd.DataFrame, customers:
     def pick(values: dict[str, pd.Series]) -> pd.Series:
         """Per customer, the value from the look that gave its evidence."""
         out = values["long"]
-        for name in ("short", "streak"):
+        for name in ("short", "streak", "cusum"):
             out = values[name].where(chosen == name, out)
         return out
 

@@ -3,7 +3,7 @@
 For each seed: build the world, write the exports and the CRM, parse every file with the production parsers,
 merge, match, then score and test trends on a weekly grid of as-of dates (the pure functions, not Dagster,
 so three seeds run in well under a minute). Printed per seed and overall:
-- Spearman of score vs latent engagement per as-of date (median and minimum over the grid);
+- Spearman of score vs true engagement (`SimCustomer.engagement`) per as-of date (median and minimum over the grid);
 - per churner, the first date flagged 'declining' after its decline began, and the lead time before churn;
 - the share of churners flagged >= 30 and >= 60 days before churn;
 - flag precision: of (customer, date) flags, the share on customers truly declining then; recall: the share
@@ -27,11 +27,13 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from engagement_pipeline.attendance import events_held, merge_uploads
-from engagement_pipeline.crm import load_crm
+from engagement_pipeline.config import ScoringConfig
+from engagement_pipeline.crm import Crm, load_crm
 from engagement_pipeline.ingest.parse import parse_export
 from engagement_pipeline.insights.risks import engagement_risks
 from engagement_pipeline.matching import match_attendance
 from engagement_pipeline.scoring import engagement_trends, score_customers
+from engagement_pipeline.scoring.composite import DEFAULT_CONFIG
 from engagement_pipeline.simulation.exports import write_crm, write_exports
 from engagement_pipeline.simulation.world import ORGANISER, SimWorld, build_world
 
@@ -52,6 +54,7 @@ class SeedResult:
     match_precision: float = float("nan")
     match_recall: float = float("nan")
     example_reasons: list[str] = field(default_factory=list)
+    false_flags: list[tuple[str, str, date]] = field(default_factory=list)
     seconds: float = 0.0
 
     def lead_share(self, days: int) -> float:
@@ -67,7 +70,7 @@ class SeedResult:
         return self.declining_flagged / self.declining_customers if self.declining_customers else float("nan")
 
 
-def pipeline_attendance(world: SimWorld, folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, object]:
+def pipeline_attendance(world: SimWorld, folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, Crm]:
     """Files -> parsed -> merged -> matched attendance, events held, CRM: the chain the assets run."""
     write_crm(world, folder / "crm")
     parts = []
@@ -90,23 +93,30 @@ def match_quality(matched: pd.DataFrame, truth: dict[str, str | None]) -> tuple[
     return float(precision), float(recall)
 
 
-def evaluate_seed(seed: int) -> SeedResult:
-    began = time.perf_counter()
+def simulate(seed: int) -> tuple[SimWorld, pd.DataFrame, pd.DataFrame, Crm]:
+    """The world of `seed` and what the pipeline made of its files."""
     world = build_world(seed)
-    result = SeedResult(seed)
     with tempfile.TemporaryDirectory() as tmp:
         matched, events, crm = pipeline_attendance(world, Path(tmp))
+    return world, matched, events, crm
+
+
+def evaluate_seed(seed: int, config: ScoringConfig = DEFAULT_CONFIG,
+                  simulated: tuple[SimWorld, pd.DataFrame, pd.DataFrame, Crm] | None = None) -> SeedResult:
+    began = time.perf_counter()
+    world, matched, events, crm = simulated or simulate(seed)
+    result = SeedResult(seed)
     result.match_precision, result.match_recall = match_quality(matched, world.truth_customer)
     by_id = {c.customer_id: c for c in world.customers}
     first_flag: dict[str, date] = {}
     day = world.start + timedelta(days=GRID_START_DAYS)
     while day <= world.end:
-        scores = score_customers(matched, events, crm.customers, crm.contacts, day)
-        trends = engagement_trends(matched, events, crm.customers, day)
+        scores = score_customers(matched, events, crm.customers, crm.contacts, day, config)
+        trends = engagement_trends(matched, events, crm.customers, day, config)
         active = [c for c in world.customers if c.since <= day and (c.churn is None or day < c.churn)]
         ids = {c.customer_id for c in active}
         scored = scores.loc[scores["customer_id"].isin(ids) & scores["score"].notna()]
-        latent = [by_id[cid].latent(day) for cid in scored["customer_id"]]
+        latent = [by_id[cid].engagement(day, world.weights[cid]) for cid in scored["customer_id"]]
         if len(scored) > 5:
             result.spearman.append(float(spearmanr(scored["score"], latent).statistic))
         flagged = trends.loc[trends["trend"].eq("declining") & trends["customer_id"].isin(ids), "customer_id"]
@@ -115,6 +125,8 @@ def evaluate_seed(seed: int) -> SeedResult:
             if by_id[cid].truly_declining(day):
                 result.true_flags += 1
                 first_flag.setdefault(cid, day)
+            else:
+                result.false_flags.append((cid, by_id[cid].segment, day))
         if day + timedelta(days=GRID_STEP_DAYS) > world.end:
             risks = engagement_risks(scores, trends, crm.customers)
             result.example_reasons = [f"{r.customer_name}: {r.reason}" for r in risks.head(3).itertuples()]

@@ -1,13 +1,15 @@
 """A seeded world with a *known* latent engagement per customer and day, to judge the methods against.
 
 Unlike the demo (planned segments so the tests see unmistakable signals), everything here is drawn: levels,
-churn dates, decline lengths, people, who attends which event. Latent engagement `L(c, t)` in [0, 1] is the
-probability that the customer sends someone to an event it is offered on day t (times a per-type affinity),
-so "the score follows the customer" has a concrete meaning: rank customers by score as by L.
+churn dates, decline lengths, people, who attends which event. Latent engagement `L(c, t)` in [0, 1] drives every
+person of the customer independently: person u attends an event of type k on day t with probability
+L(c, t) · affinity(c, k) · w(u), w(u) in [0.5, 1] (some people are keener). "The score follows the customer"
+then has a concrete meaning: rank customers by score as by L.
 
 Trajectories (share of customers in `SEGMENTS`):
 - stable: a level; quiet: a low level (0.03-0.15); rising: low -> high over months;
-- churn: a level, then a decline of 90-240 days towards ~5% of it, then churn (no attendance) on a known date;
+- churn: a level, then a fade over 60-180 days to 0-10% of it, quiet for 30-120 days, then churn (no
+  attendance) on a known date;
 - decline: the same kind of decline to 25-45% of the level, no churn (still a customer);
 - seasonal: a level with a summer dip to 45% (mid-July to the end of August): a drop that is *not* a decline;
 - onboarding: becomes a customer mid-period (customer_since) and ramps up over 90 days.
@@ -82,6 +84,15 @@ class SimCustomer:
         floor = self.level * self.low
         return self.level - (self.level - floor) * progress
 
+    def engagement(self, day: date, weights: tuple[float, ...]) -> float:
+        """The customer-level truth the score claims to measure: the chance that at least one of its people
+        comes to a typical event now, 1 − Π(1 − L·ā·w(u)) (ā = mean type affinity)."""
+        mean_affinity = sum(self.type_affinity.values()) / max(1, len(self.type_affinity))
+        miss = 1.0
+        for w in weights:
+            miss *= 1 - self.latent(day) * mean_affinity * w
+        return 1 - miss
+
     def truly_declining(self, day: date) -> bool:
         """Declining in truth on `day`: a churner or decliner whose decline has begun."""
         return self.segment in ("churn", "decline") and self.change_start is not None and day >= self.change_start
@@ -95,6 +106,7 @@ class SimWorld:
     customers: list[SimCustomer]
     people: dict[str, Person]
     truth_customer: dict[str, str | None]  # email -> customer_id the person really belongs to (None: prospect)
+    weights: dict[str, tuple[float, ...]]  # customer_id -> its people's keenness w(u)
     staff: list[Person]
     events: list[Event]
     attendances: list[Attendance]
@@ -123,10 +135,11 @@ def _customers(rng: random.Random, start: date, end: date) -> list[SimCustomer]:
                 low, level = rng.uniform(0.05, 0.3), rng.uniform(0.55, 0.9)
                 change, days = start + timedelta(days=rng.randint(90, span - 200)), rng.randint(90, 200)
             elif segment == "churn":
+                # Fades over 60-180 days to 0-10% of its level, then stays quiet 30-120 days until it leaves
+                # (a contract runs out after the people stopped coming).
                 churn = start + timedelta(days=rng.randint(240, span - 7))
-                days = rng.randint(90, 240)
-                change, low = churn - timedelta(days=days), rng.uniform(0.0, 0.1)
-                days = int(days * rng.uniform(0.75, 1.0))  # often at the floor for a while before leaving
+                days, quiet = rng.randint(60, 180), rng.randint(30, 120)
+                change, low = churn - timedelta(days=days + quiet), rng.uniform(0.0, 0.1)
             elif segment == "decline":
                 level = rng.uniform(0.45, 0.9)
                 change, days = start + timedelta(days=rng.randint(150, span - 120)), rng.randint(90, 200)
@@ -232,16 +245,17 @@ def build_world(seed: int, end: date = END, months: int = MONTHS) -> SimWorld:
                     kind="staff") for f, lst in (("Maya", "Chen"), ("Tom", "Okafor"), ("Sam", "Ortiz"))]
     events = _events(rng, start, end)
     attendances: list[Attendance] = []
+    weight = {p.email: rng.uniform(0.5, 1.0) for group in users.values() for p in group}
     for event in events:
         for c in customers:
             level = c.latent(event.day) * c.type_affinity.get(event.type, 0.8)
             group = users[c.customer_id]
-            # The customer shows up with probability `level`; then which of its people come.
-            came = ([p for p in group if rng.random() < 0.55] or [rng.choice(group)]) if rng.random() < level else []
+            # Each of its people comes on their own, with a chance that follows the customer's latent level.
+            came = [p for p in group if rng.random() < level * weight[p.email]]
             for p in group:
                 if p in came:
                     attendances.append(_attended(event, p, level, rng))
-                elif c.latent(event.day) > 0 and rng.random() < 0.15 * level:
+                elif c.latent(event.day) > 0 and rng.random() < 0.1 * level:
                     attendances.append(Attendance(event.key, p.email, status="no_show"))
         for p in prospects:
             if rng.random() < 0.2:
@@ -249,7 +263,8 @@ def build_world(seed: int, end: date = END, months: int = MONTHS) -> SimWorld:
     people = {p.email: p for group in users.values() for p in group} | {p.email: p for p in prospects}
     people |= {p.email: p for p in staff}
     truth = {p.email: p.customer_id for p in people.values() if p.kind != "staff"}
-    return SimWorld(seed, start, end, customers, people, truth, staff, events, attendances)
+    keen = {cid: tuple(weight[p.email] for p in group) for cid, group in users.items()}
+    return SimWorld(seed, start, end, customers, people, truth, keen, staff, events, attendances)
 
 
 def _attended(event: Event, person: Person, level: float, rng: random.Random) -> Attendance:
