@@ -40,11 +40,12 @@ class ScoringConfig:
     # Decline test (scoring/trends.py, docs/methods.md): short recent window, baseline before it, one-sided level.
     trend_recent_days: int = 56
     trend_baseline_days: int = 273
-    trend_alpha: float = 0.01
+    trend_alpha: float = 0.005
     trend_min_drop: float = 0.5
     trend_drop_ratio: float = 0.35  # the CUSUM's alternative: the rate fell to about a third
-    trend_cusum_threshold: float = 3.0
+    trend_cusum_threshold: float = 3.5
     trend_baseline_quantile: float = 0.2
+    trend_rising_alpha: float = 0.05
     trend_min_events: int = 4
     prior_strength: float = 4.0
     diversity_shrink_events: float = 2.0

@@ -14,8 +14,12 @@ one-sided test at `trend_alpha`:
 Declining needs a surprise *and* a drop that matters (recent rate at most `trend_min_drop` of the expected)
 *and* a past worth declining from (>= 1 attended event in the baseline). The prior is what lets small and new
 customers be judged: 0 of 16 after 3 of 16 is surprising against any plausible rate, while a two-month-old
-customer's empty month is not. Rising is the mirror on the long window. 'insufficient_data' when fewer than
-`trend_min_events` events were held for the customer in the long window and its baseline together.
+customer's empty month is not. A sequential look completes them: Page's CUSUM (`bernoulli_cusum`) over the
+events of the last `trend_window_days`, for a drop of the rate to `trend_drop_ratio` of the baseline's (its
+low `trend_baseline_quantile`), alarming at `trend_cusum_threshold`. Rising is the upper tail of the whole
+trend window against the baseline before it, at `trend_rising_alpha` (a rise is good news, not a warning).
+'insufficient_data' when fewer than `trend_min_events` events were held for the customer in the long window
+and its baseline together.
 Judged on the ground-truth simulation (`make evaluate`, docs/methods.md), not on the demo.
 """
 
@@ -197,7 +201,7 @@ def engagement_trends(attendance: pd.DataFrame, events: pd.DataFrame, customers:
     n1t = _held(table, since, scan_start, day)
     x1t = _count(att_day, owner, idx, scan_start, day)
     up = absence_test(x1t, n1t, x0c, n0c, prior)
-    rising = (up["p_upper"] < alpha) & (x1t >= 2) & (x1t >= 1.5 * up["expected"]) & ~declining
+    rising = (up["p_upper"] < config.trend_rising_alpha) & (x1t >= 2) & (x1t >= 1.5 * up["expected"]) & ~declining
     ltest = looks["long"][5].assign(p_upper=up["p_upper"])
     ln1, ln0 = looks["long"][1], looks["long"][3]
     insufficient = (ln1 + ln0) < config.trend_min_events
