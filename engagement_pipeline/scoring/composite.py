@@ -185,11 +185,17 @@ def score_customers(attendance: pd.DataFrame, events: pd.DataFrame, customers: p
                          .groupby("customer_id")["mw"].sum().reindex(idx).fillna(0.0))
     days_since = (day - ev["last_attended"]).dt.days
 
+    # Pseudo-counts are in events "of average age": scaled by the customer's mean event weight, so the prior
+    # weighs as much against 18 decayed events as it did against 18 plain ones (a perfect attender can
+    # still be High).
+    held_scale = (held_w / held.where(held > 0)).fillna(1.0)
+    depth_scale = (ev["depth_n"] / ev["attendances"].where(ev["attendances"] > 0)).fillna(1.0)
     values = pd.DataFrame({
-        "frequency": comp.frequency(attended_w, held_w, config.prior_strength),
+        "frequency": comp.frequency(attended_w, held_w, config.prior_strength * held_scale),
         "recency": comp.recency(days_since, config.recency_half_life_days),
-        "diversity": comp.diversity(type_counts, types_offered, config.diversity_shrink_events),
-        "depth": comp.depth(ev["depth_sum"].fillna(0.0), ev["depth_n"].fillna(0.0), config.prior_strength),
+        "diversity": comp.diversity(type_counts, types_offered, config.diversity_shrink_events * held_scale),
+        "depth": comp.depth(ev["depth_sum"].fillna(0.0), ev["depth_n"].fillna(0.0),
+                            config.prior_strength * depth_scale),
         "consistency": comp.consistency(months_attended_w, months_held_w),
     }, index=idx)
     status = component_status(held, ev["events_attended"], types_offered)
