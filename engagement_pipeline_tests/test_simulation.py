@@ -54,3 +54,19 @@ def test_as_of_json_keeps_only_events_up_to_the_date() -> None:
                                          pd.Timestamp("2026-11-03")]})
     assert up_to(frame, pd.Timestamp("2026-11-02"))["event_id"].tolist() == ["a", "b"]
     assert up_to(frame, None)["event_id"].tolist() == ["a", "b", "c"]
+
+
+def test_decline_reason_is_plain_words() -> None:
+    from types import SimpleNamespace
+
+    from engagement_pipeline.insights.risks import decline_reason
+
+    row = SimpleNamespace(events_missed=5, usual_type="webinar", usual_type_missed=5, held_current=6,
+                          events_current=0, expected_current=4.2, window_days=56, events_previous=14,
+                          held_previous=20, people=3, people_lapsed=2,
+                          people_lapsed_since=pd.Timestamp("2026-06-18"), p_value=0.0034,
+                          as_of=pd.Timestamp("2026-08-30"))
+    assert decline_reason(row) == (
+        "missed the last 5 events in a row, including 5 webinars it would usually attend; attended 0 of 6 "
+        "events since 5 July where about 4 were expected from its past (14 of 20 before); 2 of its 3 people "
+        "have not attended since June; a drop this large would happen by chance about 1 time in 290")

@@ -68,7 +68,9 @@ def chance_words(p: float) -> str:
         return ""
     if p < 0.001:
         return "a drop this large would happen by chance less than 1 time in 1,000"
-    return f"a drop this large would happen by chance about 1 time in {max(2, round(1 / p)):,}"
+    odds = max(2, round(1 / p))
+    odds = int(float(f"{odds:.2g}"))  # two significant figures: 1 in 296 reads as 1 in 300
+    return f"a drop this large would happen by chance about 1 time in {odds:,}"
 
 
 def decline_reason(row: object) -> str:
@@ -93,8 +95,12 @@ def decline_reason(row: object) -> str:
     if people and lapsed:
         since = getattr(row, "people_lapsed_since", None)
         when = f" since {pd.Timestamp(since):%B}" if since is not None and pd.notna(since) else ""
-        who = "its only person" if people == 1 else f"{lapsed} of its {people} people"
-        parts.append(f"{who} {'has' if people == 1 else 'have'} not attended{when}")
+        if people == 1:
+            parts.append(f"its only person has not attended{when}")
+        elif lapsed == people:
+            parts.append(f"none of its {people} people has attended{when}")
+        else:
+            parts.append(f"{lapsed} of its {people} people have not attended{when}")
     chance = chance_words(row.p_value)
     if chance:
         parts.append(chance)
