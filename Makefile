@@ -9,7 +9,7 @@ PORT ?= 3000
 # The CSM's dashboard and API (`engagement-pipeline serve`), started next to the Dagster UI by `make run`.
 WEB_PORT ?= 8080
 
-.PHONY: run test lint bench demo clean-data
+.PHONY: run test lint bench demo clean-data evaluate
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -41,3 +41,9 @@ bench: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/engagement-pipeline demo --out $(ENGAGEMENT_DATA_DIR)
+
+# Ground-truth evaluation (issue 9): simulated exports with known latent engagement and churn dates, run through
+# the domain functions for several seeds; prints Spearman, lead time before churn, flag and match precision.
+SEEDS ?= 1 2 3
+evaluate: $(STAMP)
+	$(BIN)/python -m engagement_pipeline.simulation.evaluate --seeds $(SEEDS)

@@ -37,8 +37,17 @@ class ScoringConfig:
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     window_days: int = 365
     recency_half_life_days: float = 60.0
-    trend_window_days: int = 182
-    trend_alpha: float = 0.10
+    activity_half_life_days: float = 90.0  # weight of an event in frequency/diversity/depth/consistency halves
+    trend_window_days: int = 182  # the window the report's trend wording uses ("the last 6 months")
+    # Decline test (scoring/trends.py, docs/methods.md): short recent window, baseline before it, one-sided level.
+    trend_recent_days: int = 56
+    trend_baseline_days: int = 273
+    trend_alpha: float = 0.005
+    trend_min_drop: float = 0.5
+    trend_drop_ratio: float = 0.35  # the CUSUM's alternative: the rate fell to about a third
+    trend_cusum_threshold: float = 3.5
+    trend_baseline_quantile: float = 0.2
+    trend_rising_alpha: float = 0.05
     trend_min_events: int = 4
     prior_strength: float = 4.0
     diversity_shrink_events: float = 2.0
@@ -65,8 +74,12 @@ class ScoringConfig:
             raise ConfigError("window_days must be at least 28")
         if not 0 < self.trend_window_days <= self.window_days:
             raise ConfigError("trend_window_days must be positive and no longer than window_days")
-        if self.recency_half_life_days <= 0:
-            raise ConfigError("recency_half_life_days must be positive")
+        if self.recency_half_life_days <= 0 or self.activity_half_life_days <= 0:
+            raise ConfigError("recency_half_life_days and activity_half_life_days must be positive")
+        if self.trend_recent_days < 7 or self.trend_baseline_days < self.trend_recent_days:
+            raise ConfigError("trend_recent_days must be >= 7 and trend_baseline_days at least as long")
+        if not 0 < self.trend_min_drop <= 1:
+            raise ConfigError("trend_min_drop must be in (0, 1]")
         if not 0 < self.trend_alpha < 1:
             raise ConfigError("trend_alpha must be between 0 and 1")
         if self.prior_strength < 0 or self.diversity_shrink_events < 0:

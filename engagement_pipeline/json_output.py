@@ -10,7 +10,7 @@ import pandas as pd
 
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.config import Settings
-from engagement_pipeline.insights import upload_summary
+from engagement_pipeline.insights import event_summary, upload_summary
 from engagement_pipeline.runner import PipelineRun
 
 ATTENDANCE_FIELDS = [
@@ -90,18 +90,30 @@ def file_ledger(run: PipelineRun, settings: Settings) -> list[dict[str, Any]]:
     return ledger
 
 
+def up_to(frame: pd.DataFrame, as_of: Any) -> pd.DataFrame:
+    """Rows whose event_date is on or before the scoring date: `--as-of D` describes the data up to D only."""
+    if as_of is None or frame is None or len(frame) == 0 or "event_date" not in frame.columns:
+        return frame
+    days = pd.to_datetime(frame["event_date"])
+    if getattr(days.dt, "tz", None) is not None:
+        days = days.dt.tz_localize(None)
+    return frame.loc[days.dt.normalize() <= pd.Timestamp(as_of).normalize()]
+
+
 def pipeline_json(run: PipelineRun, settings: Settings) -> dict[str, Any]:
     out = run.outputs
-    attendance = out["attendance"]
     scores = out["engagement_scores"]
+    as_of = scores["as_of"].iloc[0] if len(scores) else None
+    attendance = up_to(out["attendance"], as_of)
+    events = up_to(out["events_held"], as_of)
     return {
-        "as_of": _plain(scores["as_of"].iloc[0]) if len(scores) else None,
-        "summary": _plain(upload_summary(attendance, out["events_held"])),
+        "as_of": _plain(as_of),
+        "summary": _plain(upload_summary(attendance, events)),
         "files": file_ledger(run, settings),
         "attendance": records(attendance, ATTENDANCE_FIELDS),
         "unmatched_attendees": records(out["unmatched_attendees"]),
-        "events": records(out["events_held"]),
-        "event_summary": records(out["event_summary"]),
+        "events": records(events),
+        "event_summary": records(event_summary(attendance, events)),
         "scores": records(scores),
         "trends": records(out["engagement_trends"]),
         "advocacy_candidates": records(out["advocacy_candidates"]),

@@ -22,6 +22,9 @@ C004,Blue Fjord AS,bluefjord.no;gmail.com,5000,50,Dana,2023-01-15
 C006,Globex Corporation,globex.com,70000,65,Dana,2023-01-15
 C007,"HubSpot, Inc.",hubspot.com,10000,90,Lee,2023-01-15
 """
+TWO_ZENITHS = """C008,Zenith Corp,zenithcorp.com,10000,90,Lee,2023-01-15
+C009,Zenith Robotics,zenith-robotics.com,10000,90,Lee,2023-01-15
+"""
 CONTACTS = """customer_id,name,email,role,is_champion
 C001,Ana Lima,ana.lima@acme.com,VP Data,yes
 C006,Kim Novak,kim.novak@globex.com,Director,no
@@ -32,6 +35,15 @@ C006,Kim Novak,kim.novak@globex.com,Director,no
 def crm(tmp_path_factory: pytest.TempPathFactory) -> Crm:
     folder: Path = tmp_path_factory.mktemp("crm")
     (folder / "customers.csv").write_text(CUSTOMERS, encoding="utf-8")
+    (folder / "contacts.csv").write_text(CONTACTS, encoding="utf-8")
+    return load_crm(folder)
+
+
+@pytest.fixture(scope="module")
+def zenith_crm(tmp_path_factory: pytest.TempPathFactory) -> Crm:
+    """The CRM above plus two customers whose names share the word "Zenith"."""
+    folder: Path = tmp_path_factory.mktemp("crm_zenith")
+    (folder / "customers.csv").write_text(CUSTOMERS + TWO_ZENITHS, encoding="utf-8")
     (folder / "contacts.csv").write_text(CONTACTS, encoding="utf-8")
     return load_crm(folder)
 
@@ -70,7 +82,12 @@ CASES = [
     pytest.param(("t@gmail.com", "T", "Acme"), None, "unmatched", 0.0, id="bare-acme-is-not-acme-analytics"),
     pytest.param(("t@gmail.com", "T", "n/a"), None, "unmatched", 0.0, id="placeholder-company"),
     pytest.param((None, "Kim Novak", "Globe Ex"), "C006", "company_fuzzy", 0.657, id="close-name-plus-contact"),
-    pytest.param(("a@globex.de", "A", "Globe Ex"), "C006", "company_fuzzy", 0.657, id="close-name-plus-domain"),
+    # Issue 9: a name never credits a customer when the email's corporate domain is not one of its domains,
+    # even when that domain looks like theirs (globex.de vs globex.com): a person decides from the queue.
+    pytest.param(("a@globex.de", "A", "Globe Ex"), None, "unmatched", 0.0, id="close-name-foreign-domain"),
+    pytest.param(("v@orbtdata.io", "V", "Orbt Data"), None, "unmatched", 0.0, id="one-letter-off-prospect"),
+    pytest.param(("v@orbit-data-group.net", "V", "Orbit Data"), None, "unmatched", 0.0, id="namesake-other-domain"),
+    pytest.param(("v@yahoo.com", "V", "Orbit Data"), "C002", "company_name", 0.85, id="same-name-freemail"),
     pytest.param((None, "Someone Else", "Globe Ex"), None, "unmatched", 0.0, id="close-name-unsupported"),
     pytest.param(("m@hubspot.com", "M", None), "C007", "domain", 0.95, id="corporate-parent-of-freemail-entry"),
     pytest.param(("m@emailer.hubspot.com", "M", None), None, "unmatched", 0.0, id="freemail-entry-exact-only"),
@@ -179,3 +196,21 @@ def test_large_input_is_matched_row_for_row(crm: Crm) -> None:
     matched = match_attendance(frame, crm, INTERNAL).matched
     assert len(matched) == 100_000
     assert matched["attendee_key"].tolist() == frame["attendee_key"].tolist()
+
+
+@pytest.mark.parametrize(("person", "customer_id"), [
+    pytest.param(("z@gmail.com", "Z", "Zenith"), None, id="bare-name-two-customers-hold-it"),
+    pytest.param(("z@gmail.com", "Z", "Zenith Robotics"), "C009", id="full-name-is-not-ambiguous"),
+    pytest.param(("z@gmail.com", "Z", "Zenith Corp."), None, id="legal-form-stripped-still-ambiguous"),
+])
+def test_ambiguous_company_names_stay_unmatched(zenith_crm: Crm, person: tuple, customer_id: str | None) -> None:
+    row = match_attendance(records(person), zenith_crm, INTERNAL).matched.iloc[0]
+    assert row["customer_id"] == customer_id
+
+
+def test_look_alike_prospect_is_queued_with_the_suggestion(zenith_crm: Crm) -> None:
+    matched = match_attendance(records(("v@orbtdata.io", "V", "Orbt Data"), ("z@gmail.com", "Z", "Zenith")),
+                               zenith_crm, INTERNAL).matched
+    queue = unmatched_attendees(matched, zenith_crm).set_index("attendee_email")
+    assert queue.loc["v@orbtdata.io", "suggestions"][0]["customer_id"] == "C002"
+    assert {s["customer_id"] for s in queue.loc["z@gmail.com", "suggestions"]} >= {"C008", "C009"}

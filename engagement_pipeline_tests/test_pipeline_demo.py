@@ -61,18 +61,25 @@ def test_every_file_is_accepted_and_every_ledger_balances(demo_run) -> None:
 def test_trends_recover_the_generated_rising_declining_stable_and_new_customers(demo_run) -> None:
     run, _, truth = demo_run
     trends = run.outputs["engagement_trends"].set_index("customer_id")["trend"]
-    assert sorted(trends[trends == "declining"].index) == sorted(truth["declining"])
+    # Issue 9's absence test (docs/methods.md) flags no customer outside the planned decliners, and 4 of the
+    # 5: the fifth missed "only" its last 5 events after 8 of 9 (chance about 1 in 20), not enough at the
+    # strict level chosen on the simulation for precision.
+    declining = set(trends[trends == "declining"].index)
+    assert declining <= set(truth["declining"]) and len(declining) >= 4
     assert sorted(trends[trends == "rising"].index) == sorted(truth["rising"])
     assert set(trends[truth["stable"]]) == {"stable"}
-    assert set(trends[truth["new"]]) == {"insufficient_data"}
+    # New customers are judged against the population prior once 4 events were held for them; none declines.
+    assert set(trends[truth["new"]]) <= {"insufficient_data", "stable"}
 
 
 def test_declining_customers_are_risks_with_a_tested_reason(demo_run) -> None:
     run, _, truth = demo_run
     risks = run.outputs["engagement_risks"]
-    assert sorted(risks["customer_id"]) == sorted(truth["declining"])
-    assert (risks["events_current"] == 2).all() and (risks["events_previous"] == 8).all()
-    assert all("vs 8 of 9 in the 6 before (p=0.055)" in reason for reason in risks["reason"])
+    assert set(risks["customer_id"]) <= set(truth["declining"]) and len(risks) >= 4
+    # The reason is plain words from the trend's own figures (issue 9).
+    for reason in risks["reason"]:
+        assert reason.startswith("missed the last ") and "events in a row" in reason
+        assert "were expected from its past" in reason and "a drop this large would happen by chance" in reason
 
 
 def test_advocates_are_the_top_of_the_leaderboard_and_the_advocacy_candidates(demo_run) -> None:
@@ -83,7 +90,11 @@ def test_advocates_are_the_top_of_the_leaderboard_and_the_advocacy_candidates(de
     assert (scores.loc[truth["advocacy"], "band"] == "High").all()
     assert (scores.loc[truth["advocacy"], "events_attended"] == 18).all()
     candidates = run.outputs["advocacy_candidates"]
-    assert sorted(candidates["customer_id"]) == sorted(truth["advocacy"])
+    # The planned advocates, plus (issue 9) the rising customers whose recency-weighted scores are now High:
+    # they came to most recent events, so the score follows them now rather than a year's average.
+    assert set(truth["advocacy"]) <= set(candidates["customer_id"])
+    assert set(candidates["customer_id"]) - set(truth["advocacy"]) <= set(truth["rising"])
+    candidates = candidates.loc[candidates["customer_id"].isin(truth["advocacy"])]
     for notable, types in zip(candidates["notable_text"], candidates["suggested_types"], strict=True):
         assert "spoke at" in notable and "questions" in notable
         assert "speaking" in types

@@ -55,38 +55,41 @@ def _score(rows: list[dict] = ROWS, as_of: str = AS_OF, config: ScoringConfig | 
     return scores.set_index("customer_id", drop=False)
 
 
-# Hand computation for A (default config):
-#   held: 4 events for A, B, C; D (since 2024-04-20) has none. Pooled μ = (2 + 3 + 0)/(4 + 4 + 4) = 5/12.
-#   frequency A = (2 + 4·5/12)/(4 + 4) = (2 + 5/3)/8 = 0.458333
-#   recency A: last attended 2024-03-02, 60 days before 2024-05-01 -> 2^-1 = 0.5
+# Hand computation for A (default config; issue 9: activity is recency-weighted, half-life h = 90 days):
+#   event weights 2^(-age/90) as of 2024-05-01: w1 (107 d), w2 (76 d), w3 (60 d), w4 (16 d).
+#   held (weighted) H = w1 + w2 + w3 + w4 for A, B, C; D (since 2024-04-20) has none.
+#   pooled μ = (A: w1 + w3, B: w1 + w2 + w4, C: 0) / 3H. The 4 prior pseudo-events are "of average age":
+#   scaled by A's mean event weight H/4, so frequency A = (w1 + w3 + H·μ)/(H + H)
+#   recency A: last attended 2024-03-02, 60 days before 2024-05-01 -> 2^-1 = 0.5 (60-day half-life)
 #   diversity: K = 1 -> not applicable, its 0.20 re-distributed over 0.80
 #   depth records (no polls anywhere; questions recorded only at w3, feedback at w1, w2, w4):
 #     A w1 = (.4·1)/(.4 + .2) = 0.666667; A w3 = (.4·.5 + .25)/(.4 + .25) = 0.692308; B ×3 = (.4 + .2)/.6 = 1
-#     A sum = 1.358974; pooled d̄ = (1.358974 + 3)/5 = 0.871795
-#     depth A = (1.358974 + 4·0.871795)/(2 + 4) = 0.807692
-#   consistency A: attended Jan and Mar of 4 months with events -> 0.5
-#   score A = 100·(.3·.458333 + .25·.5 + .15·.807692 + .1·.5)/.8 = 54.2 (54.2067 -> 54.2)
-A_DEPTH_SUM = 0.4 / 0.6 + 0.45 / 0.65
-POOLED_DEPTH = (A_DEPTH_SUM + 3) / 5
-DEPTH_A = (A_DEPTH_SUM + 4 * POOLED_DEPTH) / 6
-FREQ_A = (2 + 4 * 5 / 12) / 8
-SCORE_A = 100 * (0.3 * FREQ_A + 0.25 * 0.5 + 0.15 * DEPTH_A + 0.1 * 0.5) / 0.8
+#     weighted mean shrunk to the weighted pooled mean with m = 4 pseudo-records of A's mean weight (w1 + w3)/2
+#   consistency A: attended Jan and Mar; each month weighs its event's weight -> (w1 + w3)/H
+W1, W2, W3, W4 = (2 ** (-age / 90) for age in (107, 76, 60, 16))
+H = W1 + W2 + W3 + W4
+MU = (W1 + W3 + W1 + W2 + W4) / (3 * H)
+FREQ_A = (W1 + W3 + H * MU) / (H + H)
+A_DEPTH_SUM = W1 * 0.4 / 0.6 + W3 * 0.45 / 0.65
+POOLED_DEPTH = (A_DEPTH_SUM + W1 + W2 + W4) / (W1 + W3 + W1 + W2 + W4)
+DEPTH_A = (A_DEPTH_SUM + 2 * (W1 + W3) * POOLED_DEPTH) / (W1 + W3 + 2 * (W1 + W3))
+CONSISTENCY_A = (W1 + W3) / H
+SCORE_A = 100 * (0.3 * FREQ_A + 0.25 * 0.5 + 0.15 * DEPTH_A + 0.1 * CONSISTENCY_A) / 0.8
 
 
 def test_hand_computed_components_and_renormalised_score() -> None:
     a = _score().loc["A"]
-    assert a["frequency"] == pytest.approx(0.458333, abs=1e-4)
+    assert a["frequency"] == pytest.approx(FREQ_A, abs=1e-4)
     assert a["recency"] == pytest.approx(0.5)
-    assert a["depth"] == pytest.approx(0.807692, abs=1e-4)
-    assert a["consistency"] == pytest.approx(0.5)
+    assert a["depth"] == pytest.approx(DEPTH_A, abs=1e-4)
+    assert a["consistency"] == pytest.approx(CONSISTENCY_A, abs=1e-4)
     assert math.isnan(a["diversity"]) and a["diversity_status"] == "not_applicable"
-    assert abs(SCORE_A - 54.2067) < 1e-3
-    assert a["score"] == 54.2
+    assert a["score"] == round(SCORE_A, 1)
     assert a["band"] == "Medium"
     assert (a["events_attended"], a["events_held"], a["users"], a["attendances"], a["questions"]) == (
         2, 4, 1, 2, 1)
     assert a["last_attended"] == pd.Timestamp("2024-03-02") and a["days_since_last"] == 60
-    # Cost of each applicable component = weight share·(1 − s): frequency .375·.5417 = .203 is the largest.
+    # Cost of each applicable component = weight share·(1 − s): frequency's .375·(1 − f) is the largest.
     assert a["weakest_component"] == "frequency"
 
 
@@ -120,14 +123,15 @@ def test_contributions_sum_to_the_score() -> None:
     contrib = scores[[f"contrib_{c}" for c in COMPONENTS]]
     scored = scores["score"].notna()
     assert (contrib[scored].sum(axis=1) - scores.loc[scored, "score"]).abs().max() < 1e-9
-    assert contrib.loc["A", "contrib_frequency"] == pytest.approx(100 * 0.3 * FREQ_A / 0.8, abs=0.051)
+    # Largest-remainder rounding to 0.1 may add one unit to a part: within 0.1 of the exact contribution.
+    assert contrib.loc["A", "contrib_frequency"] == pytest.approx(100 * 0.3 * FREQ_A / 0.8, abs=0.1)
     assert math.isnan(contrib.loc["A", "contrib_diversity"])
 
 
 def test_custom_weights_are_used() -> None:
     weights = {"frequency": 0.5, "recency": 0.5, "diversity": 0.0, "depth": 0.0, "consistency": 0.0}
     a = _score(config=ScoringConfig(weights=weights)).loc["A"]
-    assert a["score"] == round(100 * (0.5 * FREQ_A + 0.5 * 0.5), 1) == 47.9
+    assert a["score"] == round(100 * (0.5 * FREQ_A + 0.5 * 0.5), 1)
 
 
 def test_customer_since_limits_events_held() -> None:
@@ -157,9 +161,14 @@ def test_diversity_counts_types_offered() -> None:
                 "event_date": pd.Timestamp("2024-04-01")}
     scores = score_customers(pd.DataFrame([*ROWS, training]), events, CUSTOMERS, CONTACTS, AS_OF)
     a = scores.set_index("customer_id").loc["A"]
-    # Attended events: 2 webinars + 1 training of K = 3 offered; shares 2/3, 1/3, n = 3.
-    h = -(2 / 3 * math.log(2 / 3) + 1 / 3 * math.log(1 / 3))
-    assert a["diversity"] == pytest.approx(h / math.log(3) * 3 / (3 + 2), abs=1e-4)
+    # Attended events: webinars w1, w3 + training t1 (30 days old) of K = 3 offered; recency-weighted shares,
+    # effective n = w1 + w3 + wt, shrunk by n/(n + 2·mean weight of the 6 events held for A).
+    wt, wu = 2 ** (-30 / 90), 2 ** (-29 / 90)
+    n = W1 + W3 + wt
+    shares = ((W1 + W3) / n, wt / n)
+    h = -sum(p * math.log(p) for p in shares)
+    k0 = 2 * (H + wt + wu) / 6
+    assert a["diversity"] == pytest.approx(h / math.log(3) * n / (n + k0), abs=1e-4)
     assert a["diversity_status"] == "scored"
 
 
@@ -170,3 +179,14 @@ def test_empty_history_scores_nobody_and_does_not_fail() -> None:
     assert scores["band"].eq("Not scored").all() and scores["events_held"].eq(0).all()
     held = score_customers(empty, EVENTS, no_since, CONTACTS, AS_OF).set_index("customer_id")
     assert held["events_held"].eq(4).all() and held["score"].eq(0.0).all()
+
+
+def test_a_customer_that_stopped_scores_below_one_that_kept_coming() -> None:
+    # Same number of events attended in the year; E came in Jan-Feb only, F in Mar-Apr: recency-weighted
+    # activity puts F ahead on frequency and consistency, not only on recency (issue 9).
+    rows = [_row("w1", "A", "e1@e.com"), _row("w2", "A", "e1@e.com"), _row("w3", "B", "f1@f.com"),
+            _row("w4", "B", "f1@f.com")]
+    scores = _score(rows=rows)
+    assert scores.loc["B", "frequency"] > scores.loc["A", "frequency"]
+    assert scores.loc["B", "consistency"] > scores.loc["A", "consistency"]
+    assert scores.loc["B", "score"] > scores.loc["A", "score"]

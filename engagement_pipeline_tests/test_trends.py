@@ -1,18 +1,24 @@
-"""`engagement_trends`: the exact rate-ratio test on hand-computed cases, and events missed in a row."""
+"""`engagement_trends`: recent absence against the customer's own past and the population's (issue 9).
+
+Hand-computed pieces (the beta-binomial tail, the CUSUM steps, the method-of-moments prior) and the
+behaviour on small histories: a regular who stops is declining; a steady customer is not; a customer that
+never attended has nothing to decline from; an occasional customer missing a few is not news.
+"""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import binomtest
+from scipy.stats import betabinom
 
 from engagement_pipeline.config import ScoringConfig
-from engagement_pipeline.scoring import engagement_trends, rate_ratio_test
+from engagement_pipeline.scoring import absence_test, engagement_trends, population_prior
+from engagement_pipeline.scoring.trends import bernoulli_cusum
 
 AS_OF = "2024-12-31"
-# trend_window_days = 182: current = (2024-07-02, 2024-12-31], previous = (2024-01-01, 2024-07-02].
 # Nine events in each half, 20 days apart: p0 2024-01-15 … p8 2024-06-23, c0 2024-07-15 … c8 2024-12-22.
 PREVIOUS = [f"p{i}" for i in range(9)]
 CURRENT = [f"c{i}" for i in range(9)]
@@ -52,70 +58,100 @@ def _trends(config: ScoringConfig | None = None) -> pd.DataFrame:
     return trends.set_index("customer_id")
 
 
-def test_eight_of_nine_then_two_of_nine_is_declining() -> None:
-    # x1 = 2 | n = 10 ~ Binomial(10, 9/18 = 0.5); one-sided 'less':
-    # P(X <= 2) = (C(10,0) + C(10,1) + C(10,2)) / 2^10 = (1 + 10 + 45)/1024 = 56/1024 = 0.0546875 < 0.10.
+def test_a_regular_who_stops_is_declining_with_its_evidence() -> None:
+    # 8 of 9 before, then c0, c1 and nothing since: 7 events missed in a row.
     row = _trends().loc["DEC"]
-    assert (row["events_previous"], row["events_current"], row["held_previous"], row["held_current"]) == (
-        8, 2, 9, 9)
-    assert row["rate_ratio"] == pytest.approx((2 / 9) / (8 / 9))  # 0.25
-    assert row["p_value"] == pytest.approx(56 / 1024)
     assert row["trend"] == "declining"
     assert row["events_missed"] == 7  # c2 … c8
     assert row["last_attended"] == DATES["c1"]
+    assert row["events_current"] < row["expected_current"] / 2
+    assert row["p_value"] < ScoringConfig().trend_alpha or row["evidence"] == "cusum"
+    assert (row["usual_type"], row["usual_type_missed"]) == ("webinar", 7)
+    assert (row["people"], row["people_lapsed"]) == (2, 2)  # dec1 and dec2 both gone since July
+
+
+def test_steady_attendance_is_stable() -> None:
+    assert _trends().loc["STAB", "trend"] == "stable"
 
 
 def test_two_then_seven_is_rising() -> None:
-    # 'greater': P(X >= 7 | n = 9, p = .5) = (C(9,7) + C(9,8) + C(9,9))/2^9 = (36 + 9 + 1)/512 = 0.0898 < 0.10.
-    row = _trends().loc["RISE"]
-    assert row["p_value"] == pytest.approx(46 / 512)
-    assert row["rate_ratio"] == pytest.approx(3.5)
-    assert row["trend"] == "rising"
-    assert row["events_missed"] == 2
+    assert _trends().loc["RISE", "trend"] == "rising"
 
 
-def test_four_and_four_is_stable() -> None:
-    # Rate ratio 1: P(X >= 4 | n = 8, p = .5) = (70 + 56 + 28 + 8 + 1)/256 = 163/256.
-    row = _trends().loc["STAB"]
-    assert row["rate_ratio"] == pytest.approx(1.0)
-    assert row["p_value"] == pytest.approx(163 / 256)
-    assert row["trend"] == "stable"
-
-
-def test_one_and_one_is_insufficient() -> None:
-    row = _trends().loc["INS"]
-    assert row["events_previous"] + row["events_current"] == 2 < ScoringConfig().trend_min_events
-    assert row["trend"] == "insufficient_data"
-    assert row["events_missed"] == 0  # attended the latest event
-
-
-def test_a_window_without_events_is_insufficient_whatever_the_count() -> None:
-    row = _trends().loc["NEW"]
-    assert (row["held_previous"], row["held_current"], row["events_current"]) == (0, 9, 6)
-    assert math.isnan(row["rate_ratio"]) and math.isnan(row["p_value"])
-    assert row["trend"] == "insufficient_data"
-
-
-def test_events_missed_counts_only_events_since_customer_since() -> None:
+def test_never_attended_is_not_a_decline() -> None:
     # NEVER joined 2024-10-01: c4 (10-03) … c8 (12-22) were held for it; its c7 registration is no attendance.
     row = _trends().loc["NEVER"]
+    assert row["trend"] != "declining"
     assert (row["held_current"], row["events_missed"]) == (5, 5)
     assert pd.isna(row["last_attended"])
 
 
-def test_alpha_from_config_decides_significance() -> None:
-    strict = _trends(ScoringConfig(trend_alpha=0.05))
-    assert strict.loc["DEC", "trend"] == "stable"  # p = 0.0547 is not < 0.05
-    assert strict.loc["RISE", "trend"] == "stable"
+def test_one_and_one_is_not_declining() -> None:
+    row = _trends().loc["INS"]
+    assert row["trend"] in ("stable", "insufficient_data")
+    assert row["events_missed"] == 0  # attended the latest event
 
 
-@pytest.mark.parametrize(("x1", "e1", "x0", "e0"), [(2, 9, 8, 9), (7, 9, 2, 9), (3, 5, 1, 12), (0, 4, 6, 6)])
-def test_vectorised_p_value_matches_scipy_binomtest(x1: int, e1: int, x0: int, e0: int) -> None:
-    got = rate_ratio_test(*(pd.Series([v]) for v in (x1, e1, x0, e0))).iloc[0]
-    side = "less" if x1 * e0 < x0 * e1 else "greater"
-    assert got["p_value"] == pytest.approx(binomtest(x1, x0 + x1, e1 / (e0 + e1), alternative=side).pvalue)
+def test_a_new_customer_attending_is_not_declining() -> None:
+    assert _trends().loc["NEW", "trend"] != "declining"
 
 
-def test_rate_ratio_is_infinite_when_nothing_was_attended_before() -> None:
-    got = rate_ratio_test(pd.Series([5]), pd.Series([9]), pd.Series([0]), pd.Series([9])).iloc[0]
-    assert got["rate_ratio"] == math.inf and got["p_value"] == pytest.approx(0.5 ** 5)
+def _small(attended: tuple[int, ...], current_held: int) -> pd.Series:
+    """Issue 9's low-attendance customer: the `attended` of 16 events, then 0 of `current_held`; 30 peers at 50%."""
+    days = pd.date_range("2024-01-03", periods=16 + current_held, freq="11D")
+    events = pd.DataFrame({"event_id": [f"e{i}" for i in range(len(days))], "event_type": "webinar",
+                           "event_date": days, "duration_minutes": 60.0})
+    rows = [{"event_id": f"e{i}", "event_type": "webinar", "event_date": days[i], "attendee_key": "s@x.com",
+             "customer_id": "SMALL", "attended": True} for i in attended]
+    rows += [{"event_id": f"e{i}", "event_type": "webinar", "event_date": days[i], "attendee_key": f"p{c}@y.com",
+              "customer_id": f"P{c}", "attended": True} for c in range(30) for i in range(len(days)) if (i + c) % 2]
+    ids = ["SMALL", *(f"P{c}" for c in range(30))]
+    customers = pd.DataFrame({"customer_id": ids, "name": ids, "customer_since": pd.Timestamp("2023-01-01")})
+    return engagement_trends(pd.DataFrame(rows), events, customers, days[-1]).set_index("customer_id").loc["SMALL"]
+
+
+@pytest.mark.parametrize(("attended", "current_held"), [((2, 8, 14), 16), ((1, 5, 9, 13), 12)])
+def test_low_attendance_customer_that_stops_is_judged(attended: tuple[int, ...], current_held: int) -> None:
+    # 3 of 16 then 0 of 16; 4 of 16 then 0 of 12: the old 182-day rate-ratio test said 'insufficient data'
+    # and 'stable' for these (issue 9).
+    row = _small(attended, current_held)
+    assert row["trend"] == "declining"
+    assert row["events_missed"] >= current_held
+
+
+def test_an_occasional_customer_missing_a_few_is_not_news() -> None:
+    assert _small((5, 10, 15), 4)["trend"] != "declining"  # 3 of 16, then 4 missed
+
+
+def test_absence_tail_is_the_beta_binomial_of_the_baseline_posterior() -> None:
+    got = absence_test(pd.Series([1]), pd.Series([9]), pd.Series([6]), pd.Series([10]), (2.0, 3.0)).iloc[0]
+    assert got["p_lower"] == pytest.approx(betabinom.cdf(1, 9, 8, 7))
+    assert got["p_upper"] == pytest.approx(betabinom.sf(0, 9, 8, 7))
+    assert got["expected"] == pytest.approx(9 * 8 / 15)
+
+
+def test_cusum_steps_by_hand() -> None:
+    # p0 = .8, p1 = .28: a miss adds ln(.72/.2) = 1.2809, an attendance adds ln(.35) = -1.0498, floored at 0.
+    attended = np.array([[True, False, False, False], [False, True, False, False]])
+    held = np.ones_like(attended)
+    stat, begin = bernoulli_cusum(attended, held, np.array([0.8, 0.8]), 0.35)
+    assert stat[0] == pytest.approx(3 * math.log(0.72 / 0.2))
+    assert begin[0] == 1  # the run above zero began at the first miss
+    assert stat[1] == pytest.approx(math.log(0.72 / 0.2) + math.log(0.35) + 2 * math.log(0.72 / 0.2))
+    assert begin[1] == 0
+
+
+def test_population_prior_by_the_method_of_moments() -> None:
+    attended = pd.Series([2, 5, 8, 4, 6, 3])
+    held = pd.Series([10] * 6)
+    a, b = population_prior(attended, held)
+    rates = attended / held
+    mu = rates.mean()
+    between = rates.var(ddof=1) - (rates * (1 - rates) / held).mean()
+    strength = mu * (1 - mu) / between - 1
+    assert (a, b) == pytest.approx((mu * strength, (1 - mu) * strength))
+
+
+def test_population_prior_falls_back_for_few_customers() -> None:
+    a, b = population_prior(pd.Series([3, 1]), pd.Series([10, 10]))
+    assert (a, b) == pytest.approx((0.2 * 2, 0.8 * 2))

@@ -87,8 +87,16 @@ class Scoring(dg.ConfigurableResource):
     weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     window_days: int = 365
     recency_half_life_days: float = 60.0
+    activity_half_life_days: float = 90.0
     trend_window_days: int = 182
-    trend_alpha: float = 0.10
+    trend_recent_days: int = 56
+    trend_baseline_days: int = 273
+    trend_alpha: float = 0.005
+    trend_min_drop: float = 0.5
+    trend_drop_ratio: float = 0.35
+    trend_cusum_threshold: float = 3.5
+    trend_baseline_quantile: float = 0.2
+    trend_rising_alpha: float = 0.05
     trend_min_events: int = 4
     prior_strength: float = 4.0
     diversity_shrink_events: float = 2.0

@@ -1,8 +1,11 @@
 """Engagement risks: customers whose attendance shows a *tested* decline, ordered by the ARR at stake.
 
-Only the trend module's 'declining' state (a rate-ratio test of the current vs the previous window) counts;
-a lower score alone is not a risk signal, because recency decays for everyone between events. The reason is
-a sentence a CSM can read aloud on a call, built only from the trend's own figures.
+Only the trend module's 'declining' state (recent absence judged against the customer's own past and the
+population's, scoring/trends.py) counts; a lower score alone is not a risk signal, because recency decays for
+everyone between events. The reason is a sentence a CSM can read aloud on a call, built only from the
+trend's own figures: "missed the last 6 events in a row, including 4 webinars it would usually attend;
+attended 1 of 9 events since 12 June where about 5 were expected from its past; 2 of its 3 people have not
+attended since June".
 """
 
 from __future__ import annotations
@@ -48,6 +51,62 @@ def risk_reason(events_current: int, events_previous: int, p_value: float, event
     return text
 
 
+def _date(value: object) -> str:
+    day = pd.Timestamp(value)
+    return f"{day.day} {day:%B}"
+
+
+def _type_words(event_type: str, n: int) -> str:
+    words = {"webinar": "webinar", "training": "training", "user_group": "user group", "conference": "conference",
+             "other": "event"}.get(event_type, event_type.replace("_", " "))
+    return f"{n} {words}" if n == 1 else f"{n} {words}s" if not words.endswith("s") else f"{n} {words}"
+
+
+def chance_words(p: float) -> str:
+    """The p-value as a CSM would say it: 'a drop this large happens by chance about 1 time in 40'."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return ""
+    if p < 0.001:
+        return "a drop this large would happen by chance less than 1 time in 1,000"
+    odds = max(2, round(1 / p))
+    odds = int(float(f"{odds:.2g}"))  # two significant figures: 1 in 296 reads as 1 in 300
+    return f"a drop this large would happen by chance about 1 time in {odds:,}"
+
+
+def decline_reason(row: object) -> str:
+    """The plain-words reason for one declining trend row (columns of scoring.trends.TREND_COLUMNS)."""
+    parts = []
+    missed = int(getattr(row, "events_missed", 0) or 0)
+    usual, usual_missed = getattr(row, "usual_type", None), int(getattr(row, "usual_type_missed", 0) or 0)
+    if missed >= 2:
+        text = f"missed the last {missed} events in a row"
+        if isinstance(usual, str) and usual_missed >= 2:
+            text += f", including {_type_words(usual, usual_missed)} it would usually attend"
+        parts.append(text)
+    held, got = int(row.held_current), int(row.events_current)
+    expected = getattr(row, "expected_current", float("nan"))
+    window = int(getattr(row, "window_days", 0) or 0)
+    if held > 0 and expected == expected:
+        start = pd.Timestamp(row.as_of) - pd.Timedelta(days=window) if hasattr(row, "as_of") and window else None
+        span = f"since {_date(start)}" if start is not None else f"in the last {max(1, round(window / 7))} weeks"
+        parts.append(f"attended {got} of {_events(held)} {span} where about {expected:.0f} were expected from "
+                     f"its past ({row.events_previous} of {row.held_previous} before)")
+    people, lapsed = int(getattr(row, "people", 0) or 0), int(getattr(row, "people_lapsed", 0) or 0)
+    if people and lapsed:
+        since = getattr(row, "people_lapsed_since", None)
+        when = f" since {pd.Timestamp(since):%B}" if since is not None and pd.notna(since) else ""
+        if people == 1:
+            parts.append(f"its only person has not attended{when}")
+        elif lapsed == people:
+            parts.append(f"none of its {people} people has attended{when}")
+        else:
+            parts.append(f"{lapsed} of its {people} people have not attended{when}")
+    chance = chance_words(row.p_value)
+    if chance:
+        parts.append(chance)
+    return "; ".join(parts)
+
+
 def engagement_risks(scores: pd.DataFrame, trends: pd.DataFrame, customers: pd.DataFrame,
                      trend_window_days: int | None = None) -> pd.DataFrame:
     """Declining customers with score, CRM owner and ARR; largest ARR first, then lowest score."""
@@ -66,11 +125,16 @@ def engagement_risks(scores: pd.DataFrame, trends: pd.DataFrame, customers: pd.D
     for column in ("events_current", "events_previous", "events_missed"):
         merged[column] = merged[column].fillna(0).astype(int)
     has_held = {"held_current", "held_previous"} <= set(merged.columns)
-    merged["reason"] = [
-        risk_reason(r.events_current, r.events_previous, r.p_value, r.events_missed, months,
-                    int(r.held_current) if has_held else None, int(r.held_previous) if has_held else None)
-        for r in merged.itertuples()
-    ]
+    if "expected_current" in merged.columns:
+        as_of = scores["as_of"].iloc[0] if "as_of" in scores.columns and len(scores) else None
+        merged["reason"] = [decline_reason(r) for r in merged.assign(as_of=as_of).itertuples()] if as_of is not None \
+            else [decline_reason(r) for r in merged.itertuples()]
+    else:  # trends from before the absence test (stored history): the old sentence
+        merged["reason"] = [
+            risk_reason(r.events_current, r.events_previous, r.p_value, r.events_missed, months,
+                        int(r.held_current) if has_held else None, int(r.held_previous) if has_held else None)
+            for r in merged.itertuples()
+        ]
     merged = merged.sort_values(["arr", "score", "customer_name"], ascending=[False, True, True],
                                 na_position="last", ignore_index=True)
     return merged[list(RISK_COLUMNS)]

@@ -4,9 +4,15 @@
 |---|---|---|---|
 | 1 | email is a CRM contact's (trimmed, lower-cased) | contact_email | 1.0 |
 | 2 | email's registrable domain is one of the customer's domains | domain | 0.95 (0.9 from a subdomain) |
-| 3 | normalised company name equals one customer's normalised name | company_name | 0.85 |
+| 3 | normalised company name equals one customer's normalised name (unambiguous, see below) | company_name | 0.85 |
 | 4 | close company name, see `fuzzy` | company_fuzzy | 0.6-0.8 |
 | 5 | nothing: left for a person to review, never forced | unmatched | 0.0 |
+
+Steps 3 and 4 obey `name_match_allowed`: a company name is never enough when the attendee's email has a
+corporate domain that is not one of that customer's domains. "Vertx Health" at vertxhealth.io is another
+company (a prospect) however close the name; the row stays unmatched and the review queue suggests the
+look-alike. A bare "Acme" when "Acme Corp" and "Acme Analytics" are both customers is ambiguous
+(`ambiguous_names`): also left for a person.
 
 Organiser-internal addresses (registrable or full domain in `internal_domains`) are split off first: staff
 host and present, and would otherwise inflate whichever customer they resemble. Each step works on distinct
@@ -81,16 +87,17 @@ def match_attendance(records: pd.DataFrame, crm: Crm, internal_domains: frozense
         per_unique(emails, lambda e: _domain_customer(email_domain(e) if e else None, index)),
         "domain", per_unique(emails, lambda e: _domain_confidence(email_domain(e) if e else None)),
     )
-    # 3. Exact normalised company name.
+    # 3. Exact normalised company name, unless another customer's name holds all its words.
     names = pd.Series(per_unique(base["company"], normalise_company_name), dtype=object)
-    state.fill(per_unique(names, lambda n: index.customer_by_name.get(n) if n else None),
-               "company_name", COMPANY_NAME_CONFIDENCE)
+    unclear = ambiguous_names(set(names.dropna()), index)
+    exact = per_unique(names, lambda n: index.customer_by_name.get(n) if n and n not in unclear else None)
+    state.fill(name_matches_allowed(exact, domains, index), "company_name", COMPANY_NAME_CONFIDENCE)
     # 4. Fuzzy, over distinct names still unmatched: first a close name alone, then with a supporting field.
-    pending = sorted(set(names[state.open & names.notna().to_numpy()]))
+    pending = sorted(set(names[state.open & names.notna().to_numpy()]) - unclear)
     alone = fuzzy.match_alone(pending, index)
     state.fill(
-        per_unique(names, lambda n: alone[n][0] if n in alone else None), "company_fuzzy",
-        per_unique(names, lambda n: fuzzy.fuzzy_confidence(alone[n][1]) if n in alone else 0.0),
+        name_matches_allowed(per_unique(names, lambda n: alone[n][0] if n in alone else None), domains, index),
+        "company_fuzzy", per_unique(names, lambda n: fuzzy.fuzzy_confidence(alone[n][1]) if n in alone else 0.0),
     )
     _match_supported(base, names.to_numpy(), domains, index, state)
 
@@ -101,6 +108,42 @@ def match_attendance(records: pd.DataFrame, crm: Crm, internal_domains: frozense
         matched_contact=pd.Series(state.contact, dtype=object),
     )
     return MatchOutcome(matched=matched, internal=internal)
+
+
+def name_match_allowed(domain: EmailDomain | None, customer_id: str, index: CrmIndex) -> bool:
+    """May a company *name* credit this customer? Not when the email's corporate domain is someone else's.
+
+    Personal (free-mail, disposable) and missing addresses say nothing about the employer, so the name may
+    decide; a corporate domain that is not one of the customer's domains means the person works elsewhere
+    (a prospect with a look-alike or the same name), however close the typed company is.
+    """
+    if domain is None or domain.is_personal or not domain.registrable:
+        return True
+    return index.customer_by_domain.get(domain.registrable) == customer_id
+
+
+def name_matches_allowed(found: np.ndarray, domains: np.ndarray, index: CrmIndex) -> np.ndarray:
+    """`found` with the customers that `name_match_allowed` refuses blanked out (row-aligned arrays)."""
+    out = found.copy()
+    for i in np.flatnonzero(pd.notna(found)):
+        if not name_match_allowed(domains[i], out[i], index):
+            out[i] = None
+    return out
+
+
+def ambiguous_names(names: set[str], index: CrmIndex) -> set[str]:
+    """Normalised names that more than one customer's name contains word for word ("acme" when "Acme Corp"
+    and "Acme Analytics" are both customers): the evidence fits several customers, so a person decides."""
+    holders: dict[str, set[int]] = {}
+    for position, customer_name in enumerate(index.names):
+        for word in customer_name.split():
+            holders.setdefault(word, set()).add(position)
+    unclear = set()
+    for name in names:
+        sets = [holders.get(word, set()) for word in name.split()]
+        if sets and len(set.intersection(*sets)) > 1:
+            unclear.add(name)
+    return unclear
 
 
 def _domain_customer(domain: EmailDomain | None, index: CrmIndex) -> str | None:
@@ -161,7 +204,7 @@ def _match_supported(base: pd.DataFrame, names: np.ndarray, domains: np.ndarray,
         if key not in decided:
             decided[key] = fuzzy.supported_match(options[names[i]], person, label, index)
         found = decided[key]
-        if found is not None:
+        if found is not None and name_match_allowed(d, found[0], index):
             state.customer[i], state.method[i] = found[0], "company_fuzzy"
             state.confidence[i] = fuzzy.fuzzy_confidence(found[1])
 

@@ -12,15 +12,16 @@ from engagement_pipeline.scoring.components import (
     record_depth,
 )
 from engagement_pipeline.scoring.composite import score_customers
-from engagement_pipeline.scoring.trends import engagement_trends, rate_ratio_test
+from engagement_pipeline.scoring.trends import absence_test, engagement_trends, population_prior
 
 __all__ = [
+    "absence_test",
     "consistency",
     "depth",
     "diversity",
     "engagement_trends",
     "frequency",
-    "rate_ratio_test",
+    "population_prior",
     "recency",
     "record_depth",
     "score_customers",

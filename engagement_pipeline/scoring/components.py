@@ -14,14 +14,14 @@ import pandas as pd
 SPEAKING_ROLES: tuple[str, ...] = ("speaker", "panelist")
 
 
-def beta_shrunk_rate(successes: pd.Series, trials: pd.Series, prior_strength: float,
+def beta_shrunk_rate(successes: pd.Series, trials: pd.Series, prior_strength: float | pd.Series,
                      population_rate: float) -> pd.Series:
     """`(k + α0)/(n + α0 + β0)` with α0 = μ·s, β0 = (1−μ)·s: one lucky success out of one try is not 1.0."""
     alpha0 = population_rate * prior_strength
     return (successes + alpha0) / (trials + prior_strength)
 
 
-def frequency(attended: pd.Series, held: pd.Series, prior_strength: float,
+def frequency(attended: pd.Series, held: pd.Series, prior_strength: float | pd.Series,
               population_rate: float | None = None) -> pd.Series:
     """Share of the events held for the customer that at least one of its people attended, shrunk.
 
@@ -44,7 +44,7 @@ def recency(days_since_last: pd.Series, half_life_days: float) -> pd.Series:
     return np.exp2(-days / half_life_days).fillna(0.0)
 
 
-def diversity(type_counts: pd.DataFrame, types_offered: pd.Series, shrink_events: float) -> pd.Series:
+def diversity(type_counts: pd.DataFrame, types_offered: pd.Series, shrink_events: float | pd.Series) -> pd.Series:
     """Shannon entropy of attended events' type shares, over the K types *offered*, times n/(n + k0).
 
     `type_counts` has one row per customer and one column per event type (attended events of that type).

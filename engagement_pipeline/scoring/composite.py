@@ -8,6 +8,13 @@
   are exactly 0 and keep their weight, so staying away costs points.
 - 'scored': computed from the customer's attendance.
 Only attendance and events on or before `as_of` count, so any past score can be rebuilt.
+
+Activity is recency-weighted: every event in the window counts with weight `2^(−age/h)`, h =
+`activity_half_life_days` (90 by default), in the numerator (attended) and the denominator (held) of
+frequency and consistency, in the type shares of diversity and in the mean of depth. A customer that stopped
+coming three months ago has half its weight on events it missed, so its score falls now, not a year later;
+a flat 12-month share kept such customers at 76-82 while their engagement was a fraction of what it was
+(issue 9). The counts shown beside the score (events attended / held) stay plain counts.
 """
 
 from __future__ import annotations
@@ -67,6 +74,21 @@ def held_since(event_days: pd.Series, since: pd.Series) -> pd.Series:
     days = np.sort(event_days.to_numpy(dtype="datetime64[ns]"))
     counts = len(days) - np.searchsorted(days, since.to_numpy(dtype="datetime64[ns]"), side="left")
     return pd.Series(counts, index=since.index, dtype="int64")
+
+
+def decay(event_days: pd.Series, as_of: pd.Timestamp, half_life_days: float) -> pd.Series:
+    """`2^(−age/h)`: the weight of an event `age` days before the scoring date (1 today, ½ at one half-life)."""
+    age = (as_of - event_days).dt.days.astype(float).clip(lower=0.0)
+    return np.exp2(-age / half_life_days)
+
+
+def weight_since(event_days: pd.Series, weights: pd.Series, since: pd.Series) -> pd.Series:
+    """Per customer, the summed `weights` of the events on or after its `since` (a reverse cumulative sum)."""
+    order = np.argsort(event_days.to_numpy(dtype="datetime64[ns]"), kind="stable")
+    days = event_days.to_numpy(dtype="datetime64[ns]")[order]
+    tail = np.concatenate([np.cumsum(weights.to_numpy(dtype=float)[order][::-1])[::-1], [0.0]])
+    first = np.searchsorted(days, since.to_numpy(dtype="datetime64[ns]"), side="left")
+    return pd.Series(tail[first], index=since.index)
 
 
 def keys_held_since(table: pd.DataFrame, key: str, since: pd.Series) -> pd.Series:
@@ -130,38 +152,51 @@ def score_customers(attendance: pd.DataFrame, events: pd.DataFrame, customers: p
     all_events = event_table(events, attendance, day)
     window = all_events.loc[all_events["event_day"] > day - pd.Timedelta(days=config.window_days)].copy()
     window["month"] = window["event_day"].dt.to_period("M")
+    window["w"] = decay(window["event_day"], day, config.activity_half_life_days)
     held = held_since(window["event_day"], cust["since"])
+    held_w = weight_since(window["event_day"], window["w"], cust["since"])
     types_offered = keys_held_since(window, "event_type", cust["since"])
-    months_held = keys_held_since(window, "month", cust["since"])
+    month_w = window.groupby("month").agg(event_day=("event_day", "max"), w=("w", "max"))
+    months_held_w = weight_since(month_w["event_day"], month_w["w"], cust["since"])
 
     rows = attended_rows(attendance, window, cust)
     rows = rows.merge(_event_capacity(attendance, window), on="event_id", how="left")
+    rows = rows.merge(window[["event_id", "w"]], on="event_id", how="left")
     for col in ("minutes_attended", "questions_asked", "polls_answered"):
         rows[col] = pd.to_numeric(rows[col], errors="coerce").fillna(0)
     rows["feedback_submitted"] = rows["feedback_submitted"].eq(True)
     rows["depth"] = comp.record_depth(rows, config.depth_time_weight, config.depth_question_weight,
                                       config.depth_poll_weight, config.depth_feedback_weight)
+    rows["depth_w"] = rows["depth"] * rows["w"]
     by = rows.groupby("customer_id")
     ev = by.agg(events_attended=("event_id", "nunique"), users=("attendee_key", "nunique"),
                 attendances=("event_id", "size"), questions=("questions_asked", "sum"),
                 feedback_count=("feedback_submitted", "sum"), last_attended=("event_day", "max"),
-                depth_sum=("depth", "sum")).reindex(idx)
+                depth_sum=("depth_w", "sum"), depth_n=("w", "sum")).reindex(idx)
     counts = ["events_attended", "users", "attendances", "questions", "feedback_count"]
     ev[counts] = ev[counts].fillna(0).astype("int64")
     speaking = rows.loc[rows["role"].isin(comp.SPEAKING_ROLES)].groupby("customer_id")["event_id"].nunique()
     ev["speaker_events"] = speaking.reindex(idx).fillna(0).astype("int64")
     distinct = rows.drop_duplicates(["customer_id", "event_id"])
-    type_counts = distinct.groupby(["customer_id", "event_type"]).size().unstack(fill_value=0)
-    months_attended = (distinct.assign(month=distinct["event_day"].dt.to_period("M"))
-                       .drop_duplicates(["customer_id", "month"]).groupby("customer_id").size())
+    attended_w = distinct.groupby("customer_id")["w"].sum().reindex(idx).fillna(0.0)
+    type_counts = distinct.groupby(["customer_id", "event_type"])["w"].sum().unstack(fill_value=0.0)
+    months = distinct.assign(month=distinct["event_day"].dt.to_period("M")).drop_duplicates(["customer_id", "month"])
+    months_attended_w = (months.merge(month_w["w"].rename("mw"), left_on="month", right_index=True)
+                         .groupby("customer_id")["mw"].sum().reindex(idx).fillna(0.0))
     days_since = (day - ev["last_attended"]).dt.days
 
+    # Pseudo-counts are in events "of average age": scaled by the customer's mean event weight, so the prior
+    # weighs as much against 18 decayed events as it did against 18 plain ones (a perfect attender can
+    # still be High).
+    held_scale = (held_w / held.where(held > 0)).fillna(1.0)
+    depth_scale = (ev["depth_n"] / ev["attendances"].where(ev["attendances"] > 0)).fillna(1.0)
     values = pd.DataFrame({
-        "frequency": comp.frequency(ev["events_attended"], held, config.prior_strength),
+        "frequency": comp.frequency(attended_w, held_w, config.prior_strength * held_scale),
         "recency": comp.recency(days_since, config.recency_half_life_days),
-        "diversity": comp.diversity(type_counts, types_offered, config.diversity_shrink_events),
-        "depth": comp.depth(ev["depth_sum"].fillna(0.0), ev["attendances"], config.prior_strength),
-        "consistency": comp.consistency(months_attended.reindex(idx).fillna(0), months_held),
+        "diversity": comp.diversity(type_counts, types_offered, config.diversity_shrink_events * held_scale),
+        "depth": comp.depth(ev["depth_sum"].fillna(0.0), ev["depth_n"].fillna(0.0),
+                            config.prior_strength * depth_scale),
+        "consistency": comp.consistency(months_attended_w, months_held_w),
     }, index=idx)
     status = component_status(held, ev["events_attended"], types_offered)
     values = values.where(status != NA).mask(status == ZERO, 0.0)
@@ -174,7 +209,7 @@ def score_customers(attendance: pd.DataFrame, events: pd.DataFrame, customers: p
     out = out.join(values.round(4)).join(status.add_suffix("_status"))
     out = out.join(parts.drop(columns="score"))
     out["events_held"] = held
-    out = out.join(ev.drop(columns="depth_sum"))
+    out = out.join(ev.drop(columns=["depth_sum", "depth_n"]))
     out["days_since_last"] = days_since.astype("Int64")
     n_contacts = contacts["customer_id"].astype(str).value_counts() if len(contacts) else pd.Series()
     out["contacts"] = n_contacts.reindex(idx).fillna(0).astype("int64")

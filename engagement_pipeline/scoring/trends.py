@@ -1,11 +1,26 @@
-"""Rising / stable / declining engagement, from an exact test rather than "score now vs score before".
+"""Rising / stable / declining: recent absence judged against the customer's own past and the population's.
 
-Counts x1, x0 are the distinct events a customer attended in the current trend window (as_of − T, as_of]
-and the previous one (as_of − 2T, as_of − T]; e1, e0 the events held for it in each (since customer_since).
-Under "same attendance rate", `x1 | x0 + x1 ~ Binomial(x0 + x1, e1 / (e0 + e1))` (the conditional test for a
-ratio of two rates, SCORING_ANCHORS.md §3.7). The one-sided p-value in the observed direction says how
-surprising the change is. A sign flip of a noisy score (Gainsight's arrow) is what users call misleading;
-with few events we say 'insufficient_data' instead of guessing.
+A customer's attendance rate p (share of the events held for it that one of its people attended) gets a
+population prior Beta(α0, β0), fitted each run by the method of moments on every customer's last-year rate
+(the binomial noise of small denominators taken out). The customer's *baseline* — the `trend_baseline_days`
+before a recent window — updates it to Beta(α0 + x0, β0 + n0 − x0). Under "nothing changed" the number of
+events attended in the recent window is then beta-binomial, and its lower tail says how surprising the
+recent absence is (the posterior predictive check of a Bayesian change test). Three looks, each an honest
+one-sided test at `trend_alpha`:
+- the last `trend_recent_days` (short: reacts within weeks),
+- the last 2 × `trend_recent_days` (long: catches a slow fade),
+- the streak of events missed since the last attendance (expected-but-missed: judged against the baseline
+  before that attendance, so a one-event customer missing 3 events is not news but a regular missing 7 is).
+Declining needs a surprise *and* a drop that matters (recent rate at most `trend_min_drop` of the expected)
+*and* a past worth declining from (>= 1 attended event in the baseline). The prior is what lets small and new
+customers be judged: 0 of 16 after 3 of 16 is surprising against any plausible rate, while a two-month-old
+customer's empty month is not. A sequential look completes them: Page's CUSUM (`bernoulli_cusum`) over the
+events of the last `trend_window_days`, for a drop of the rate to `trend_drop_ratio` of the baseline's (its
+low `trend_baseline_quantile`), alarming at `trend_cusum_threshold`. Rising is the upper tail of the whole
+trend window against the baseline before it, at `trend_rising_alpha` (a rise is good news, not a warning).
+'insufficient_data' when fewer than `trend_min_events` events were held for the customer in the long window
+and its baseline together.
+Judged on the ground-truth simulation (`make evaluate`, docs/methods.md), not on the demo.
 """
 
 from __future__ import annotations
@@ -27,76 +42,234 @@ from engagement_pipeline.scoring.composite import (
 
 TREND_COLUMNS: tuple[str, ...] = (
     "customer_id", "trend", "events_current", "events_previous", "held_current", "held_previous",
-    "rate_ratio", "p_value", "events_missed", "last_attended",
+    "rate_ratio", "p_value", "events_missed", "last_attended", "evidence", "window_days", "expected_current",
+    "usual_type", "usual_type_missed", "people", "people_lapsed", "people_lapsed_since",
 )
+MIN_PRIOR_STRENGTH, MAX_PRIOR_STRENGTH = 2.0, 50.0
 
 
-def rate_ratio_test(x1: pd.Series, e1: pd.Series, x0: pd.Series, e0: pd.Series) -> pd.DataFrame:
-    """Rate ratio `(x1/e1)/(x0/e0)` and the one-sided exact conditional binomial p-value.
+def population_prior(attended: pd.Series, held: pd.Series, min_held: int = 4) -> tuple[float, float]:
+    """Beta(α0, β0) of the attendance rate across customers, by the method of moments.
 
-    Same numbers as `scipy.stats.binomtest(x1, x0 + x1, e1/(e0 + e1), alternative=...)` with 'less' when
-    the current rate is lower and 'greater' otherwise, computed with the vectorised binomial cdf/sf so that
-    thousands of customers need no Python loop. rate_ratio is +inf when x0 = 0 < x1 and NaN when a window
-    held nothing or nothing was attended in either; p_value is NaN when a window held nothing or x0+x1 = 0.
+    Between-customer variance = variance of the observed rates minus their mean binomial noise p(1−p)/n;
+    strength α0 + β0 = μ(1−μ)/var − 1, clipped to [2, 50] so one odd population cannot make the prior
+    either meaningless or overwhelming. Falls back to the pooled rate with strength 2 for < 5 customers.
     """
-    from scipy.stats import binom  # imported here: scipy.stats is ~1.4 s of every run's code-location import
-
-    x1, e1, x0, e0 = (s.astype(float) for s in (x1, e1, x0, e0))
-    n = x0 + x1
-    defined = (e0 > 0) & (e1 > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = ((x1 / e1) / (x0 / e0)).where(defined & (n > 0))
-        p_null = (e1 / (e0 + e1)).where(defined)
-    lower = x1 * e0 < x0 * e1
-    p_less = binom.cdf(x1, n, p_null)
-    p_greater = binom.sf(x1 - 1, n, p_null)
-    p_value = pd.Series(np.where(lower, p_less, p_greater), index=x1.index).clip(upper=1.0)
-    return pd.DataFrame({"rate_ratio": ratio, "p_value": p_value.where(defined & (n > 0))})
+    use = held >= min_held
+    rates = (attended[use] / held[use]).astype(float)
+    pooled = float(attended.sum() / held.sum()) if held.sum() > 0 else 0.3
+    if len(rates) < 5:
+        mu, strength = min(max(pooled, 0.01), 0.99), MIN_PRIOR_STRENGTH
+    else:
+        mu = float(np.clip(rates.mean(), 0.01, 0.99))
+        noise = float((rates * (1 - rates) / held[use]).mean())
+        between = max(float(rates.var(ddof=1)) - noise, 1e-4)
+        strength = float(np.clip(mu * (1 - mu) / between - 1, MIN_PRIOR_STRENGTH, MAX_PRIOR_STRENGTH))
+    return mu * strength, (1 - mu) * strength
 
 
-def classify(x1: pd.Series, e1: pd.Series, x0: pd.Series, e0: pd.Series, rate_ratio: pd.Series,
-             p_value: pd.Series, min_events: int, alpha: float) -> pd.Series:
-    """insufficient_data: x0+x1 < min_events or a window held no event; else a tested direction or stable."""
-    insufficient = (x0 + x1 < min_events) | (e0 <= 0) | (e1 <= 0)
-    significant = p_value < alpha
-    trend = np.select(
-        [insufficient, significant & (rate_ratio < 1), significant & (rate_ratio > 1)],
-        ["insufficient_data", "declining", "rising"],
-        default="stable",
-    )
-    return pd.Series(trend, index=x1.index)
+def absence_test(x1: pd.Series, n1: pd.Series, x0: pd.Series, n0: pd.Series, prior: tuple[float, float],
+                 ) -> pd.DataFrame:
+    """P(X <= x1) and P(X >= x1) for X ~ BetaBinomial(n1, α0 + x0, β0 + n0 − x0), and the expected x1.
+
+    NaN where nothing was held in the recent window (no opportunity, no evidence).
+    """
+    a = prior[0] + x0.astype(float)
+    b = prior[1] + (n0 - x0).astype(float)
+    n = n1.astype(int)
+    from scipy.stats import betabinom  # imported here: scipy.stats is ~1.4 s of every code-location import
+
+    lower = pd.Series(betabinom.cdf(x1, n, a, b), index=x1.index)
+    upper = pd.Series(betabinom.sf(x1 - 1, n, a, b), index=x1.index)
+    expected = n1 * a / (a + b)
+    has = n1 > 0
+    return pd.DataFrame({"p_lower": lower.where(has), "p_upper": upper.where(has), "expected": expected})
+
+
+def _count(days: pd.Series, owner: pd.Series, index: pd.Index, lo: pd.Series | pd.Timestamp,
+           hi: pd.Series | pd.Timestamp) -> pd.Series:
+    """Per customer, how many of its `days` fall in (lo, hi] (lo/hi per customer or shared)."""
+    frame = pd.DataFrame({"owner": owner.to_numpy(), "day": days.to_numpy()})
+    lo_s = lo.reindex(frame["owner"]).to_numpy() if isinstance(lo, pd.Series) else lo
+    hi_s = hi.reindex(frame["owner"]).to_numpy() if isinstance(hi, pd.Series) else hi
+    inside = (frame["day"].to_numpy() > lo_s) & (frame["day"].to_numpy() <= hi_s)
+    return frame.loc[inside].groupby("owner").size().reindex(index, fill_value=0)
+
+
+def _held(table: pd.DataFrame, since: pd.Series, lo: pd.Series | pd.Timestamp,
+          hi: pd.Series | pd.Timestamp) -> pd.Series:
+    """Events held for each customer in (lo, hi] and on or after its since: two binary searches each."""
+    days = np.sort(table["event_day"].to_numpy(dtype="datetime64[ns]"))
+    lo_s = lo if isinstance(lo, pd.Series) else pd.Series(lo, index=since.index)
+    hi_s = hi if isinstance(hi, pd.Series) else pd.Series(hi, index=since.index)
+    floor = pd.concat([since - pd.Timedelta(days=1), lo_s], axis=1).max(axis=1)
+    upper = np.searchsorted(days, hi_s.to_numpy(dtype="datetime64[ns]"), side="right")
+    lower = np.searchsorted(days, floor.to_numpy(dtype="datetime64[ns]"), side="right")
+    return pd.Series(np.clip(upper - lower, 0, None), index=since.index, dtype="int64")
+
+
+def bernoulli_cusum(attended: np.ndarray, held: np.ndarray, p0: np.ndarray, ratio: float
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Page's CUSUM for a drop of the attendance rate from p0 to ratio·p0, over events in date order.
+
+    `attended` and `held` are customers × events booleans. Each event held adds the log-likelihood ratio
+    log((1−p1)/(1−p0)) when missed and log(p1/p0) when attended; the sum is floored at 0. Returns the final
+    statistic and the index of the event where the current run above 0 began (−1 if none): the evidence
+    segment "since <date>". A regular (p0 = 0.8) trips h = 3 after 3 misses, an occasional one (p0 = 0.2)
+    needs about 20: the customer's own rate sets how much absence is news.
+    """
+    p0 = np.clip(p0, 0.02, 0.98)
+    p1 = np.clip(p0 * ratio, 0.005, None)
+    miss, hit = np.log((1 - p1) / (1 - p0)), np.log(p1 / p0)
+    stat = np.zeros(len(p0))
+    begin = np.full(len(p0), -1)
+    for j in range(attended.shape[1]):
+        step = np.where(held[:, j], np.where(attended[:, j], hit, miss), 0.0)
+        new = np.maximum(0.0, stat + step)
+        begin = np.where((stat == 0) & (new > 0), j, begin)
+        begin = np.where(new == 0, -1, begin)
+        stat = new
+    return stat, begin
 
 
 def engagement_trends(attendance: pd.DataFrame, events: pd.DataFrame, customers: pd.DataFrame,
                       as_of: date | pd.Timestamp | str, config: ScoringConfig = DEFAULT_CONFIG) -> pd.DataFrame:
-    """One row per CRM customer: trend, window counts, rate ratio, p-value, events missed in a row."""
+    """One row per CRM customer: trend, the evidence window's counts, the test's p-value and plain facts."""
     day = as_of_day(as_of)
     cust = customer_frame(customers)
     idx = cust.index
-    span = pd.Timedelta(days=config.trend_window_days)
+    since = cust["since"]
     table = event_table(events, attendance, day)
-    current = table["event_day"] > day - span
-    previous = (table["event_day"] > day - 2 * span) & ~current
-    e1 = held_since(table.loc[current, "event_day"], cust["since"])
-    e0 = held_since(table.loc[previous, "event_day"], cust["since"])
-
     distinct = attended_rows(attendance, table, cust).drop_duplicates(["customer_id", "event_id"])
-    in_current = distinct["event_day"] > day - span
-    in_previous = (distinct["event_day"] > day - 2 * span) & ~in_current
-    x1 = distinct.loc[in_current].groupby("customer_id").size().reindex(idx, fill_value=0)
-    x0 = distinct.loc[in_previous].groupby("customer_id").size().reindex(idx, fill_value=0)
+    owner, att_day = distinct["customer_id"], distinct["event_day"]
+    short = pd.Timedelta(days=config.trend_recent_days)
+    base = pd.Timedelta(days=config.trend_baseline_days)
+
+    year = day - pd.Timedelta(days=365)
+    prior = population_prior(_count(att_day, owner, idx, year, day), _held(table, since, year, day))
+
+    looks = {}
+    for name, span in (("short", short), ("long", 2 * short)):
+        start = day - span
+        n1, x1 = _held(table, since, start, day), _count(att_day, owner, idx, start, day)
+        n0, x0 = _held(table, since, start - base, start), _count(att_day, owner, idx, start - base, start)
+        looks[name] = (x1, n1, x0, n0, span.days, absence_test(x1, n1, x0, n0, prior))
+
     last = distinct.groupby("customer_id")["event_day"].max().reindex(idx)
+    after = pd.concat([since - pd.Timedelta(days=1), last], axis=1).max(axis=1)
+    missed = _held(table, since, after, pd.Series(day, index=idx))
+    x0s = _count(att_day, owner, idx, last - base, last).where(last.notna(), 0)
+    n0s = _held(table, since, (last - base).fillna(day), last.fillna(day - pd.Timedelta(days=36500)))
+    zero = pd.Series(0, index=idx)
+    streak_days = (day - last).dt.days.fillna(0).astype(int)
+    looks["streak"] = (zero, missed, x0s, n0s, streak_days, absence_test(zero, missed, x0s, n0s, prior))
 
-    # Missed in a row: events held after the last attended day (or since customer_since if never attended).
-    after = pd.concat([cust["since"], last + pd.Timedelta(days=1)], axis=1).max(axis=1)
-    missed = held_since(table["event_day"], after)
+    # Sequential look: CUSUM over the events of the trend window, against the baseline before it.
+    scan_start = day - pd.Timedelta(days=config.trend_window_days)
+    scan = table.loc[table["event_day"] > scan_start].sort_values(["event_day", "event_id"])
+    n0c = _held(table, since, scan_start - base, scan_start)
+    x0c = _count(att_day, owner, idx, scan_start - base, scan_start)
+    # The lowest plausible past rate (a low quantile of the baseline posterior), not its mean: a customer
+    # seen at 4 events is not held to a rate it may never have had.
+    from scipy.stats import beta  # lazily, as above
 
-    tested = rate_ratio_test(x1, e1, x0, e0)
-    trend = classify(x1, e1, x0, e0, tested["rate_ratio"], tested["p_value"], config.trend_min_events,
-                     config.trend_alpha)
+    p0 = beta.ppf(config.trend_baseline_quantile, prior[0] + x0c, prior[1] + n0c - x0c)
+    held_m = scan["event_day"].to_numpy()[None, :] >= since.to_numpy()[:, None]
+    hit = set(zip(distinct["customer_id"], distinct["event_id"], strict=True))
+    att_m = np.array([[(c, e) in hit for e in scan["event_id"]] for c in idx], dtype=bool).reshape(held_m.shape)
+    stat, begin = bernoulli_cusum(att_m, held_m, p0, config.trend_drop_ratio)
+    cols = np.arange(held_m.shape[1])[None, :]
+    segment = (cols >= begin[:, None]) & (begin[:, None] >= 0)
+    n1c = pd.Series((held_m & segment).sum(axis=1), index=idx)
+    x1c = pd.Series((att_m & held_m & segment).sum(axis=1), index=idx)
+    seg_days = pd.Series([(day - scan["event_day"].iloc[b]).days if b >= 0 else 0 for b in begin], index=idx)
+    looks["cusum"] = (x1c, n1c, x0c, n0c, seg_days, absence_test(x1c, n1c, x0c, n0c, prior))
+    alarm = pd.Series(stat >= config.trend_cusum_threshold, index=idx) & (x0c >= 1) & (
+        n0c >= config.trend_min_events) & (n1c >= config.trend_min_events)
+
+    alpha, drop = config.trend_alpha, config.trend_min_drop
+    p_best = pd.Series(np.inf, index=idx)  # the most surprising look that also shows a real drop
+    chosen = pd.Series("long", index=idx, dtype=object)
+    for name, (x1, n1, x0, _n0, _, test) in looks.items():
+        effect = (x1 <= drop * test["expected"]) & (x0 >= 1)
+        p = test["p_lower"].where(effect & (n1 >= config.trend_min_events), np.inf)
+        better = p < p_best
+        p_best, chosen = p_best.where(~better, p), chosen.where(~better, name)
+    tested = p_best < alpha
+    chosen = chosen.where(tested | ~alarm, "cusum")
+    declining = tested | alarm
+    chosen = chosen.where(declining, "long")
+
+    # Rising: the whole trend window against the baseline before it (x0c of n0c), upper tail.
+    n1t = _held(table, since, scan_start, day)
+    x1t = _count(att_day, owner, idx, scan_start, day)
+    up = absence_test(x1t, n1t, x0c, n0c, prior)
+    rising = (up["p_upper"] < config.trend_rising_alpha) & (x1t >= 2) & (x1t >= 1.5 * up["expected"]) & ~declining
+    ltest = looks["long"][5].assign(p_upper=up["p_upper"])
+    ln1, ln0 = looks["long"][1], looks["long"][3]
+    insufficient = (ln1 + ln0) < config.trend_min_events
+    trend = pd.Series(np.select([insufficient, declining, rising], ["insufficient_data", "declining", "rising"],
+                                default="stable"), index=idx)
+
+    def pick(values: dict[str, pd.Series]) -> pd.Series:
+        """Per customer, the value from the look that gave its evidence."""
+        out = values["long"]
+        for name in ("short", "streak", "cusum"):
+            out = values[name].where(chosen == name, out)
+        return out
+
+    x1, n1, x0, n0 = (pick({n: look[i] for n, look in looks.items()}) for i in range(4))
+    window = pick({n: pd.Series(look[4], index=idx) for n, look in looks.items()})
+    expected = pick({n: look[5]["expected"] for n, look in looks.items()})
+    p_value = pick({n: look[5]["p_lower"] for n, look in looks.items()}).where(
+        trend == "declining", ltest["p_upper"].where(trend == "rising", ltest["p_lower"]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = (x1 / expected).where(expected > 0)
+
+    usual, usual_missed = _usual_type_missed(distinct, table, cust, last, day, base)
+    people, lapsed, lapsed_since = _people_lapsed(attendance, table, cust, day, short)
     out = pd.DataFrame({
-        "customer_id": idx, "trend": trend, "events_current": x1, "events_previous": x0,
-        "held_current": e1, "held_previous": e0, "rate_ratio": tested["rate_ratio"],
-        "p_value": tested["p_value"], "events_missed": missed, "last_attended": last,
+        "customer_id": idx, "trend": trend, "events_current": x1.astype(int), "events_previous": x0.astype(int),
+        "held_current": n1.astype(int), "held_previous": n0.astype(int), "rate_ratio": ratio,
+        "p_value": p_value, "events_missed": missed.astype(int), "last_attended": last,
+        "evidence": chosen, "window_days": window.astype(int),
+        "expected_current": expected.round(2), "usual_type": usual, "usual_type_missed": usual_missed,
+        "people": people, "people_lapsed": lapsed, "people_lapsed_since": lapsed_since,
     }, index=idx)
     return out[list(TREND_COLUMNS)].reset_index(drop=True)
+
+
+def _usual_type_missed(distinct: pd.DataFrame, table: pd.DataFrame, cust: pd.DataFrame, last: pd.Series,
+                       day: pd.Timestamp, base: pd.Timedelta) -> tuple[pd.Series, pd.Series]:
+    """The event type the customer attended most in its baseline, and how many of it were held since its
+    last attendance ('missed the last 5 webinars it would usually attend')."""
+    idx = cust.index
+    recent = distinct.loc[distinct["event_day"] > day - base - pd.Timedelta(days=365)]
+    counts = recent.groupby(["customer_id", "event_type"]).size()
+    usual = (counts.reset_index(name="n").sort_values(["customer_id", "n", "event_type"],
+                                                      ascending=[True, False, True])
+             .drop_duplicates("customer_id").set_index("customer_id")["event_type"].reindex(idx))
+    missed = pd.Series(0, index=idx)
+    for event_type, group in usual.dropna().groupby(usual.dropna()):
+        days = table.loc[table["event_type"] == event_type, "event_day"]
+        after = pd.concat([cust.loc[group.index, "since"] - pd.Timedelta(days=1), last.loc[group.index]],
+                          axis=1).max(axis=1)
+        missed.loc[group.index] = held_since(days, after + pd.Timedelta(days=1)).to_numpy()
+    return usual, missed
+
+
+def _people_lapsed(attendance: pd.DataFrame, table: pd.DataFrame, cust: pd.DataFrame, day: pd.Timestamp,
+                   recent: pd.Timedelta) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """People who attended in the last year, how many of them not in the recent window, and the last day
+    any of those lapsed people attended ('2 of its 3 people have not attended since June')."""
+    idx = cust.index
+    rows = attended_rows(attendance, table, cust)
+    rows = rows.loc[rows["event_day"] > day - pd.Timedelta(days=365)]
+    if "attendee_key" not in rows:
+        rows = rows.assign(attendee_key=rows.get("attendee_email"))
+    last = rows.groupby(["customer_id", "attendee_key"])["event_day"].max().reset_index()
+    people = last.groupby("customer_id").size().reindex(idx, fill_value=0)
+    gone = last.loc[last["event_day"] <= day - recent]
+    lapsed = gone.groupby("customer_id").size().reindex(idx, fill_value=0)
+    since = gone.groupby("customer_id")["event_day"].max().reindex(idx)
+    return people, lapsed, since
