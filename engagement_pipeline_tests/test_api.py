@@ -130,9 +130,25 @@ def test_invitations_dry_run_then_send_once(served: Served) -> None:
     assert len(list(outbox.glob("*.eml"))) == 1
 
 
+def test_uplift_answers_with_the_reports_own_numbers(served: Served) -> None:
+    from engagement_pipeline.actions.report import uplift_report
+    from engagement_pipeline.warehouse import make_engine
+
+    status, body = served.json("GET", "/api/events/uplift")
+    assert status == 200, body
+    engine = make_engine(served.settings.db_url)
+    try:
+        markdown, numbers = uplift_report(engine)
+    finally:
+        engine.dispose()
+    assert body["answer"] == markdown and "Did invitations raise attendance?" in body["answer"]
+    assert body["metrics"] == numbers
+    assert all(set(row) >= {"event", "uplift", "uplift_low", "uplift_high", "verdict"} for row in body["rows"])
+
+
 @pytest.mark.parametrize(("path", "method"), [
     ("/api/events/leaderboard", "GET"), ("/api/events/risks", "GET"), ("/api/events/recommendations", "GET"),
-    ("/api/events/C001/engagement", "GET"), ("/api/events/invitations", "POST"),
+    ("/api/events/C001/engagement", "GET"), ("/api/events/invitations", "POST"), ("/api/events/uplift", "GET"),
     ("/api/events/attendance/upload", "POST"), ("/api/events/attendance/uploads/" + "0" * 64, "GET"),
 ])
 def test_every_api_route_needs_the_token(served: Served, path: str, method: str) -> None:

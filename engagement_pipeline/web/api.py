@@ -21,6 +21,8 @@ from engagement_pipeline.web.models import (
     InvitationResult,
     Leaderboard,
     Risks,
+    Uplift,
+    UpliftRow,
     UploadAccepted,
     UploadStatus,
 )
@@ -169,3 +171,19 @@ def get_engagement(request: Request, customer_id: str) -> dict[str, Any]:
     if found is None:
         raise ApiProblem(404, "not_found", f"no customer with id {customer_id!r} in the CRM")
     return found
+
+
+@router.get("/events/uplift", response_model=Uplift,
+            summary="Did invitations raise attendance? Invited vs randomly held-out contacts, with 95% intervals")
+def get_uplift(request: Request) -> dict[str, Any]:
+    from engagement_pipeline.actions.report import uplift_table
+    from engagement_pipeline.actions.uplift import markdown_section, metrics
+
+    ctx = _ctx(request)
+    state = ctx.cache.get()
+    with ctx.engine.connect() as conn:
+        table = uplift_table(conn, state.scored.attendance)
+    fields = UpliftRow.model_fields
+    rows = [{k: views.plain(v) for k, v in row.items() if k in fields} for row in table.to_dict("records")]
+    return {"answer": markdown_section(table), "metrics": metrics(table), "rows": rows}
+

@@ -256,3 +256,30 @@ class Risks(BaseModel):
          "csm_owner": "Dana Kim", "arr": 240000.0,
          "reason": "attended 2 of 9 events in the last 6 months vs 8 of 9 in the 6 before (p=0.055)"}],
         "open_signals": [], "open_outreach": []}]})
+
+
+class UpliftRow(BaseModel):
+    event: str = Field(description="An invited event, 'All events' (pooled), or the observational advocacy row")
+    invited: int | None = None
+    invited_attended: int | None = None
+    held_out: int | None = None
+    held_out_attended: int | None = None
+    invited_rate: float | None = None
+    held_out_rate: float | None = None
+    uplift: float | None = Field(None, description="Absolute uplift (invited rate − held-out rate)")
+    uplift_low: float | None = Field(None, description="95% interval, low end (Newcombe; Mantel-Haenszel pooled)")
+    uplift_high: float | None = None
+    verdict: str | None = Field(None, description="In words, or 'not enough data yet' with the reason")
+
+
+class Uplift(BaseModel):
+    answer: str = Field(description="Did invitations raise attendance? The report's section, as Markdown")
+    metrics: dict[str, float] = Field(description="The numbers the Dagster metadata plots over time")
+    rows: list[UpliftRow]
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "answer": "## Did invitations raise attendance?\n\nNot enough data yet: ...", "metrics": {},
+        "rows": [{"event": "Analytics Summit", "invited": 32, "invited_attended": 14, "held_out": 8,
+                  "held_out_attended": 2, "invited_rate": 0.4375, "held_out_rate": 0.25, "uplift": 0.1875,
+                  "uplift_low": -0.17, "uplift_high": 0.43,
+                  "verdict": "not enough data yet: fewer than 10 held out"}]}]})
