@@ -320,8 +320,11 @@ def register_upload(
     conn: Connection, *, sha256: str, file_name: str, size_bytes: int, archive_path: str
 ) -> tuple[int, bool]:
     """Returns (upload_id, is_new). The same bytes dropped again, under any name, are the same upload."""
+    existing = find_upload(conn, sha256)  # a re-drop writes nothing, so it takes no write lock
+    if existing:
+        return int(existing["upload_id"]), False
     write_lock(conn)
-    existing = find_upload(conn, sha256)
+    existing = find_upload(conn, sha256)  # again under the lock: a concurrent run may have registered it
     if existing:
         return int(existing["upload_id"]), False
     result = conn.execute(

@@ -227,6 +227,7 @@ def test_score_reports_a_failed_write_in_one_sentence_without_the_key(
 
     monkeypatch.setattr("engagement_pipeline.runner.run_pipeline", failing_run)
     export = write(tmp_path / "w.csv", webinar_lines(1, 0))
+    shutil.copytree(Path(__file__).parents[1] / "data" / "samples" / "crm", tmp_path / "crm")  # past the CRM check
     result = CliRunner().invoke(main, ["score", str(export)],
                                 env={"ENGAGEMENT_DATA_DIR": str(tmp_path), "ENGAGEMENT_DB_URL": "sqlite://"})
     assert result.exit_code == 1

@@ -171,7 +171,8 @@ def _validate(context: dg.AssetExecutionContext, attendance_upload: Upload, inbo
         explanation = err.explanation()
         with warehouse.engine().begin() as conn:
             wh.mark_held(conn, attendance_upload.upload_id, explanation, [err.found])
-        context.log.warning(f"Holding {attendance_upload.file_name}: {mask_emails_in(err.reason)}")
+        reason = mask_emails_in(err.reason)  # the event log keeps no address
+        context.log.warning(f"Holding {attendance_upload.file_name}: {reason}")
         return None, {"status": "held", "reason": explanation, "overrides_line": err.suggested_line}
     except RejectedFile as err:
         explanation = err.explanation()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import date
+from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
@@ -23,7 +24,7 @@ from engagement_pipeline.actions.state import NotScoredError, ScoredState, load_
 from engagement_pipeline.attendance import events_held as build_events_held
 from engagement_pipeline.config import COMPONENTS, DEFAULT_WEIGHTS, ScoringConfig, Settings
 from engagement_pipeline.insights import engagement_risks, event_summary, leaderboard
-from engagement_pipeline.insights.risks import format_p, risk_reason
+from engagement_pipeline.insights.risks import decline_reason, format_p, risk_reason
 from engagement_pipeline.json_output import _plain
 from engagement_pipeline.scoring import engagement_trends as compute_trends
 
@@ -41,9 +42,13 @@ def plain(value: Any) -> Any:
     return _plain(value)
 
 
-def trend_reason(row: pd.Series | dict, months: int, min_events: int) -> str:
-    """The trend in plain words from the test's own figures."""
+def trend_reason(row: pd.Series | dict, months: int, min_events: int, as_of: date | None = None) -> str:
+    """The trend in plain words from the test's own figures (a decline: the report's own reason, word for word)."""
     trend = row.get("trend") or "insufficient_data"
+    expected = row.get("expected_current")
+    if trend == "declining" and expected is not None and pd.notna(expected):
+        fields = {**dict(row), **({"as_of": as_of} if as_of is not None else {})}
+        return decline_reason(SimpleNamespace(**fields))
     cur, prev = int(row.get("events_current") or 0), int(row.get("events_previous") or 0)
     held_cur, held_prev = row.get("held_current"), row.get("held_previous")
     missed = int(row.get("events_missed") or 0)
@@ -193,7 +198,7 @@ def customer_engagement(state: DashboardState, engine: Engine, customer_id: str)
         "users": plain(row.get("users")),
         "trend": {
             "state": trend.get("trend") or "insufficient_data",
-            "reason": trend_reason(trend, state.months, state.config.trend_min_events),
+            "reason": trend_reason(trend, state.months, state.config.trend_min_events, state.as_of),
             "events_current": plain(trend.get("events_current")),
             "events_previous": plain(trend.get("events_previous")),
             "held_current": plain(trend.get("held_current")),
