@@ -60,7 +60,7 @@ class InvitationPolicy:
 @dataclass
 class InvitationRun:
     results: pd.DataFrame
-    previews: list[dict[str, str]] = field(default_factory=list)
+    previews: list[dict[str, str]] = field(default_factory=list)  # every rendered message, in recipient order
     event_id: str = ""
     note: str = ""  # a rename recognised, or the recorded holdout share kept
 
@@ -288,8 +288,8 @@ def _stage(conn: Connection, chosen: pd.DataFrame, event: pd.Series, attendance:
             continue
         sentence = interest_sentence(email, str(rec["customer_name"]), list(event.get("topics") or ()), attendance)
         rendered = render_invitation(rec, event, sentence, policy)
-        if len(staged.previews) < 3:
-            staged.previews.append({"to": f"{clean_display_name(rec['contact_name'])} <{email}>", **rendered})
+        staged.previews.append({"to": f"{clean_display_name(rec['contact_name'])} <{email}>", "email": email,
+                                **rendered})
         if dry_run:
             outcome.update(status="dry_run", reason="rendered, not sent")
             continue

@@ -13,13 +13,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from engagement_pipeline.actions.invitations import (
-    find_event,
-    interest_sentence,
-    render_invitation,
-    select_recommendations,
-    send_invitations,
-)
+from engagement_pipeline.actions.invitations import find_event, select_recommendations, send_invitations
 from engagement_pipeline.actions.state import ScoredState
 from engagement_pipeline.actions.unsubscribe import installation_secret
 from engagement_pipeline.config import Settings
@@ -43,16 +37,13 @@ def send_event_invitations(engine: Engine, settings: Settings, state: ScoredStat
     policy = mailer.policy(MAX_PER_CONTACT, CAP_DAYS, installation_secret(settings.data_dir))
     run = send_invitations(engine, chosen, found, state.attendance, mailer.client(settings.outbox_dir), policy,
                            dry_run=dry_run, catalogue=state.upcoming)
-    by_email = {str(r["contact_email"]).strip().lower(): r for _, r in chosen.iterrows()}
+    rendered = {p["email"]: p for p in run.previews}  # the send path renders each recipient once
     recipients = []
     for result in run.results.to_dict(orient="records"):
         item = {k: plain(v) for k, v in result.items() if k != "event_name"}
         if result["status"] == "dry_run":
-            rec = by_email[result["contact_email"]]
-            sentence = interest_sentence(result["contact_email"], str(rec["customer_name"]),
-                                         list(found.get("topics") or ()), state.attendance)
-            rendered = render_invitation(rec, found, sentence, policy)
-            item.update(subject=rendered["subject"], text=rendered["text"])
+            preview = rendered[result["contact_email"]]
+            item.update(subject=preview["subject"], text=preview["text"])
         recipients.append(item)
     return {"event_name": str(found["event_name"]),
             "event_date": pd.Timestamp(found["event_date"]).date().isoformat(),
