@@ -19,9 +19,9 @@ import pandas as pd
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.config import missing_crm
 from engagement_pipeline.crm import Crm, load_crm_cached
-from engagement_pipeline.ingest.mappings import load_mappings, write_mapping_skeleton
+from engagement_pipeline.ingest.mappings import LoadedMapping, load_mappings, write_mapping_skeleton
 from engagement_pipeline.ingest.organiser import internal_domains_for
-from engagement_pipeline.ingest.overrides import WaitingForEventDetails, load_overrides
+from engagement_pipeline.ingest.overrides import EventOverride, WaitingForEventDetails, load_overrides
 from engagement_pipeline.ingest.parse import parse_export
 from engagement_pipeline.ingest.result import ParsedUpload, RejectedFile
 from engagement_pipeline.ledger import exclude_internal
@@ -132,11 +132,14 @@ def validated_attendance(
     """
     keys = list(context.partition_keys)
     uploads = _per_file(attendance_upload, keys)
+    settings = data_folder.settings
+    overrides = load_overrides(settings.events_dir / "overrides.csv")  # once per run, not per file of a batch
+    mappings = load_mappings(settings.mappings_dir)
     rejected: dict[str, str] = {}
     platforms: dict[str, str] = {}
 
     def validate(key: str) -> tuple[ParsedUpload | None, dict[str, Any]]:
-        value, metadata = _validate(context, uploads[key], inbox, data_folder, warehouse)
+        value, metadata = _validate(context, uploads[key], overrides, mappings, inbox, data_folder, warehouse)
         if metadata["status"] == "rejected":
             rejected[key] = str(metadata["reason"])
         elif value is not None:
@@ -157,15 +160,15 @@ def validated_attendance(
                                             "platform": ", ".join(sorted(set(platforms.values()))) or "none"})
 
 
-def _validate(context: dg.AssetExecutionContext, attendance_upload: Upload, inbox: Inbox, data_folder: DataFolder,
+def _validate(context: dg.AssetExecutionContext, attendance_upload: Upload, overrides: list[EventOverride],
+              mappings: list[LoadedMapping], inbox: Inbox, data_folder: DataFolder,
               warehouse: Warehouse) -> tuple[ParsedUpload | None, dict[str, Any]]:
     settings = data_folder.settings
     archived = Path(attendance_upload.local_path or attendance_upload.archive_path)
     try:
-        overrides = load_overrides(settings.events_dir / "overrides.csv")
         parsed = parse_export(
             archived, source_name=attendance_upload.file_name, overrides=overrides,
-            max_bytes=settings.max_upload_bytes, mappings=load_mappings(settings.mappings_dir),
+            max_bytes=settings.max_upload_bytes, mappings=mappings,
         )
     except WaitingForEventDetails as err:  # held, not rejected: an overrides.csv line processes it in place
         explanation = err.explanation()
