@@ -127,8 +127,8 @@ def engagement_risks(scores: pd.DataFrame, trends: pd.DataFrame, customers: pd.D
     has_held = {"held_current", "held_previous"} <= set(merged.columns)
     if "expected_current" in merged.columns:
         as_of = scores["as_of"].iloc[0] if "as_of" in scores.columns and len(scores) else None
-        merged["reason"] = [decline_reason(r) for r in merged.assign(as_of=as_of).itertuples()] if as_of is not None \
-            else [decline_reason(r) for r in merged.itertuples()]
+        dated = merged.assign(as_of=as_of) if as_of is not None else merged
+        merged["reason"] = [decline_reason(r) for r in dated.itertuples()]
     else:  # trends from before the absence test (stored history): the old sentence
         merged["reason"] = [
             risk_reason(r.events_current, r.events_previous, r.p_value, r.events_missed, months,
