@@ -105,8 +105,3 @@ def resolve_event(conn: Connection, event: pd.Series, share: float | None = None
             event_id=event_id, event_name=name, event_date=day, event_type=event_type, holdout_share=chosen,
             holdout_seed=event_id, created_at=datetime.now(UTC)))
     return InvitedEvent(event_id, chosen, event_id)
-
-
-def event_registry(conn: Connection) -> pd.DataFrame:
-    frame = pd.DataFrame(conn.execute(sa.select(invitation_events)).mappings().all())
-    return frame if len(frame) else pd.DataFrame(columns=[c.name for c in invitation_events.columns])
