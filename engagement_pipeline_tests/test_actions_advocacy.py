@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,22 +12,15 @@ from engagement_pipeline.actions.advocacy import load_opportunities
 from engagement_pipeline.actions.conversion import advocacy_conversion
 from engagement_pipeline.actions.tables import advocacy_opportunities
 from engagement_pipeline.cli import main
-from engagement_pipeline.config import Settings
-from engagement_pipeline.runner import run_pipeline
 from engagement_pipeline.warehouse import make_engine
 
-from .conftest import DEMO_ANCHOR
+from .conftest import ScoredDemo
 
 
 @pytest.fixture(scope="module")
-def scored(module_db_url: str, tmp_path_factory: pytest.TempPathFactory,
-           demo_dir: Path) -> Iterator[dict[str, str]]:
-    """The demo scored once per backend; the environment the CLI reads."""
-    data = tmp_path_factory.mktemp("advocacy_data")
-    shutil.copytree(demo_dir, data, dirs_exist_ok=True)
-    env = {"ENGAGEMENT_DATA_DIR": str(data), "ENGAGEMENT_DB_URL": module_db_url}
-    run_pipeline(sorted((data / "inbox").iterdir()), settings=Settings.from_env(env), as_of=DEMO_ANCHOR)
-    yield env
+def scored(module_scored_demo: ScoredDemo) -> dict[str, str]:
+    """The demo scored once per backend (this module's own copy); the environment the CLI reads."""
+    return module_scored_demo.env
 
 
 def test_top_3_creates_three_opportunities_and_a_second_launch_creates_nothing(scored: dict[str, str]) -> None:

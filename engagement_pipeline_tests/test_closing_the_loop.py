@@ -9,7 +9,6 @@ attendance conversion per event and overall, and the advocacy conversion rate.
 from __future__ import annotations
 
 import email
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -20,11 +19,10 @@ from click.testing import CliRunner, Result
 from engagement_pipeline.actions.tables import advocacy_opportunities, invitations, risk_signals
 from engagement_pipeline.cli import main
 from engagement_pipeline.config import Settings
-from engagement_pipeline.defs.resources import _engine
 from engagement_pipeline.runner import run_pipeline
 from engagement_pipeline.warehouse import make_engine
 
-from .conftest import DEMO_ANCHOR
+from .conftest import DEMO_ANCHOR, ScoredDemo
 
 WEBINAR = "Dashboards and Automation Webinar"  # the demo's first upcoming event, 2026-11-11
 
@@ -65,17 +63,11 @@ def cli(runner: CliRunner, env: dict[str, str], *args: str) -> Result:
 
 
 @pytest.fixture
-def scored_demo(tmp_path: Path, demo_dir: Path, db_url: str) -> tuple[Settings, dict[str, str]]:
-    _engine.cache_clear()  # the PostgreSQL test database is emptied between tests; migrate it again
-    data = tmp_path / "data"
-    for part in ("crm", "events", "inbox"):
-        shutil.copytree(demo_dir / part, data / part)
-    env = {"ENGAGEMENT_DATA_DIR": str(data), "ENGAGEMENT_DB_URL": db_url}
-    settings = Settings.from_env(env)
-    run = run_pipeline(sorted((data / "inbox").iterdir()), settings=settings, as_of=DEMO_ANCHOR)
-    assert run.report_markdown.rstrip().endswith(
+def scored_demo(scored_demo: ScoredDemo) -> tuple[Settings, dict[str, str]]:
+    """This test's own copy of the demo scored as of its anchor (the pipeline ran once per session)."""
+    assert scored_demo.run.report_markdown.rstrip().endswith(
         "Updated engagement in the health score for all 82 customers; 11 risk signals created.")
-    return settings, env
+    return scored_demo.settings, scored_demo.env
 
 
 def test_the_report_lists_risks_and_outreach_and_a_rescore_creates_no_second_signal(scored_demo) -> None:

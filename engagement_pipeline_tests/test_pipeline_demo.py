@@ -8,7 +8,6 @@ must find it again from the export files alone.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,20 +16,14 @@ from engagement_pipeline.config import Settings
 from engagement_pipeline.json_output import pipeline_json
 from engagement_pipeline.runner import PipelineRun, run_pipeline
 
-from .conftest import DEMO_ANCHOR
+from .conftest import DEMO_ANCHOR, ScoredDemo
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path,
-             module_db_url: str) -> tuple[PipelineRun, Settings, dict]:
-    data = tmp_path_factory.mktemp("data")
-    for folder in ("crm", "events", "inbox"):
-        shutil.copytree(demo_dir / folder, data / folder)
-    settings = Settings.from_env({"ENGAGEMENT_DATA_DIR": str(data), "ENGAGEMENT_DB_URL": module_db_url})
-    files = sorted((data / "inbox").iterdir())
-    run = run_pipeline(files, settings=settings, as_of=DEMO_ANCHOR)
-    truth = json.loads((demo_dir / "demo_truth.json").read_text())
-    return run, settings, truth
+def demo_run(module_scored_demo: ScoredDemo) -> tuple[PipelineRun, Settings, dict]:
+    """The demo's 19 files scored as of its anchor (once per session and backend; this module's own copy)."""
+    truth = json.loads((module_scored_demo.data / "demo_truth.json").read_text())
+    return module_scored_demo.run, module_scored_demo.settings, truth
 
 
 def test_upload_summary_has_the_products_figures(demo_run) -> None:
