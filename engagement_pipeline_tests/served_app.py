@@ -14,7 +14,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from engagement_pipeline.json_output import pipeline_json
 from engagement_pipeline.runner import run_pipeline
 
 from .conftest import DEMO_ANCHOR
+from .waiting import wait_until
 
 CLI = Path(sys.executable).with_name("engagement-pipeline")
 TOKEN = "test-token-" + "x" * 24
@@ -102,17 +102,16 @@ def serve_scored_demo(data: Path, demo_dir: Path, db_url: str, *, max_upload_mb:
         process = subprocess.Popen([str(CLI), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     served = Served(f"http://127.0.0.1:{port}", TOKEN, settings, doc, log_path)
+    def answering() -> bool:
+        if process.poll() is not None:
+            raise AssertionError("serve exited at start")
+        return served.request("GET", "/healthz", auth=False)[0] == 200
+
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if served.request("GET", "/healthz", auth=False)[0] == 200:
-                    break
-            except OSError:
-                pass
-            if process.poll() is not None or time.time() > deadline:
-                raise AssertionError(f"serve did not start:\n{log_path.read_text()}")
-            time.sleep(0.2)
+        try:
+            wait_until(answering, 60, what="serve to answer /healthz", ignore=(OSError,))
+        except AssertionError as err:
+            raise AssertionError(f"{err}\n{log_path.read_text()}") from None
         yield served
     finally:
         with contextlib.suppress(ProcessLookupError):

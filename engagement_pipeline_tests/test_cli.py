@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # the installed command in subprocesses: `demo`, then the demo scored per backend
+
 CLI = Path(sys.executable).with_name("engagement-pipeline")
 
 

@@ -209,6 +209,7 @@ def _waiting_for_the_lock(engine: sa.Engine, database: str) -> int:
             "WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = :db"), {"db": database}).scalar_one()
 
 
+@pytest.mark.slow  # two upgrader processes, each importing the package
 def test_two_concurrent_upgrades_both_succeed(engine: sa.Engine, empty_db_url: str) -> None:
     """The test holds the upgrade lock while both processes start, so they really contend for it: on PostgreSQL
     it waits until both are queued on the advisory lock, on SQLite both wait behind a held write lock."""
