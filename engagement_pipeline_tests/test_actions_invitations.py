@@ -16,8 +16,8 @@ from engagement_pipeline.actions.invitations import (
     send_invitations,
 )
 from engagement_pipeline.actions.mailer import OutboxMailer, SmtpMailer
-from engagement_pipeline.actions.tables import invitations
 from engagement_pipeline.warehouse import create_schema, make_engine
+from engagement_pipeline.warehouse.action_tables import invitations
 
 from .test_mailer import SmtpRecorder, smtp_server  # noqa: F401  (the fixture)
 

@@ -15,7 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from .tables import advocacy_opportunities, read_table
+from engagement_pipeline.warehouse.action_tables import advocacy_opportunities, read_table
 
 OPPORTUNITY_TYPES: tuple[str, ...] = ("case study", "reference", "advisory board", "speaking")
 STATUSES: tuple[str, ...] = ("open", "won", "lost")

@@ -19,7 +19,12 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .tables import advocacy_opportunities, invitation_events, invitations, read_table
+from engagement_pipeline.warehouse.action_tables import (
+    advocacy_opportunities,
+    invitation_events,
+    invitations,
+    read_table,
+)
 
 CONVERSION_COLUMNS: tuple[str, ...] = ("event_name", "event_date", "sent", "attended", "conversion_rate",
                                        "baseline_rate", "attendance_lift")

@@ -22,12 +22,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from engagement_pipeline.insights.recommendations import is_on_topic
+from engagement_pipeline.warehouse.action_tables import invitations, suppressions
 
 from . import outbox
 from .holdout import HOLDOUT, INVITE, InvitedEvent, assign_arms, resolve_event
 from .mailer import Mailer, build_message, clean_display_name, message_bytes, valid_email
 from .outbox import as_utc, utc_now
-from .tables import invitations, suppressions
 from .unsubscribe import unsubscribe_url
 
 RESULT_COLUMNS: tuple[str, ...] = ("event_id", "event_name", "customer_id", "customer_name", "contact_name",

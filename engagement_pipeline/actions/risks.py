@@ -14,7 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .tables import outreach_tasks, read_table, risk_signals
+from engagement_pipeline.warehouse.action_tables import outreach_tasks, read_table, risk_signals
 
 CAUSE_COLUMNS: tuple[str, ...] = ("customer_id", "customer_name", "cause", "detail")
 

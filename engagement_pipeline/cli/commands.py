@@ -49,8 +49,8 @@ def demo(anchor: date | None, out_dir: Path, seed: int) -> None:
 
 def _migrate_warehouse(db_url: str) -> str:
     """Upgrades the warehouse in place; returns `Warehouse at <url, password hidden>: <from> → <to>`."""
-    from engagement_pipeline.schema import WarehouseSchemaError, upgrade_warehouse
     from engagement_pipeline.warehouse import make_engine
+    from engagement_pipeline.warehouse.schema import WarehouseSchemaError, upgrade_warehouse
 
     engine = make_engine(db_url)
     if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
@@ -89,7 +89,7 @@ def init(no_demo: bool) -> None:
 
         truth = generate_demo(settings.data_dir)
         click.echo(f"First start: demo data as of {truth.anchor} written to {settings.data_dir}")
-    from engagement_pipeline.databases import ensure_database
+    from engagement_pipeline.warehouse.databases import ensure_database
 
     for variable, url in (("ENGAGEMENT_DB_URL", settings.db_url),
                           ("DAGSTER_PG_URL", os.environ.get("DAGSTER_PG_URL"))):
@@ -112,7 +112,7 @@ def init(no_demo: bool) -> None:
 def install_instance_config(home: Path, *, use_postgres: bool) -> str:
     """Puts the repo's instance settings into DAGSTER_HOME: the embedded `dagster.yaml`, or
     `deploy/dagster-postgres.yaml` when DAGSTER_PG_URL is set. Switching either way rewrites it."""
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[2]
     source = repo / "deploy" / "dagster-postgres.yaml" if use_postgres else repo / "dagster.yaml"
     home.mkdir(parents=True, exist_ok=True)
     target = home / "dagster.yaml"
@@ -134,8 +134,8 @@ def score(files: tuple[Path, ...], as_of: date | None, as_json: bool, owner: str
     """Ingest FILES through the pipeline's assets and print the engagement report.
 
     Exit code 2: some file was rejected; 3: some file waits for event details (see --event-*)."""
-    from engagement_pipeline.json_output import pipeline_json
-    from engagement_pipeline.runner import run_pipeline
+    from engagement_pipeline.defs.runner import run_pipeline
+    from engagement_pipeline.report.json_output import pipeline_json
 
     settings = Settings.from_env()
     problem = missing_crm(settings)
@@ -270,7 +270,7 @@ def confirm_export(upload_id: int) -> None:
 @click.argument("name")
 def customer(name: str) -> None:
     """One customer's latest score breakdown and attendance history (from the warehouse)."""
-    from engagement_pipeline.customer_view import CustomerNotFound, render_customer
+    from engagement_pipeline.cli.customer_view import CustomerNotFound, render_customer
 
     try:
         click.echo(render_customer(name, Settings.from_env()))
@@ -298,7 +298,7 @@ def serve(host: str, port: int) -> None:
 
 
 # Action commands (advocacy, invite, ...) live in their own module and register on `main`.
-from engagement_pipeline import cli_actions  # noqa: E402, F401
+from engagement_pipeline.cli import actions as cli_actions  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from engagement_pipeline.cli import main
+from engagement_pipeline.cli.commands import main
 from engagement_pipeline.config import Settings
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ import pandas as pd
 
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.config import Settings
+from engagement_pipeline.defs.runner import PipelineRun
 from engagement_pipeline.insights import event_summary, upload_summary
-from engagement_pipeline.runner import PipelineRun
 
 ATTENDANCE_FIELDS = [
     "event_id", "event_name", "event_type", "event_date", "platform", "attendee_email", "attendee_name",
