@@ -15,10 +15,11 @@ from engagement_pipeline.actions import uplift
 from engagement_pipeline.actions.conversion import advocacy_conversion, holdout_outcomes, invitation_conversion
 from engagement_pipeline.actions.health import health_history
 from engagement_pipeline.actions.holdout import assign_arms
-from engagement_pipeline.actions.invitations import InvitationPolicy, add_suppressions, send_invitations
+from engagement_pipeline.actions.invitations import InvitationPolicy, send_invitations
 from engagement_pipeline.actions.mailer import OutboxMailer
 from engagement_pipeline.actions.report import UPLIFT_ATTR, report_sections, uplift_report, uplift_table
 from engagement_pipeline.actions.risks import open_signals, open_tasks
+from engagement_pipeline.actions.suppressions import add_suppressions
 from engagement_pipeline.warehouse import make_engine
 from engagement_pipeline.warehouse.action_tables import invitation_events, invitations
 

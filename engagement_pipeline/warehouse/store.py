@@ -164,7 +164,6 @@ def describe_db_error(err: BaseException) -> str | None:
 def create_schema(engine: Engine) -> MigrationResult:
     """Brings the warehouse to the current schema through the migrations (never `create_all`), so a warehouse
     from an older release is upgraded in place. The one entry point every caller uses; see `schema.py`."""
-    import engagement_pipeline.warehouse.action_tables  # noqa: F401  (callers may expect every table on `metadata`)
     from engagement_pipeline.warehouse.schema import upgrade_warehouse
 
     return upgrade_warehouse(engine)

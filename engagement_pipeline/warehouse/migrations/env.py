@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from alembic import context
 
-import engagement_pipeline.warehouse.action_tables  # noqa: F401  (registers the action tables on the same metadata)
-from engagement_pipeline.warehouse import metadata
+from engagement_pipeline.warehouse import metadata  # the package registers every table, the actions' too
 
 connection = context.config.attributes.get("connection")
 if connection is None or context.is_offline_mode():
