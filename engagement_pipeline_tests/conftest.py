@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 if TYPE_CHECKING:
     from engagement_pipeline.config import Settings
-    from engagement_pipeline.runner import PipelineRun
+    from engagement_pipeline.defs.runner import PipelineRun
 
 PG_ADMIN_URL = os.environ.get("ENGAGEMENT_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 DEMO_ANCHOR = date(2026, 11, 2)
@@ -79,9 +79,9 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 def reset_postgres_warehouse(url: str) -> None:
     """Empties every warehouse table and restarts the ids, as a new SQLite file would have them; rebuilds the
     database from scratch (alembic_version included) when a test left it at another revision or without a table."""
-    import engagement_pipeline.actions.tables  # noqa: F401  (the action tables, on the same metadata)
-    from engagement_pipeline.schema import current_revision, head_revision, upgrade_warehouse
+    import engagement_pipeline.warehouse.action_tables  # noqa: F401  (the action tables, on the same metadata)
     from engagement_pipeline.warehouse import make_engine, metadata
+    from engagement_pipeline.warehouse.schema import current_revision, head_revision, upgrade_warehouse
 
     engine = make_engine(url)
     try:
@@ -188,7 +188,7 @@ class ScoredDemoTemplates:
 
     def _build(self, backend: str) -> ScoredDemo:
         from engagement_pipeline.config import Settings
-        from engagement_pipeline.runner import run_pipeline
+        from engagement_pipeline.defs.runner import run_pipeline
 
         data = self._root / f"template_{backend}" / "data"
         for part in ("crm", "events", "inbox"):
