@@ -49,6 +49,8 @@ class ScoringConfig:
     trend_baseline_quantile: float = 0.2
     trend_rising_alpha: float = 0.05
     trend_min_events: int = 4
+    trend_people_alpha: float = 0.02  # the account-level look (person-attendances per event); 0 turns it off
+    trend_season_alpha: float = 0.05  # same weeks last year as low as now (p >= this): a seasonal lull, not news
     prior_strength: float = 4.0
     diversity_shrink_events: float = 2.0
     # Participation depth of one attended record: sub-weights of its parts (sum to 1); speaking counts 1.0.
