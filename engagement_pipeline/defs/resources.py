@@ -98,6 +98,8 @@ class Scoring(dg.ConfigurableResource):
     trend_baseline_quantile: float = 0.2
     trend_rising_alpha: float = 0.05
     trend_min_events: int = 4
+    trend_people_alpha: float = 0.02
+    trend_season_alpha: float = 0.05
     prior_strength: float = 4.0
     diversity_shrink_events: float = 2.0
     depth_time_weight: float = 0.40
