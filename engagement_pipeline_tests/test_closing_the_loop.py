@@ -74,7 +74,7 @@ def scored_demo(tmp_path: Path, demo_dir: Path, db_url: str) -> tuple[Settings, 
     settings = Settings.from_env(env)
     run = run_pipeline(sorted((data / "inbox").iterdir()), settings=settings, as_of=DEMO_ANCHOR)
     assert run.report_markdown.rstrip().endswith(
-        "Updated engagement in the health score for all 82 customers; 11 risk signals created.")
+        "Updated engagement in the health score for all 82 customers; 14 risk signals created.")
     return settings, env
 
 
