@@ -20,7 +20,7 @@ import dagster as dg
 
 from engagement_pipeline.config import Settings
 from engagement_pipeline.defs import ENGAGEMENT_ASSETS, INGEST_ASSETS
-from engagement_pipeline.defs.partitions import upload_partitions_def
+from engagement_pipeline.defs.ingest.partitions import upload_partitions_def
 from engagement_pipeline.defs.resources import Inbox, default_resources
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}

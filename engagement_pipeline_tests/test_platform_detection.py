@@ -238,7 +238,7 @@ def test_the_ingest_assets_apply_and_record_the_inferred_rule(tmp_path: Path) ->
 
     from engagement_pipeline import warehouse as wh
     from engagement_pipeline.defs import INGEST_ASSETS
-    from engagement_pipeline.defs.partitions import upload_partitions_def
+    from engagement_pipeline.defs.ingest.partitions import upload_partitions_def
     from engagement_pipeline.defs.resources import Inbox, Warehouse, default_resources
 
     data = tmp_path / "data"

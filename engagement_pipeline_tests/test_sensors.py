@@ -10,9 +10,9 @@ from pathlib import Path
 import dagster as dg
 
 from engagement_pipeline.defs import build_definitions
-from engagement_pipeline.defs.partitions import upload_partitions_def
+from engagement_pipeline.defs.ingest.partitions import upload_partitions_def
 from engagement_pipeline.defs.resources import Inbox
-from engagement_pipeline.defs.sensors import (
+from engagement_pipeline.defs.ingest.sensors import (
     BATCH_TAG,
     RANGE_END_TAG,
     RANGE_START_TAG,

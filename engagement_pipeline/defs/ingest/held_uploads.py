@@ -4,7 +4,7 @@ A file without an event name or date is archived and held (never rejected, never
 line its ledger suggests to `events/overrides.csv` and is done: this sensor notices that the file's content
 changed and requests one ingestion run per held upload the new overrides match. The run finds the file gone
 from the inbox and re-reads its archived copy (`attendance_upload`), so nothing has to be dropped again.
-Kept apart from the inbox sensor (defs/sensors.py) on purpose: it watches a different thing, the overrides.
+Kept apart from the inbox sensor (defs/ingest/sensors.py) on purpose: it watches a different thing, the overrides.
 """
 
 import hashlib
@@ -15,7 +15,7 @@ from engagement_pipeline import warehouse as wh
 from engagement_pipeline.ingest.overrides import load_overrides, merged_override
 
 from .jobs import ingest_upload_job
-from .resources import DataFolder, Warehouse
+from ..resources import DataFolder, Warehouse
 
 HELD_TAG = "engagement/held_upload"
 

@@ -29,7 +29,7 @@ from engagement_pipeline.matching import match_attendance
 from engagement_pipeline.report.escape import mask_emails_in
 
 from .partitions import upload_partitions_def
-from .resources import DataFolder, Inbox, Warehouse
+from ..resources import DataFolder, Inbox, Warehouse
 
 # `backfill_policy` is marked beta; it is the documented way to run a range of partitions in one run.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)

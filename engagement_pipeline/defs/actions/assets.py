@@ -12,8 +12,8 @@ from engagement_pipeline.actions.tables import invitations as invitations_table
 from engagement_pipeline.actions.tables import read_table
 from engagement_pipeline.crm import Crm
 
-from .engagement_assets import preview
-from .resources import Scoring, Warehouse
+from ..engagement.assets import preview
+from ..resources import Scoring, Warehouse
 
 
 class HealthConfig(dg.Config):

@@ -22,7 +22,7 @@ from engagement_pipeline.inbox import InboxFile
 
 from .jobs import engagement_job, ingest_upload_job
 from .partitions import upload_partitions_def
-from .resources import Inbox
+from ..resources import Inbox
 
 ACTIVE_STATUSES = [
     dg.DagsterRunStatus.QUEUED,

@@ -15,8 +15,8 @@ import pandas as pd
 from engagement_pipeline.config import COMPONENTS
 from engagement_pipeline.quality import expectations as ex
 
-from .engagement_assets import attendance, engagement_scores
-from .resources import Scoring
+from .assets import attendance, engagement_scores
+from ..resources import Scoring
 
 ATTENDANCE_EMAIL_CHECK = "email_format"
 ATTENDANCE_DATE_CHECK = "event_date_in_range"

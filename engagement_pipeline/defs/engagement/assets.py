@@ -29,9 +29,9 @@ from engagement_pipeline.matching import unmatched_attendees as list_unmatched
 from engagement_pipeline.scoring import engagement_trends as compute_trends
 from engagement_pipeline.scoring import score_customers
 
-from .ingest_assets import matched_attendance
-from .metadata import preview, table_metadata, table_preview
-from .resources import DataFolder, Scoring, Warehouse
+from ..ingest.assets import matched_attendance
+from ..metadata import preview, table_metadata, table_preview
+from ..resources import DataFolder, Scoring, Warehouse
 
 
 @dg.asset(group_name="crm", kinds={"csv"})

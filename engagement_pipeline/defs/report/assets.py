@@ -18,10 +18,10 @@ from engagement_pipeline.report import EngagementReport, render_markdown, write_
 from engagement_pipeline.report.history import score_history
 from engagement_pipeline.report.markdown import report_owners
 
-from .engagement_assets import preview
-from .ingest_assets import matched_attendance
-from .metadata import table_metadata, table_preview
-from .resources import DataFolder, Scoring, Warehouse
+from ..engagement.assets import preview
+from ..ingest.assets import matched_attendance
+from ..metadata import table_metadata, table_preview
+from ..resources import DataFolder, Scoring, Warehouse
 
 REPORT_OWNERS = ["team:customer-success"]
 REPORT_MAX_AGE = timedelta(days=8)  # the weekly re-score plus a day's grace

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from .jobs import engagement_job
+from ..ingest.jobs import engagement_job
 
 
 @dg.schedule(
