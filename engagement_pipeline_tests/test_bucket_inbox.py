@@ -186,7 +186,7 @@ def test_sensor_and_ingest_job_read_the_bucket_end_to_end(bucket: tuple[Any, str
         accepted = runs[webinar.name]
         upload = accepted.output_for_node("attendance_upload")
         assert len(accepted.output_for_node("validated_attendance").records) == WEBINAR_RECORDS
-        assert len(accepted.output_for_node("matched_attendance")) == WEBINAR_MATCHED_RECORDS
+        assert len(accepted.output_for_node("stored_attendance")) == WEBINAR_MATCHED_RECORDS
         assert upload.archive_path == f"s3://{name}/prod/archive/{upload.sha256}/{webinar.name}"
         assert _body(client, name, f"prod/archive/{upload.sha256}/{webinar.name}") == webinar.read_bytes()
         assert Path(upload.local_path) == data_folder.archive_dir / upload.sha256 / webinar.name

@@ -254,7 +254,7 @@ def test_the_ingest_assets_apply_and_record_the_inferred_rule(tmp_path: Path) ->
         instance.add_dynamic_partitions(upload_partitions_def.name, ["goto_webinar.csv"])
         run = dg.materialize(INGEST_ASSETS, partition_key="goto_webinar.csv", instance=instance,
                              resources=resources)
-        notes = str(run.asset_materializations_for_node("matched_attendance")[-1].metadata["notes"].value)
+        notes = str(run.asset_materializations_for_node("stored_attendance")[-1].metadata["notes"].value)
     assert "organiser domain harbourline.io inferred" in notes
     with Warehouse(url=settings.db_url).engine().connect() as conn:
         stored = wh.load_upload_records(conn)
