@@ -23,8 +23,8 @@ from engagement_pipeline import warehouse as wh
 from engagement_pipeline.config import ConfigError, Settings
 from engagement_pipeline.defs import INGEST_ASSETS
 from engagement_pipeline.defs.ingest.partitions import upload_partitions_def
-from engagement_pipeline.defs.resources import Inbox, default_resources
 from engagement_pipeline.defs.ingest.sensors import inbox_sensor, requested_files
+from engagement_pipeline.defs.resources import Inbox, default_resources
 from engagement_pipeline.inbox.bucket import BucketInbox, make_client, parse_s3_url
 
 boto3 = pytest.importorskip("boto3")
