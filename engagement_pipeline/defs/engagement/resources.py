@@ -18,9 +18,8 @@ import dagster as dg
 # Documented ("ConfigurableResourceFactory": assets receive what `create_resource` returns), not re-exported at the
 # top level in dagster 1.13.
 from dagster._config.pythonic_config import ConfigurableResourceFactory
-from pydantic import Field
 
-from engagement_pipeline.config import DEFAULT_WEIGHTS, ConfigError, ScoringConfig
+from engagement_pipeline.config import ScoringConfig
 
 
 @dataclass(frozen=True)
@@ -45,37 +44,11 @@ def requested_on(context: dg.InitResourceContext | None) -> date:
     return record.create_timestamp.astimezone().date() if record is not None else date.today()
 
 
-class Scoring(ConfigurableResourceFactory[ScoringRun]):
-    """Scoring date (`as_of`, YYYY-MM-DD; empty: the day the run was requested) and parameters, validated once
-    when the run starts. Parameters mean what `config.ScoringConfig` says; they are passed to it as they are."""
+class Scoring(ConfigurableResourceFactory[ScoringRun], ScoringConfig):
+    """Scoring date (`as_of`, YYYY-MM-DD; empty: the day the run was requested) and the parameters, which are
+    `config.ScoringConfig`'s own fields (inherited, declared once), checked when the resource is built."""
 
     as_of: str = ""
-    weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
-    window_days: int = 365
-    recency_half_life_days: float = 60.0
-    activity_half_life_days: float = 90.0
-    trend_window_days: int = 182
-    trend_recent_days: int = 56
-    trend_baseline_days: int = 273
-    trend_alpha: float = 0.005
-    trend_min_drop: float = 0.5
-    trend_drop_ratio: float = 0.35
-    trend_cusum_threshold: float = 3.5
-    trend_baseline_quantile: float = 0.2
-    trend_rising_alpha: float = 0.05
-    trend_min_events: int = 4
-    prior_strength: float = 4.0
-    diversity_shrink_events: float = 2.0
-    depth_time_weight: float = 0.40
-    depth_question_weight: float = 0.25
-    depth_poll_weight: float = 0.15
-    depth_feedback_weight: float = 0.20
-
-    def config(self) -> ScoringConfig:
-        try:
-            return ScoringConfig(**self.model_dump(exclude={"as_of"}))
-        except ConfigError as err:
-            raise dg.Failure(description=f"Scoring configuration is invalid: {err}") from err
 
     def create_resource(self, context: dg.InitResourceContext) -> ScoringRun:
         day = requested_on(context)
@@ -83,4 +56,4 @@ class Scoring(ConfigurableResourceFactory[ScoringRun]):
             as_of = date.fromisoformat(self.as_of) if self.as_of else day
         except ValueError as err:
             raise dg.Failure(description=f"Scoring date {self.as_of!r} is not YYYY-MM-DD") from err
-        return ScoringRun(as_of=as_of, config=self.config(), requested_on=day)
+        return ScoringRun(as_of=as_of, config=self.parameters(), requested_on=day)
