@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engagement_pipeline.databases import sqlalchemy_url
+from engagement_pipeline.warehouse.databases import sqlalchemy_url
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "frequency": 0.30,

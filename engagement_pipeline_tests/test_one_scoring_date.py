@@ -17,7 +17,7 @@ from engagement_pipeline import warehouse as wh
 from engagement_pipeline.config import Settings
 from engagement_pipeline.defs.engagement import resources as scoring_resources
 from engagement_pipeline.defs.engagement.resources import Scoring, ScoringRun, scoring_run_config
-from engagement_pipeline.runner import run_pipeline
+from engagement_pipeline.defs.runner import run_pipeline
 
 from .conftest import DEMO_ANCHOR
 

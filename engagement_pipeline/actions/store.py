@@ -12,9 +12,10 @@ from datetime import date
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from engagement_pipeline.warehouse.action_tables import advocacy_opportunities, invitations, read_table
+
 from . import conversion, health, risks
 from .report import uplift_table
-from .tables import advocacy_opportunities, invitations, read_table
 
 
 def load_advocacy_opportunities(engine: Engine) -> tuple[pd.DataFrame, dict[str, float | int | None]]:

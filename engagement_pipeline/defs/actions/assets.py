@@ -7,7 +7,7 @@ import pandas as pd
 
 from engagement_pipeline.actions import health, risks, store, uplift
 from engagement_pipeline.actions.report import ADVOCACY_ATTR, UPLIFT_ATTR
-from engagement_pipeline.crm import Crm
+from engagement_pipeline.matching.crm import Crm
 
 from ..engagement.assets import preview
 from ..engagement.resources import ScoringRun
