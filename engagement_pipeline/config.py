@@ -2,16 +2,21 @@
 
 Everything a deployment changes (where data lives, which database) comes from environment variables;
 everything an analyst tunes (weights, windows, half-lives) lives in `ScoringConfig` with checked defaults.
+`ScoringConfig` is declared once: the Dagster `scoring` resource (defs/engagement/resources.py) inherits its
+fields, so the Launchpad, the run config and the domain functions read the same model.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from engagement_pipeline.databases import sqlalchemy_url
+from pydantic import BaseModel, ConfigDict, Field
+
+from engagement_pipeline.warehouse.databases import sqlalchemy_url
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "frequency": 0.30,
@@ -30,11 +35,12 @@ class ConfigError(ValueError):
     """A setting that would make the numbers wrong; raised before anything is computed."""
 
 
-@dataclass(frozen=True)
-class ScoringConfig:
-    """How engagement is scored. Defaults follow the product spec and DESIGN.md."""
+class ScoringConfig(BaseModel):
+    """How engagement is scored. Defaults follow the product spec and DESIGN.md; checked when built."""
 
-    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    model_config = ConfigDict(frozen=True)
+
+    weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     window_days: int = 365
     recency_half_life_days: float = 60.0
     activity_half_life_days: float = 90.0  # weight of an event in frequency/diversity/depth/consistency halves
@@ -59,7 +65,15 @@ class ScoringConfig:
     depth_poll_weight: float = 0.15
     depth_feedback_weight: float = 0.20
 
-    def __post_init__(self) -> None:
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**values)
+        self._check()  # here, not in a pydantic validator, so the caller sees a ConfigError
+
+    def parameters(self) -> ScoringConfig:
+        """Just the parameters, as a plain `ScoringConfig` (a subclass may carry more fields)."""
+        return ScoringConfig(**{name: getattr(self, name) for name in ScoringConfig.model_fields})
+
+    def _check(self) -> None:
         unknown = set(self.weights) - set(COMPONENTS)
         missing = set(COMPONENTS) - set(self.weights)
         if unknown or missing:

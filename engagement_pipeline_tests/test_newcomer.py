@@ -10,11 +10,11 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from engagement_pipeline import cli
-from engagement_pipeline.canonical import EVENT_TYPES
 from engagement_pipeline.config import Settings
-from engagement_pipeline.databases import sqlalchemy_url
+from engagement_pipeline.ingest.canonical import EVENT_TYPES
 from engagement_pipeline.insights import load_upcoming_events
 from engagement_pipeline.warehouse import make_engine
+from engagement_pipeline.warehouse.databases import sqlalchemy_url
 
 EXPORTS = Path(__file__).parent / "fixtures" / "exports"
 
@@ -83,7 +83,7 @@ def test_a_plain_postgresql_url_connects(postgres_database: str) -> None:
 
 
 def test_cli_event_types_are_the_canonical_ones() -> None:
-    assert cli.EVENT_TYPES == EVENT_TYPES
+    assert cli.commands.EVENT_TYPES == EVENT_TYPES
 
 
 @pytest.mark.slow
@@ -116,7 +116,7 @@ def test_the_sensor_path_without_a_crm_fails_in_one_line_and_leaves_the_file(tmp
     import dagster as dg
 
     from engagement_pipeline.defs import INGEST_ASSETS
-    from engagement_pipeline.defs.partitions import upload_partitions_def
+    from engagement_pipeline.defs.ingest.partitions import upload_partitions_def
     from engagement_pipeline.defs.resources import default_resources
 
     settings = Settings.from_env({"ENGAGEMENT_DATA_DIR": str(tmp_path / "data"), "ENGAGEMENT_DB_URL": empty_db_url})

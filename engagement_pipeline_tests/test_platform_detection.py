@@ -16,14 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engagement_pipeline.config import Settings
-from engagement_pipeline.crm import load_crm
 from engagement_pipeline.ingest.common import is_bot
+from engagement_pipeline.ingest.ledger import exclude_internal
 from engagement_pipeline.ingest.organiser import internal_domains_for
 from engagement_pipeline.ingest.overrides import EventOverride
 from engagement_pipeline.ingest.parse import PLATFORM_MODULES, detect_platform, parse_export
 from engagement_pipeline.ingest.result import RejectedFile
-from engagement_pipeline.ledger import exclude_internal
 from engagement_pipeline.matching import match_attendance
+from engagement_pipeline.matching.crm import load_crm
 
 from .platform_expectations import EXPORTS, LUMA_FILE
 
@@ -238,7 +238,7 @@ def test_the_ingest_assets_apply_and_record_the_inferred_rule(tmp_path: Path) ->
 
     from engagement_pipeline import warehouse as wh
     from engagement_pipeline.defs import INGEST_ASSETS
-    from engagement_pipeline.defs.partitions import upload_partitions_def
+    from engagement_pipeline.defs.ingest.partitions import upload_partitions_def
     from engagement_pipeline.defs.resources import Inbox, Warehouse, default_resources
 
     data = tmp_path / "data"
@@ -254,7 +254,7 @@ def test_the_ingest_assets_apply_and_record_the_inferred_rule(tmp_path: Path) ->
         instance.add_dynamic_partitions(upload_partitions_def.name, ["goto_webinar.csv"])
         run = dg.materialize(INGEST_ASSETS, partition_key="goto_webinar.csv", instance=instance,
                              resources=resources)
-        notes = str(run.asset_materializations_for_node("matched_attendance")[-1].metadata["notes"].value)
+        notes = str(run.asset_materializations_for_node("stored_attendance")[-1].metadata["notes"].value)
     assert "organiser domain harbourline.io inferred" in notes
     with Warehouse(url=settings.db_url).engine().connect() as conn:
         stored = wh.load_upload_records(conn)

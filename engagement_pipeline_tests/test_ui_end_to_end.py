@@ -414,7 +414,7 @@ def first_drop(product: RunningProduct, products: dict) -> FirstDrop:
 def reference(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The same two files through the same assets in-process (the CLI's path), in a separate folder and
     warehouse: the figures the running product must show."""
-    from engagement_pipeline.runner import run_pipeline
+    from engagement_pipeline.defs.runner import run_pipeline
 
     root = tmp_path_factory.mktemp("reference")
     for folder in ("crm", "events"):
@@ -451,7 +451,7 @@ def test_two_exports_dropped_at_once_are_ingested_and_rescored_in_one_run(
     assert (run["tags"]["dagster/asset_partition_range_start"], run["tags"]["dagster/asset_partition_range_end"]) \
         == (names[0], names[1])
     assert not [r for r in first_drop.runs if r["jobName"] == "engagement_job"], "the run re-scored itself"
-    assert {e["partition"] for e in product.materializations("matched_attendance")} == set(names)
+    assert {e["partition"] for e in product.materializations("stored_attendance")} == set(names)
     assert [e["runId"] for e in product.materializations("engagement_report")] == [run["runId"]]
 
     assert list((product.data / "inbox").iterdir()) == []
@@ -480,7 +480,7 @@ def test_graphql_figures_match_an_independent_run_of_the_same_files(
         assert first_drop.state[key] == ref_state[key], key
 
     # Per file, as the UI shows each partition's latest materialisation.
-    per_file = {e["partition"]: e["metadata"] for e in product.materializations("matched_attendance")}
+    per_file = {e["partition"]: e["metadata"] for e in product.materializations("stored_attendance")}
     assert {name: meta["records"] for name, meta in per_file.items()} == ref_state["records"]
     assert all(meta["ledger_balanced"] for meta in per_file.values())
 
@@ -729,7 +729,7 @@ def test_advocacy_and_invitations_launched_from_the_ui_act_once(product: Running
 
     Two webinars make no advocacy candidate, so the rest of the demo year is first scored into the same
     warehouse from the terminal (`score`'s path), as a CSM with a year of exports would have it."""
-    from engagement_pipeline.runner import run_pipeline
+    from engagement_pipeline.defs.runner import run_pipeline
 
     rest = sorted(set((demo_dir / "inbox").iterdir()) - set(_pick_webinars(demo_dir)))
     settings = Settings.from_env({"ENGAGEMENT_DATA_DIR": str(product.data), "ENGAGEMENT_DB_URL": product.warehouse_url})

@@ -112,8 +112,11 @@ def _suggested(score_row: pd.Series, trend: str, spoke: bool, crm: pd.Series | N
 def advocacy_candidates(scores: pd.DataFrame, trends: pd.DataFrame, attendance: pd.DataFrame,
                         contacts: pd.DataFrame, min_score: float = 70.0,
                         customers: pd.DataFrame | None = None, window_days: int | None = None,
-                        internal_domains: frozenset[str] = INTERNAL_DOMAINS) -> pd.DataFrame:
-    """Customers scoring >= min_score whose trend is not 'declining', best score first."""
+                        internal_domains: frozenset[str] = INTERNAL_DOMAINS,
+                        as_of: date | None = None) -> pd.DataFrame:
+    """Customers scoring >= min_score whose trend is not 'declining', best score first.
+
+    `as_of`: the run's scoring date (the pipeline passes it); without it, the date the scores carry."""
     window = window_days or ScoringConfig().window_days
     merged = scores.merge(trends[["customer_id", "trend"]], on="customer_id", how="left")
     merged["trend"] = merged["trend"].fillna("insufficient_data")
@@ -121,7 +124,7 @@ def advocacy_candidates(scores: pd.DataFrame, trends: pd.DataFrame, attendance: 
     chosen = chosen.sort_values(["score", "customer_name"], ascending=[False, True])
     if chosen.empty:
         return pd.DataFrame(columns=list(ADVOCACY_COLUMNS))
-    as_of = pd.Timestamp(chosen["as_of"].iloc[0])
+    as_of = pd.Timestamp(as_of if as_of is not None else chosen["as_of"].iloc[0])
     rows = customer_rows(attendance, internal_domains, as_of, window)
     people = people_engagement(rows)
     crm = customers.set_index("customer_id") if customers is not None else None

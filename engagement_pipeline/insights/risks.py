@@ -11,6 +11,7 @@ attended since June".
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import pandas as pd
 
@@ -129,8 +130,10 @@ def trend_words(row: object, min_events: int = 4) -> str:
 
 
 def engagement_risks(scores: pd.DataFrame, trends: pd.DataFrame, customers: pd.DataFrame,
-                     trend_window_days: int | None = None) -> pd.DataFrame:
-    """Declining customers with score, CRM owner and ARR; largest ARR first, then lowest score."""
+                     trend_window_days: int | None = None, as_of: date | None = None) -> pd.DataFrame:
+    """Declining customers with score, CRM owner and ARR; largest ARR first, then lowest score.
+
+    `as_of`: the run's scoring date (the pipeline passes it); without it, the date the scores carry."""
     window = trend_window_days or ScoringConfig().trend_window_days
     months = max(1, round(window / 30.44))
     declining = trends.loc[trends["trend"] == "declining"]
@@ -147,7 +150,8 @@ def engagement_risks(scores: pd.DataFrame, trends: pd.DataFrame, customers: pd.D
         merged[column] = merged[column].fillna(0).astype(int)
     has_held = {"held_current", "held_previous"} <= set(merged.columns)
     if "expected_current" in merged.columns:
-        as_of = scores["as_of"].iloc[0] if "as_of" in scores.columns and len(scores) else None
+        if as_of is None:
+            as_of = scores["as_of"].iloc[0] if "as_of" in scores.columns and len(scores) else None
         dated = merged.assign(as_of=as_of) if as_of is not None else merged
         merged["reason"] = [decline_reason(r) for r in dated.itertuples()]
     else:  # trends from before the absence test (stored history): the old sentence

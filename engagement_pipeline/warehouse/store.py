@@ -11,8 +11,8 @@ The tables below are the models; the schema itself is built and changed by the A
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 if TYPE_CHECKING:
-    from engagement_pipeline.schema import MigrationResult
+    from engagement_pipeline.warehouse.schema import MigrationResult
 
 metadata = sa.MetaData()
 
@@ -122,7 +122,7 @@ def make_engine(url: str) -> Engine:
     `hide_parameters`: a failed statement's message never carries its bound values (attendee emails, names)
     into logs, the Dagster event log or a terminal.
     `postgresql://` means psycopg2."""
-    from engagement_pipeline.databases import sqlalchemy_url
+    from engagement_pipeline.warehouse.databases import sqlalchemy_url
 
     url = sqlalchemy_url(url)
     if url.startswith("sqlite"):
@@ -148,15 +148,24 @@ def write_lock(conn: Connection) -> None:
 
 def describe_db_error(err: BaseException) -> str | None:
     """A database failure anywhere in `err`'s chain, described without the statement, its values or the
-    server's DETAIL line (which quotes the offending key: an attendee's email); None if there is none."""
+    server's DETAIL line (which quotes the offending key: an attendee's email); None if there is none.
+
+    The chain is walked once per link: a driver error can be its own context (psycopg2 raising inside COPY),
+    and a loop here once turned a failed run into a process that never exited. Driver errors that SQLAlchemy
+    did not wrap (COPY goes through the raw cursor) are recognised by their SQLSTATE."""
     seen: BaseException | None = err
-    while seen is not None:
+    visited: set[int] = set()
+    while seen is not None and id(seen) not in visited:
+        visited.add(id(seen))
         if isinstance(seen, sa.exc.DBAPIError):
             orig = seen.orig
             code = getattr(orig, "pgcode", None) or getattr(orig, "sqlite_errorname", None)
             return f"{type(orig).__name__}{f' ({code})' if code else ''}"
         if isinstance(seen, sa.exc.SQLAlchemyError):
             return type(seen).__name__
+        code = getattr(seen, "pgcode", None) or getattr(seen, "sqlite_errorname", None)
+        if isinstance(code, str) and code:
+            return f"{type(seen).__name__} ({code})"
         seen = seen.__cause__ or seen.__context__
     return None
 
@@ -164,8 +173,7 @@ def describe_db_error(err: BaseException) -> str | None:
 def create_schema(engine: Engine) -> MigrationResult:
     """Brings the warehouse to the current schema through the migrations (never `create_all`), so a warehouse
     from an older release is upgraded in place. The one entry point every caller uses; see `schema.py`."""
-    import engagement_pipeline.actions.tables  # noqa: F401  (callers may expect every table on `metadata`)
-    from engagement_pipeline.schema import upgrade_warehouse
+    from engagement_pipeline.warehouse.schema import upgrade_warehouse
 
     return upgrade_warehouse(engine)
 
@@ -556,3 +564,84 @@ def load_score_history(conn: Connection, customer_id: str | None = None) -> pd.D
         query = query.where(engagement_scores.c.customer_id == customer_id)
     frame = pd.DataFrame(conn.execute(query).mappings().all())
     return frame if not frame.empty else pd.DataFrame(columns=[c.name for c in engagement_scores.columns])
+
+
+# -- One transaction each, for the Dagster assets (defs/): asset bodies call these and never open the engine. --
+
+
+def load_archive_ref(engine: Engine, file_name: str) -> str | None:
+    """Where the latest upload named `file_name` was archived, or None: a re-run of a file gone from the inbox."""
+    with engine.connect() as conn:
+        found = load_uploads(conn)
+    found = found[found["file_name"] == file_name]
+    return None if found.empty else str(found.iloc[-1]["archive_path"])
+
+
+def store_upload(engine: Engine, *, sha256: str, file_name: str, size_bytes: int, archive_path: str
+                 ) -> tuple[int, bool]:
+    """`register_upload` in a transaction of its own: (upload_id, first_seen)."""
+    with engine.begin() as conn:
+        return register_upload(conn, sha256=sha256, file_name=file_name, size_bytes=size_bytes,
+                               archive_path=archive_path)
+
+
+def store_held_upload(engine: Engine, upload_id: int, reason: str, notes: list[str]) -> None:
+    with engine.begin() as conn:
+        mark_held(conn, upload_id, reason, notes)
+
+
+def store_rejected_upload(engine: Engine, upload_id: int, reason: str) -> None:
+    with engine.begin() as conn:
+        mark_rejected(conn, upload_id, reason)
+
+
+def store_upload_records(engine: Engine, upload_id: int, *, platform: str, records: pd.DataFrame,
+                         excluded: pd.DataFrame, quarantined: pd.DataFrame, ledger: Mapping[str, Any]) -> None:
+    """`store_parsed_upload` in a transaction of its own."""
+    with engine.begin() as conn:
+        store_parsed_upload(conn, upload_id, platform=platform, records=records, excluded=excluded,
+                            quarantined=quarantined, ledger=ledger)
+
+
+def store_attendance_from_uploads(
+    engine: Engine,
+    derive: Callable[[pd.DataFrame, pd.DataFrame], tuple[pd.DataFrame, Mapping[int, tuple[str, str]]]],
+) -> None:
+    """Replaces `attendance` (and each upload's export status) with what `derive(records, export_info)` makes of
+    every accepted upload's records, in one transaction that takes the write lock before reading: a concurrent
+    run's uploads are either all in or all out."""
+    with engine.begin() as conn:
+        write_lock(conn)
+        merged, status = derive(load_upload_records(conn), load_export_info(conn))
+        replace_attendance(conn, merged)
+        store_export_status(conn, status)
+
+
+def store_score_snapshot(engine: Engine, as_of: date, scores: pd.DataFrame, trends: pd.DataFrame) -> int:
+    """The scoring date's scores with their trends, written once (`store_scores`)."""
+    with engine.begin() as conn:
+        return store_scores(conn, as_of, scores, trends)
+
+
+def load_upload_ledger(engine: Engine) -> pd.DataFrame:
+    """Every upload (`load_uploads`), with `balanced` as each upload's ledger stored it when it was parsed."""
+    with engine.connect() as conn:
+        frame = load_uploads(conn)
+    frame["balanced"] = [json.loads(raw).get("balanced") if isinstance(raw, str) and raw else None
+                         for raw in frame["ledger"]]
+    return frame
+
+
+def load_quarantined_rows(engine: Engine) -> pd.DataFrame:
+    """Rows that could not be used, with the original cells decoded from JSON."""
+    with engine.connect() as conn:
+        rows = load_row_issues(conn, kind="quarantined")
+    if len(rows):
+        rows["raw"] = rows["raw"].map(json.loads)
+    return rows
+
+
+def load_held(engine: Engine) -> pd.DataFrame:
+    """`load_held_uploads` in a connection of its own (the held-uploads sensor)."""
+    with engine.connect() as conn:
+        return load_held_uploads(conn)
