@@ -174,17 +174,18 @@ def name_match_allowed(domain: EmailDomain | None, customer_id: str, index: CrmI
 
 def ambiguous_names(names: set[str], index: CrmIndex) -> set[str]:
     """Normalised names that more than one customer's name contains word for word ("acme" when "Acme Corp"
-    and "Acme Analytics" are both customers): the evidence fits several customers, so a person decides."""
-    holders: dict[str, set[int]] = {}
-    for position, customer_name in enumerate(index.names):
-        for word in customer_name.split():
-            holders.setdefault(word, set()).add(position)
-    unclear = set()
-    for name in names:
+    and "Acme Analytics" are both customers): the evidence fits several customers, so a person decides.
+    The word -> customers table is built once per index and each name is decided once (`CrmIndex.memo`)."""
+    holders = index.remembered("word holders")
+    if not holders and index.names:
+        for position, customer_name in enumerate(index.names):
+            for word in customer_name.split():
+                holders.setdefault(word, set()).add(position)
+    known = index.remembered("ambiguous")
+    for name in names - known.keys():
         sets = [holders.get(word, set()) for word in name.split()]
-        if sets and len(set.intersection(*sets)) > 1:
-            unclear.add(name)
-    return unclear
+        known[name] = bool(sets) and len(set.intersection(*sets)) > 1
+    return {name for name in names if known[name]}
 
 
 def _domain_confidence(domain: EmailDomain | None) -> float:
@@ -230,7 +231,7 @@ def _match_supported(base: pd.DataFrame, names: np.ndarray, rows: _EmailFacts, i
     open_rows = open_rows[np.fromiter((bool(options[n]) for n in names[open_rows]), bool, len(open_rows))]
     if not len(open_rows):
         return
-    known_people = frozenset().union(*index.contact_names.values())
+    known_people = index.remembered("people").setdefault("all", frozenset().union(*index.contact_names.values()))
     people = per_unique(base["attendee_name"].iloc[open_rows], lambda p: _known_person(p, known_people))
     labels = rows.label[open_rows]
     group, firsts = _distinct_triples(names[open_rows], people, labels)
