@@ -242,9 +242,10 @@ def _run_failure(err: BaseException) -> str:
     if db_error:
         return (f"Scoring stopped: the warehouse refused a write ({db_error}). Each write is one transaction, "
                 "so nothing was half-written; run the command again.")
-    root = err
-    while root.__cause__ is not None:
+    root, visited = err, {id(err)}
+    while root.__cause__ is not None and id(root.__cause__) not in visited:  # a chain can loop back on itself
         root = root.__cause__
+        visited.add(id(root))
     return f"Scoring stopped because of an unexpected {type(root).__name__}; nothing was half-written."
 
 

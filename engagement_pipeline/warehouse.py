@@ -148,15 +148,24 @@ def write_lock(conn: Connection) -> None:
 
 def describe_db_error(err: BaseException) -> str | None:
     """A database failure anywhere in `err`'s chain, described without the statement, its values or the
-    server's DETAIL line (which quotes the offending key: an attendee's email); None if there is none."""
+    server's DETAIL line (which quotes the offending key: an attendee's email); None if there is none.
+
+    The chain is walked once per link: a driver error can be its own context (psycopg2 raising inside COPY),
+    and a loop here once turned a failed run into a process that never exited. Driver errors that SQLAlchemy
+    did not wrap (COPY goes through the raw cursor) are recognised by their SQLSTATE."""
     seen: BaseException | None = err
-    while seen is not None:
+    visited: set[int] = set()
+    while seen is not None and id(seen) not in visited:
+        visited.add(id(seen))
         if isinstance(seen, sa.exc.DBAPIError):
             orig = seen.orig
             code = getattr(orig, "pgcode", None) or getattr(orig, "sqlite_errorname", None)
             return f"{type(orig).__name__}{f' ({code})' if code else ''}"
         if isinstance(seen, sa.exc.SQLAlchemyError):
             return type(seen).__name__
+        code = getattr(seen, "pgcode", None) or getattr(seen, "sqlite_errorname", None)
+        if isinstance(code, str) and code:
+            return f"{type(seen).__name__} ({code})"
         seen = seen.__cause__ or seen.__context__
     return None
 

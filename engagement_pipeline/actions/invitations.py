@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from engagement_pipeline.insights.recommendations import is_on_topic
+from engagement_pipeline.warehouse import write_lock
 
 from . import outbox
 from .holdout import HOLDOUT, INVITE, InvitedEvent, assign_arms, resolve_event
@@ -143,6 +144,7 @@ def suppressed(conn: Connection) -> dict[str, str]:
 
 def add_suppressions(conn: Connection, entries: pd.DataFrame, source: str) -> int:
     """Upserts (email, reason) rows; returns how many addresses are new on the list."""
+    write_lock(conn)
     known = suppressed(conn)
     added = 0
     for email, reason in zip(entries["email"], entries["reason"], strict=True):
