@@ -539,9 +539,6 @@ def replace_attendance(conn: Connection, merged: pd.DataFrame) -> None:
     cols = [c for c in RECORD_COLUMN_NAMES if c in merged.columns]
     quoted = ", ".join(f'"{c}"' for c in cols)
     stored = conn.exec_driver_sql(f'SELECT {quoted} FROM "{attendance.name}"').fetchall()
-    if not stored:  # a first run: nothing to compare with
-        insert_frame(conn, attendance, merged, cols)
-        return
     datetime_text = _SQLITE_DATETIME if conn.dialect.name == "sqlite" else None
     _, values = _driver_columns(attendance, merged, cols, {}, datetime_text)
     wanted = list(zip(*values, strict=True)) if len(merged) else []
