@@ -527,43 +527,9 @@ def load_row_issues(conn: Connection, kind: str | None = None) -> pd.DataFrame:
 
 
 def replace_attendance(conn: Connection, merged: pd.DataFrame) -> None:
-    """Makes the attendance table hold exactly `merged`, writing only the rows that changed.
-
-    Rewriting the whole table every run was a fifth of a 100k-record chain, though a new upload changes only
-    its events' rows (and a CRM correction only the rows it re-matches). The stored rows are read back as the
-    driver returns them and compared, row for row, with the driver values `insert_frame` would bind for
-    `merged`; rows that are gone or differ are deleted by key, rows that are new or differ are inserted.
-    When most rows changed the table is rewritten as before. The table's row order is no longer the merged
-    frame's order: readers sort (`load_attendance_table`)."""
     write_lock(conn)
-    cols = [c for c in RECORD_COLUMN_NAMES if c in merged.columns]
-    quoted = ", ".join(f'"{c}"' for c in cols)
-    stored = conn.exec_driver_sql(f'SELECT {quoted} FROM "{attendance.name}"').fetchall()
-    datetime_text = _SQLITE_DATETIME if conn.dialect.name == "sqlite" else None
-    _, values = _driver_columns(attendance, merged, cols, {}, datetime_text)
-    wanted = list(zip(*values, strict=True)) if len(merged) else []
-    stored_rows, wanted_rows = set(map(tuple, stored)), set(wanted)
-    changed = [i for i, row in enumerate(wanted) if row not in stored_rows]
-    event, key = cols.index("event_id"), cols.index("attendee_key")
-    gone = [{"e": row[event], "k": row[key]} for row in stored_rows - wanted_rows]
-    if len(gone) + len(changed) > len(wanted):  # most of the table (or all: a first run): rewrite it
-        conn.execute(sa.delete(attendance))
-        insert_frame(conn, attendance, merged, cols)
-        return
-    if gone:
-        conn.execute(sa.delete(attendance).where(attendance.c.event_id == sa.bindparam("e"),
-                                                 attendance.c.attendee_key == sa.bindparam("k")), gone)
-    if changed:
-        insert_frame(conn, attendance, merged.iloc[changed], cols)
-
-
-def load_attendance_table(conn: Connection) -> pd.DataFrame:
-    """The stored attendance in the order the pipeline builds it (event date, event, attendee), which is no
-    longer the table's physical order since `replace_attendance` writes only what changed."""
-    frame = pd.DataFrame(conn.execute(sa.select(attendance)).mappings().all())
-    if frame.empty:
-        return frame
-    return frame.sort_values(["event_date", "event_id", "attendee_key"], ignore_index=True)
+    conn.execute(sa.delete(attendance))
+    insert_frame(conn, attendance, merged, RECORD_COLUMN_NAMES)
 
 
 def store_scores(conn: Connection, as_of: Any, scores: pd.DataFrame, trends: pd.DataFrame) -> int:

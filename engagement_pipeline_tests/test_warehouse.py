@@ -126,40 +126,6 @@ def test_replace_attendance_is_a_full_snapshot(engine) -> None:
     assert count == 3
 
 
-def test_replace_attendance_writes_only_the_rows_that_changed(engine) -> None:
-    """A re-run rewrites nothing; a new upload's rows, a re-matched row and a dropped row are the only
-    writes, and the table then reads back exactly as a full rewrite would have left it."""
-    physical = "rowid" if engine.dialect.name == "sqlite" else "ctid"
-
-    def where_stored() -> dict[str, str]:
-        with engine.connect() as conn:
-            return {key: str(place) for key, place in conn.exec_driver_sql(
-                f"SELECT attendee_key, {physical} FROM attendance")}
-
-    first = _records(6)
-    with engine.begin() as conn:
-        wh.replace_attendance(conn, first)
-    before = where_stored()
-    with engine.begin() as conn:
-        wh.replace_attendance(conn, first)
-    assert where_stored() == before
-
-    later = pd.concat([first.drop(index=[5]), _records(8).iloc[[6, 7]]], ignore_index=True)
-    later.loc[1, ["customer_id", "match_method"]] = ["C002", "company_name"]
-    with engine.begin() as conn:
-        wh.replace_attendance(conn, later)
-        stored = wh.load_attendance_table(conn)
-    after = where_stored()
-    assert {k: after[k] for k in ("p0@acme.com", "p2@acme.com", "p3@acme.com", "p4@acme.com")} == {
-        k: before[k] for k in ("p0@acme.com", "p2@acme.com", "p3@acme.com", "p4@acme.com")}
-    assert set(after) == {f"p{i}@acme.com" for i in (0, 1, 2, 3, 4, 6, 7)}
-    assert stored["attendee_key"].tolist() == sorted(after)
-    assert stored.set_index("attendee_key").loc["p1@acme.com", "customer_id"] == "C002"
-    expected = later.sort_values("attendee_key", ignore_index=True)
-    assert stored[list(expected.columns)].astype(object).where(stored.notna(), None).values.tolist() == (
-        expected.astype(object).where(expected.notna(), None).values.tolist())
-
-
 def test_bulk_insert_stores_exactly_what_sqlalchemy_stores(engine) -> None:
     """The fast path (executemany of tuples on SQLite, COPY on PostgreSQL) against SQLAlchemy's own insert:
     same rows read back, and on SQLite the same stored text and storage classes."""

@@ -31,7 +31,7 @@ def uplift_report(engine: Engine, attendance: pd.DataFrame | None = None) -> tup
     """A small Markdown section answering "did invitations raise attendance?" and its numeric metrics."""
     with engine.connect() as conn:
         if attendance is None:
-            attendance = wh.load_attendance_table(conn)
+            attendance = pd.DataFrame(conn.execute(sa.select(wh.attendance)).mappings().all())
         table = uplift.attendance_uplift(holdout_outcomes(conn, attendance))
     return uplift.markdown_section(table), uplift.metrics(table)
 
@@ -76,7 +76,7 @@ def report_sections(signals: pd.DataFrame, tasks: pd.DataFrame, health: pd.DataF
 def actions_report_sections(engine: Engine) -> list[tuple[str, pd.DataFrame]]:
     """The same sections read back from the warehouse alone (the latest health date), outside a Dagster run."""
     with engine.connect() as conn:
-        attendance = wh.load_attendance_table(conn)
+        attendance = pd.DataFrame(conn.execute(sa.select(wh.attendance)).mappings().all())
         signals = open_signals(conn)
         tasks = open_tasks(conn)
         health = health_history(conn)

@@ -65,7 +65,7 @@ def latest_scores(engine: Engine) -> tuple[date, pd.DataFrame, pd.DataFrame]:
 
 def load_attendance(engine: Engine) -> pd.DataFrame:
     with engine.connect() as conn:
-        frame = wh.load_attendance_table(conn)
+        frame = pd.DataFrame(conn.execute(sa.select(wh.attendance)).mappings().all())
     if frame.empty:
         raise NotScoredError(NOT_SCORED)
     return frame
