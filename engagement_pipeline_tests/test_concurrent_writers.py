@@ -19,7 +19,12 @@ from sqlalchemy.engine import Connection, Engine
 
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.actions import advocacy, health, risks
-from engagement_pipeline.actions.tables import advocacy_opportunities, customer_health, outreach_tasks, risk_signals
+from engagement_pipeline.warehouse.action_tables import (
+    advocacy_opportunities,
+    customer_health,
+    outreach_tasks,
+    risk_signals,
+)
 
 AS_OF = date(2026, 11, 2)
 HEALTH = pd.DataFrame({"customer_id": ["C1", "C2"], "customer_name": ["Acme", "Globex"], "usage_health": [70.0, 40.0],

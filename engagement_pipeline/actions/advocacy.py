@@ -15,9 +15,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from engagement_pipeline.warehouse import write_lock
-
-from .tables import advocacy_opportunities, read_table
+from engagement_pipeline.warehouse.action_tables import advocacy_opportunities, read_table
+from engagement_pipeline.warehouse.store import write_lock
 
 OPPORTUNITY_TYPES: tuple[str, ...] = ("case study", "reference", "advisory board", "speaking")
 STATUSES: tuple[str, ...] = ("open", "won", "lost")

@@ -19,9 +19,13 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engagement_pipeline.warehouse import write_lock
-
-from .tables import advocacy_opportunities, invitation_events, invitations, read_table
+from engagement_pipeline.warehouse.action_tables import (
+    advocacy_opportunities,
+    invitation_events,
+    invitations,
+    read_table,
+)
+from engagement_pipeline.warehouse.store import write_lock
 
 CONVERSION_COLUMNS: tuple[str, ...] = ("event_name", "event_date", "sent", "attended", "conversion_rate",
                                        "baseline_rate", "attendance_lift")

@@ -13,7 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .tables import customer_health, read_table
+from engagement_pipeline.warehouse.action_tables import customer_health, read_table
 
 DEFAULT_ENGAGEMENT_WEIGHT = 0.3
 HEALTH_COLUMNS: tuple[str, ...] = ("customer_id", "customer_name", "usage_health", "engagement_score",

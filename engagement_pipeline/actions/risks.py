@@ -14,9 +14,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engagement_pipeline.warehouse import write_lock
-
-from .tables import outreach_tasks, read_table, risk_signals
+from engagement_pipeline.warehouse.action_tables import outreach_tasks, read_table, risk_signals
+from engagement_pipeline.warehouse.store import write_lock
 
 CAUSE_COLUMNS: tuple[str, ...] = ("customer_id", "customer_name", "cause", "detail")
 

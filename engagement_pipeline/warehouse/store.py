@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 if TYPE_CHECKING:
-    from engagement_pipeline.schema import MigrationResult
+    from engagement_pipeline.warehouse.schema import MigrationResult
 
 metadata = sa.MetaData()
 
@@ -122,7 +122,7 @@ def make_engine(url: str) -> Engine:
     `hide_parameters`: a failed statement's message never carries its bound values (attendee emails, names)
     into logs, the Dagster event log or a terminal.
     `postgresql://` means psycopg2."""
-    from engagement_pipeline.databases import sqlalchemy_url
+    from engagement_pipeline.warehouse.databases import sqlalchemy_url
 
     url = sqlalchemy_url(url)
     if url.startswith("sqlite"):
@@ -173,8 +173,7 @@ def describe_db_error(err: BaseException) -> str | None:
 def create_schema(engine: Engine) -> MigrationResult:
     """Brings the warehouse to the current schema through the migrations (never `create_all`), so a warehouse
     from an older release is upgraded in place. The one entry point every caller uses; see `schema.py`."""
-    import engagement_pipeline.actions.tables  # noqa: F401  (callers may expect every table on `metadata`)
-    from engagement_pipeline.schema import upgrade_warehouse
+    from engagement_pipeline.warehouse.schema import upgrade_warehouse
 
     return upgrade_warehouse(engine)
 
