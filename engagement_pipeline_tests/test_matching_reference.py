@@ -18,10 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engagement_pipeline.canonical import CANONICAL_COLUMNS, make_attendee_key, normalise_person_name
-from engagement_pipeline.crm import Crm, load_crm
+from engagement_pipeline.ingest.canonical import CANONICAL_COLUMNS, make_attendee_key, normalise_person_name
 from engagement_pipeline.matching import fuzzy, match_attendance, unmatched_attendees
 from engagement_pipeline.matching.cascade import ambiguous_names, name_match_allowed
+from engagement_pipeline.matching.crm import Crm, load_crm
 from engagement_pipeline.matching.domains import email_domain
 from engagement_pipeline.matching.index import CrmIndex
 from engagement_pipeline.matching.names import compact, normalise_company_name
