@@ -143,7 +143,8 @@ class Collector:
         rows = rows.assign(**{c: d for c, d in KEPT_DEFAULTS.items() if c not in rows.columns})
         email = rows["email"]
         has_email = email.notna().to_numpy()
-        valid = np.array([bool(EMAIL.fullmatch(e.strip())) if e else True for e in email.where(has_email, "")])
+        valid = np.array([bool(EMAIL.fullmatch(e.strip())) if e else True for e in email.where(has_email, "")],
+                         dtype=bool)
         rows = self.quarantine_where(rows, ~valid, "bad_email",
                                      lambda hit: (f"email {e!r} is not an address" for e in hit["email"]))
         keys = [_attendee_key(e, n) for e, n in zip(rows["email"], rows["name"], strict=True)]

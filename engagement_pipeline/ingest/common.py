@@ -439,6 +439,27 @@ def engagement_columns(values: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.S
     return questions, polls, feedback, first_error(q_error, p_error)
 
 
+def attendee_keys(emails: pd.Series, names: pd.Series) -> pd.Series:
+    """`make_attendee_key(email, name)` per row, each distinct pair once."""
+    from engagement_pipeline.canonical import make_attendee_key
+
+    keys: dict[tuple[object, object], str | None] = {}
+    for pair in zip(emails, names, strict=True):
+        if pair not in keys:
+            keys[pair] = make_attendee_key(*pair)  # type: ignore[arg-type]
+    return pd.Series([keys[pair] for pair in zip(emails, names, strict=True)], index=emails.index, dtype=object)
+
+
+def first_cells(sec: Section) -> pd.Series:
+    """Each data row's first cell (index: source row), for markers such as a `TOTALS` footer."""
+    return pd.Series([cells[0] if cells else "" for _, cells in sec.rows], index=sec.row_numbers(), dtype=object)
+
+
+def either(first: pd.Series, fallback: pd.Series) -> pd.Series:
+    """`first or fallback` per row, for optional values (None = absent)."""
+    return first.where(first.notna(), fallback)
+
+
 def full_names(first: pd.Series, last: pd.Series) -> pd.Series:
     """`clean(f"{first} {last}")` per row."""
     return clean_column(first.astype(str) + " " + last.astype(str))
