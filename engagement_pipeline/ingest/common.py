@@ -19,6 +19,7 @@ from typing import Protocol
 import pandas as pd
 import pandera.pandas as pa
 
+from engagement_pipeline.ingest.canonical import make_attendee_key
 from engagement_pipeline.ingest.reader import Table
 from engagement_pipeline.ingest.result import RejectedFile
 
@@ -441,8 +442,6 @@ def engagement_columns(values: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.S
 
 def attendee_keys(emails: pd.Series, names: pd.Series) -> pd.Series:
     """`make_attendee_key(email, name)` per row, each distinct pair once."""
-    from engagement_pipeline.canonical import make_attendee_key
-
     keys: dict[tuple[object, object], str | None] = {}
     for pair in zip(emails, names, strict=True):
         if pair not in keys:
