@@ -127,10 +127,10 @@ def child_domain_chain(records: int, data: Path, work: Path, anchor: date) -> di
     import pandas as pd
 
     from engagement_pipeline import warehouse as wh
-    from engagement_pipeline.attendance import events_held, merge_uploads
     from engagement_pipeline.config import DEMO_ORGANISER_DOMAIN, ScoringConfig
-    from engagement_pipeline.crm import load_crm_cached
     from engagement_pipeline.inbox import archive_copy, sha256_of
+    from engagement_pipeline.ingest.attendance import events_held, merge_uploads
+    from engagement_pipeline.ingest.ledger import exclude_internal
     from engagement_pipeline.ingest.overrides import load_overrides
     from engagement_pipeline.ingest.parse import parse_export
     from engagement_pipeline.ingest.result import ParsedUpload, RejectedFile
@@ -144,8 +144,8 @@ def child_domain_chain(records: int, data: Path, work: Path, anchor: date) -> di
         load_upcoming_events,
         upload_summary,
     )
-    from engagement_pipeline.ledger import exclude_internal
     from engagement_pipeline.matching import match_attendance, unmatched_attendees
+    from engagement_pipeline.matching.crm import load_crm_cached
     from engagement_pipeline.report import EngagementReport, render_markdown, write_workbook
     from engagement_pipeline.scoring import engagement_trends, score_customers
 
@@ -351,7 +351,7 @@ def child_dagster(records: int, data: Path, work: Path, anchor: date) -> dict[st
         import dagster as dg
 
         from engagement_pipeline.config import Settings
-        from engagement_pipeline.runner import run_pipeline
+        from engagement_pipeline.defs.runner import run_pipeline
     data_dir = work / "data"
     for folder in ("crm", "events"):
         shutil.copytree(data / folder, data_dir / folder)

@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 
-from engagement_pipeline.canonical import slugify
 from engagement_pipeline.config import DEMO_ORGANISER_DOMAIN
 from engagement_pipeline.demo import writers
 from engagement_pipeline.demo.population import (
@@ -50,6 +49,7 @@ from engagement_pipeline.demo.population import (
     build_events,
     weekday_near,
 )
+from engagement_pipeline.ingest.canonical import slugify
 
 REGISTRATION_SITE = "https://events.northwind-analytics.com"
 SYLLABLES = ("ka", "lo", "ve", "ran", "tix", "mor", "den", "sul", "qua", "bri", "zen", "pol", "ter", "vin",

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engagement_pipeline.databases import sqlalchemy_url
+from engagement_pipeline.warehouse.databases import sqlalchemy_url
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "frequency": 0.30,

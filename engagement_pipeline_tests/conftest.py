@@ -66,9 +66,9 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 def reset_postgres_warehouse(url: str) -> None:
     """Empties every warehouse table and restarts the ids, as a new SQLite file would have them; rebuilds the
     database from scratch (alembic_version included) when a test left it at another revision or without a table."""
-    import engagement_pipeline.actions.tables  # noqa: F401  (the action tables, on the same metadata)
-    from engagement_pipeline.schema import current_revision, head_revision, upgrade_warehouse
+    import engagement_pipeline.warehouse.action_tables  # noqa: F401  (the action tables, on the same metadata)
     from engagement_pipeline.warehouse import make_engine, metadata
+    from engagement_pipeline.warehouse.schema import current_revision, head_revision, upgrade_warehouse
 
     engine = make_engine(url)
     try:

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from engagement_pipeline.config import Settings
-from engagement_pipeline.json_output import pipeline_json
-from engagement_pipeline.runner import run_pipeline
+from engagement_pipeline.defs.runner import run_pipeline
+from engagement_pipeline.report.json_output import pipeline_json
 
 from .conftest import DEMO_ANCHOR
 

@@ -12,11 +12,11 @@ from click.testing import CliRunner
 
 from engagement_pipeline.actions.advocacy import load_opportunities
 from engagement_pipeline.actions.conversion import advocacy_conversion
-from engagement_pipeline.actions.tables import advocacy_opportunities
 from engagement_pipeline.cli import main
 from engagement_pipeline.config import Settings
-from engagement_pipeline.runner import run_pipeline
+from engagement_pipeline.defs.runner import run_pipeline
 from engagement_pipeline.warehouse import make_engine
+from engagement_pipeline.warehouse.action_tables import advocacy_opportunities
 
 from .conftest import DEMO_ANCHOR
 

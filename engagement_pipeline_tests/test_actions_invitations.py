@@ -9,15 +9,11 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from engagement_pipeline.actions.invitations import (
-    InvitationPolicy,
-    add_suppressions,
-    read_suppression_file,
-    send_invitations,
-)
+from engagement_pipeline.actions.invitations import InvitationPolicy, send_invitations
 from engagement_pipeline.actions.mailer import OutboxMailer, SmtpMailer
-from engagement_pipeline.actions.tables import invitations
+from engagement_pipeline.actions.suppressions import add_suppressions, read_suppression_file
 from engagement_pipeline.warehouse import create_schema, make_engine
+from engagement_pipeline.warehouse.action_tables import invitations
 
 from .test_mailer import SmtpRecorder, smtp_server  # noqa: F401  (the fixture)
 

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from engagement_pipeline.actions import conversion, health, risks
 from engagement_pipeline.actions.report import actions_report_sections
-from engagement_pipeline.actions.tables import invitations
 from engagement_pipeline.warehouse import create_schema, make_engine
+from engagement_pipeline.warehouse.action_tables import invitations
 
 RISKS = pd.DataFrame({
     "customer_id": ["C1", "C2"], "customer_name": ["Acme", "Beta"], "score": [35.0, 55.0],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engagement_pipeline.attendance import events_held, merge_uploads
+from engagement_pipeline.ingest.attendance import events_held, merge_uploads
 
 
 def _row(upload_id: int, platform: str, key: str, **values: object) -> dict[str, object]:

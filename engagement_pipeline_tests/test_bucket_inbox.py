@@ -220,7 +220,7 @@ def test_sensor_and_ingest_job_read_the_bucket_end_to_end(bucket: tuple[Any, str
 
 def test_the_bucket_and_the_folder_give_the_same_records(demo_dir: Path, data_folder: Settings) -> None:
     """The concrete figure above is the folder inbox's own, read through the same assets."""
-    from engagement_pipeline.runner import run_pipeline
+    from engagement_pipeline.defs.runner import run_pipeline
 
     run = run_pipeline([_webinar(demo_dir)], settings=data_folder)
     assert run.uploads[0]["platform"] == "zoom_webinar"

@@ -17,12 +17,12 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
-from engagement_pipeline.actions.tables import advocacy_opportunities, invitations, risk_signals
 from engagement_pipeline.cli import main
 from engagement_pipeline.config import Settings
 from engagement_pipeline.defs.resources import _engine
-from engagement_pipeline.runner import run_pipeline
+from engagement_pipeline.defs.runner import run_pipeline
 from engagement_pipeline.warehouse import make_engine
+from engagement_pipeline.warehouse.action_tables import advocacy_opportunities, invitations, risk_signals
 
 from .conftest import DEMO_ANCHOR
 

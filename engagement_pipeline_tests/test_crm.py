@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engagement_pipeline.crm import Crm, CrmError, load_crm
+from engagement_pipeline.matching.crm import Crm, CrmError, load_crm
 
 CUSTOMERS = """customer_id,name,domains,arr,usage_health,csm_owner,customer_since,segment
 C001,Acme Analytics Inc.,Acme.com; @acme-analytics.io,120000,80,Dana Ruiz,2023-01-15,enterprise

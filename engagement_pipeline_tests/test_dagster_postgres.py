@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from engagement_pipeline.cli import install_instance_config
 from engagement_pipeline.config import Settings
 from engagement_pipeline.defs.resources import Inbox
+from engagement_pipeline.defs.runner import run_pipeline
 from engagement_pipeline.defs.sensors import inbox_sensor
-from engagement_pipeline.runner import run_pipeline
 
 from .conftest import DEMO_ANCHOR, fresh_postgres_database
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from engagement_pipeline.canonical import infer_event_type
 from engagement_pipeline.config import DEMO_ORGANISER_DOMAIN
 from engagement_pipeline.demo import DemoTruth, generate_demo
+from engagement_pipeline.ingest.canonical import infer_event_type
 
 ANCHOR = date(2026, 11, 2)
 PERSONAL = {"gmail.com", "outlook.com", "yahoo.com", "hotmail.com", "icloud.com"}

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook
 
-from engagement_pipeline.attendance import choose_exports
 from engagement_pipeline.inbox import FolderInbox, ready_files
 from engagement_pipeline.inbox.files import MAX_NAME_BYTES, FileStillChanging, fit_name, stable_copy
+from engagement_pipeline.ingest.attendance import choose_exports
 from engagement_pipeline.ingest.parse import parse_export
 from engagement_pipeline.ingest.reader import ReadLimits, read_table
 from engagement_pipeline.ingest.result import RejectedFile

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from engagement_pipeline.crm import load_crm
 from engagement_pipeline.ingest.generic_sheet import attendance_of, header_key, match_headers, parse_sheet_date
 from engagement_pipeline.ingest.parse import detect_platform, parse_export
 from engagement_pipeline.matching import match_attendance
+from engagement_pipeline.matching.crm import load_crm
 from engagement_pipeline_tests.door_helpers import (
     EXPECTED_CUSTOMERS,
     EXPECTED_PER_EVENT,

@@ -22,11 +22,11 @@ import pandas as pd
 import pytest
 
 from engagement_pipeline.config import Settings
+from engagement_pipeline.defs.runner import PipelineRun, run_pipeline
 from engagement_pipeline.ingest import reader
 from engagement_pipeline.ingest.parse import parse_export
 from engagement_pipeline.ingest.result import RejectedFile
-from engagement_pipeline.runner import PipelineRun, run_pipeline
-from engagement_pipeline.safe_export import FORMULA_TRIGGERS, neutralise, neutralise_frame
+from engagement_pipeline.report.safe_export import FORMULA_TRIGGERS, neutralise, neutralise_frame
 
 from .conftest import DEMO_ANCHOR
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engagement_pipeline.canonical import CANONICAL_COLUMNS, make_attendee_key
-from engagement_pipeline.crm import Crm, load_crm
+from engagement_pipeline.ingest.canonical import CANONICAL_COLUMNS, make_attendee_key
 from engagement_pipeline.matching import domains as domains_module
 from engagement_pipeline.matching import match_attendance, normalise_company_name, unmatched_attendees
+from engagement_pipeline.matching.crm import Crm, load_crm
 
 INTERNAL = frozenset({"northwind-analytics.com"})
 CUSTOMERS = """customer_id,name,domains,arr,usage_health,csm_owner,customer_since

@@ -21,11 +21,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 
-import engagement_pipeline.actions.tables as at
+import engagement_pipeline.warehouse.action_tables as at
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.cli import main
 from engagement_pipeline.ingest.result import empty_row_issues
-from engagement_pipeline.schema import (
+from engagement_pipeline.warehouse.schema import (
     BASELINE_REVISION,
     BASELINE_TABLES,
     PG_UPGRADE_LOCK_KEY,
@@ -193,7 +193,7 @@ def test_a_warehouse_migrated_by_a_newer_release_is_refused_with_a_clear_reason(
 
 UPGRADER = """
 import json, sys
-from engagement_pipeline.schema import upgrade_warehouse
+from engagement_pipeline.warehouse.schema import upgrade_warehouse
 from engagement_pipeline.warehouse import make_engine
 engine = make_engine(sys.argv[1])
 print("ready", flush=True)

@@ -10,11 +10,11 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from engagement_pipeline import cli
-from engagement_pipeline.canonical import EVENT_TYPES
 from engagement_pipeline.config import Settings
-from engagement_pipeline.databases import sqlalchemy_url
+from engagement_pipeline.ingest.canonical import EVENT_TYPES
 from engagement_pipeline.insights import load_upcoming_events
 from engagement_pipeline.warehouse import make_engine
+from engagement_pipeline.warehouse.databases import sqlalchemy_url
 
 EXPORTS = Path(__file__).parent / "fixtures" / "exports"
 
@@ -83,7 +83,7 @@ def test_a_plain_postgresql_url_connects(postgres_database: str) -> None:
 
 
 def test_cli_event_types_are_the_canonical_ones() -> None:
-    assert cli.EVENT_TYPES == EVENT_TYPES
+    assert cli.commands.EVENT_TYPES == EVENT_TYPES
 
 
 @pytest.mark.slow

@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from engagement_pipeline.actions import outbox
 from engagement_pipeline.actions.invitations import InvitationPolicy, send_invitations
 from engagement_pipeline.actions.mailer import Outcome, SmtpMailer
-from engagement_pipeline.actions.tables import invitations
 from engagement_pipeline.warehouse import create_schema, make_engine
+from engagement_pipeline.warehouse.action_tables import invitations
 
 from .scripted_smtp import ScriptedSmtp, free_port
 from .test_actions_invitations import ATTENDANCE, EVENT, recs

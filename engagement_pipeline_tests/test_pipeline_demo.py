@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from engagement_pipeline.config import Settings
-from engagement_pipeline.json_output import pipeline_json
-from engagement_pipeline.runner import PipelineRun, run_pipeline
+from engagement_pipeline.defs.runner import PipelineRun, run_pipeline
+from engagement_pipeline.report.json_output import pipeline_json
 
 from .conftest import DEMO_ANCHOR
 

@@ -16,14 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engagement_pipeline.config import Settings
-from engagement_pipeline.crm import load_crm
 from engagement_pipeline.ingest.common import is_bot
+from engagement_pipeline.ingest.ledger import exclude_internal
 from engagement_pipeline.ingest.organiser import internal_domains_for
 from engagement_pipeline.ingest.overrides import EventOverride
 from engagement_pipeline.ingest.parse import PLATFORM_MODULES, detect_platform, parse_export
 from engagement_pipeline.ingest.result import RejectedFile
-from engagement_pipeline.ledger import exclude_internal
 from engagement_pipeline.matching import match_attendance
+from engagement_pipeline.matching.crm import load_crm
 
 from .platform_expectations import EXPORTS, LUMA_FILE
 

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from engagement_pipeline.cli import main
-from engagement_pipeline.databases import ensure_database
-from engagement_pipeline.schema import current_revision, head_revision
+from engagement_pipeline.warehouse.databases import ensure_database
+from engagement_pipeline.warehouse.schema import current_revision, head_revision
 
 from .conftest import PG_ADMIN_URL, _postgres_unavailable
 

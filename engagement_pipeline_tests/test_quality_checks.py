@@ -14,8 +14,8 @@ from engagement_pipeline.config import COMPONENTS, DEFAULT_WEIGHTS, Settings
 from engagement_pipeline.defs import ENGAGEMENT_ASSETS, checks
 from engagement_pipeline.defs.engagement_assets import events_held
 from engagement_pipeline.defs.resources import Scoring, default_resources
+from engagement_pipeline.defs.runner import run_pipeline
 from engagement_pipeline.quality import expectations as ex
-from engagement_pipeline.runner import run_pipeline
 
 from .conftest import DEMO_ANCHOR
 

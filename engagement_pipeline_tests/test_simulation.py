@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pandas as pd
 
-from engagement_pipeline.json_output import up_to
+from engagement_pipeline.report.json_output import up_to
 from engagement_pipeline.simulation.world import build_world
 
 

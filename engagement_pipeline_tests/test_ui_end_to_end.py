@@ -414,7 +414,7 @@ def first_drop(product: RunningProduct, products: dict) -> FirstDrop:
 def reference(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The same two files through the same assets in-process (the CLI's path), in a separate folder and
     warehouse: the figures the running product must show."""
-    from engagement_pipeline.runner import run_pipeline
+    from engagement_pipeline.defs.runner import run_pipeline
 
     root = tmp_path_factory.mktemp("reference")
     for folder in ("crm", "events"):
@@ -729,7 +729,7 @@ def test_advocacy_and_invitations_launched_from_the_ui_act_once(product: Running
 
     Two webinars make no advocacy candidate, so the rest of the demo year is first scored into the same
     warehouse from the terminal (`score`'s path), as a CSM with a year of exports would have it."""
-    from engagement_pipeline.runner import run_pipeline
+    from engagement_pipeline.defs.runner import run_pipeline
 
     rest = sorted(set((demo_dir / "inbox").iterdir()) - set(_pick_webinars(demo_dir)))
     settings = Settings.from_env({"ENGAGEMENT_DATA_DIR": str(product.data), "ENGAGEMENT_DB_URL": product.warehouse_url})

@@ -41,7 +41,7 @@ STEP_OUTPUT_METADATA = """query ($runId: ID!) { logsForRun(runId: $runId) { ... 
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> dict[str, Any]:
     """The demo year scored as of its anchor into a fresh Dagster home and warehouse."""
-    from engagement_pipeline.runner import run_pipeline
+    from engagement_pipeline.defs.runner import run_pipeline
 
     root = tmp_path_factory.mktemp("glance")
     data = root / "data"

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from engagement_pipeline.actions.invitations import InvitationPolicy, send_invitations, suppressed
+from engagement_pipeline.actions.invitations import InvitationPolicy, send_invitations
 from engagement_pipeline.actions.mailer import OutboxMailer
+from engagement_pipeline.actions.suppressions import suppressed
 from engagement_pipeline.actions.unsubscribe import (
     TokenBucket,
     installation_secret,

@@ -15,12 +15,13 @@ from engagement_pipeline.actions import uplift
 from engagement_pipeline.actions.conversion import advocacy_conversion, holdout_outcomes, invitation_conversion
 from engagement_pipeline.actions.health import health_history
 from engagement_pipeline.actions.holdout import assign_arms
-from engagement_pipeline.actions.invitations import InvitationPolicy, add_suppressions, send_invitations
+from engagement_pipeline.actions.invitations import InvitationPolicy, send_invitations
 from engagement_pipeline.actions.mailer import OutboxMailer
 from engagement_pipeline.actions.report import UPLIFT_ATTR, report_sections, uplift_report, uplift_table
 from engagement_pipeline.actions.risks import open_signals, open_tasks
-from engagement_pipeline.actions.tables import invitation_events, invitations
+from engagement_pipeline.actions.suppressions import add_suppressions
 from engagement_pipeline.warehouse import make_engine
+from engagement_pipeline.warehouse.action_tables import invitation_events, invitations
 
 from .test_actions_invitations import ATTENDANCE, EVENT, recs
 from .test_outbox import engine  # noqa: F401  (the fixture)
@@ -165,9 +166,9 @@ def test_advocacy_outcomes_and_the_conversion_asset_metadata(engine: sa.Engine, 
     from datetime import UTC, datetime
 
     from engagement_pipeline.actions.conversion import advocacy_outcomes
-    from engagement_pipeline.actions.tables import advocacy_opportunities
     from engagement_pipeline.defs.action_assets import conversion_summary
     from engagement_pipeline.defs.resources import Warehouse
+    from engagement_pipeline.warehouse.action_tables import advocacy_opportunities
 
     asked_on = datetime(2026, 11, 1, 9, tzinfo=UTC)
     with engine.begin() as conn:

@@ -6,6 +6,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.ingest.result import empty_row_issues
@@ -122,7 +123,7 @@ def test_replace_attendance_is_a_full_snapshot(engine) -> None:
     with engine.begin() as conn:
         wh.replace_attendance(conn, _records(4))
         wh.replace_attendance(conn, _records(3))
-        count = conn.execute(wh.sa.select(wh.sa.func.count()).select_from(wh.attendance)).scalar_one()
+        count = conn.execute(sa.select(sa.func.count()).select_from(wh.attendance)).scalar_one()
     assert count == 3
 
 

@@ -19,11 +19,11 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from engagement_pipeline import warehouse as wh
-from engagement_pipeline.attendance import choose_exports
 from engagement_pipeline.cli import main
 from engagement_pipeline.config import Settings
+from engagement_pipeline.defs.runner import run_pipeline
+from engagement_pipeline.ingest.attendance import choose_exports
 from engagement_pipeline.ingest.parse import parse_export
-from engagement_pipeline.runner import run_pipeline
 
 from .test_file_integrity import webinar_lines, write
 
@@ -225,7 +225,7 @@ def test_score_reports_a_failed_write_in_one_sentence_without_the_key(
         orig = UniqueViolation("DETAIL:  Key (event_id, attendee_key)=(2026-x, jose.muller@acme.com) already exists.")
         raise RuntimeError("step failed") from sa.exc.IntegrityError("INSERT ...", {"name": "José Müller"}, orig)
 
-    monkeypatch.setattr("engagement_pipeline.runner.run_pipeline", failing_run)
+    monkeypatch.setattr("engagement_pipeline.defs.runner.run_pipeline", failing_run)
     export = write(tmp_path / "w.csv", webinar_lines(1, 0))
     shutil.copytree(Path(__file__).parents[1] / "data" / "samples" / "crm", tmp_path / "crm")  # past the CRM check
     result = CliRunner().invoke(main, ["score", str(export)],

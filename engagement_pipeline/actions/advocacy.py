@@ -15,7 +15,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from .tables import advocacy_opportunities, read_table
+from engagement_pipeline.warehouse.action_tables import advocacy_opportunities, read_table
+from engagement_pipeline.warehouse.store import write_lock
 
 OPPORTUNITY_TYPES: tuple[str, ...] = ("case study", "reference", "advisory board", "speaking")
 STATUSES: tuple[str, ...] = ("open", "won", "lost")
@@ -75,6 +76,7 @@ def create_opportunities(engine: Engine, chosen: pd.DataFrame, customers: pd.Dat
     arr = dict(zip(customers["customer_id"], customers["arr"], strict=False)) if "arr" in customers else {}
     out = []
     with engine.begin() as conn:
+        write_lock(conn)  # one open opportunity per customer even when two runs choose it at once
         for _, candidate in chosen.iterrows():
             existing = conn.execute(
                 sa.select(advocacy_opportunities)
@@ -104,6 +106,7 @@ def update_status(engine: Engine, key: str, status: str) -> int:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
     t = advocacy_opportunities
     with engine.begin() as conn:
+        write_lock(conn)
         if str(key).strip().isdigit():
             target = conn.execute(sa.select(t.c.opportunity_id).where(t.c.opportunity_id == int(key))).scalar()
         else:

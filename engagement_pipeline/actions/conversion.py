@@ -19,7 +19,13 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .tables import advocacy_opportunities, invitation_events, invitations, read_table
+from engagement_pipeline.warehouse.action_tables import (
+    advocacy_opportunities,
+    invitation_events,
+    invitations,
+    read_table,
+)
+from engagement_pipeline.warehouse.store import write_lock
 
 CONVERSION_COLUMNS: tuple[str, ...] = ("event_name", "event_date", "sent", "attended", "conversion_rate",
                                        "baseline_rate", "attendance_lift")
@@ -51,6 +57,7 @@ def mark_conversions(conn: Connection, attendance: pd.DataFrame) -> int:
     """Marks sent, not yet converted invitations whose contact attended the event; returns how many."""
     if attendance.empty:
         return 0
+    write_lock(conn)
     events = held_events(attendance)
     attended = attendance.loc[attendance["attended"].astype(bool) & attendance["attendee_email"].notna()]
     who = set(zip(attended["event_id"], attended["attendee_email"].str.lower(), strict=True))

@@ -25,7 +25,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .tables import invitation_events
+from engagement_pipeline.warehouse.action_tables import invitation_events
 
 DEFAULT_HOLDOUT_SHARE = 0.2
 INVITE, HOLDOUT = "invite", "holdout"

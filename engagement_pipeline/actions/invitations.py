@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import jinja2
 import pandas as pd
@@ -22,17 +21,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from engagement_pipeline.insights.recommendations import is_on_topic
+from engagement_pipeline.warehouse.action_tables import invitations
 
 from . import outbox
 from .holdout import HOLDOUT, INVITE, InvitedEvent, assign_arms, resolve_event
 from .mailer import Mailer, build_message, clean_display_name, message_bytes, valid_email
 from .outbox import as_utc, utc_now
-from .tables import invitations, suppressions
+from .suppressions import suppressed
 from .unsubscribe import unsubscribe_url
 
 RESULT_COLUMNS: tuple[str, ...] = ("event_id", "event_name", "customer_id", "customer_name", "contact_name",
                                    "contact_email", "arm", "status", "reason", "message_id")
-SUPPRESSION_REASONS = frozenset({"unsubscribed", "bounced", "complaint", "manual"})
 
 _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("engagement_pipeline", "templates"),
@@ -135,47 +134,6 @@ def render_invitation(rec: pd.Series, event: pd.Series, sentence: str, policy: I
         "html": _templates.get_template("invitation.html.j2").render(context),
         "unsubscribe_url": context["unsubscribe_url"],
     }
-
-
-def suppressed(conn: Connection) -> dict[str, str]:
-    return {r.email: r.reason for r in conn.execute(sa.select(suppressions.c.email, suppressions.c.reason))}
-
-
-def add_suppressions(conn: Connection, entries: pd.DataFrame, source: str) -> int:
-    """Upserts (email, reason) rows; returns how many addresses are new on the list."""
-    known = suppressed(conn)
-    added = 0
-    for email, reason in zip(entries["email"], entries["reason"], strict=True):
-        email = str(email).strip().lower()
-        if not valid_email(email):
-            continue
-        if email in known:
-            conn.execute(suppressions.update().where(suppressions.c.email == email)
-                         .values(reason=reason, source=source))
-        else:
-            conn.execute(suppressions.insert().values(email=email, reason=reason, source=source, added_at=utc_now()))
-            known[email] = reason
-            added += 1
-    return added
-
-
-def read_suppression_file(path: Path) -> pd.DataFrame:
-    """A CSV with an `email` column (and optionally `reason`), or a plain list of addresses, one a line."""
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False, header=None)
-    first = [str(c).strip().lower() for c in raw.iloc[0]] if len(raw) else []
-    if "email" in first:
-        frame = raw.iloc[1:].set_axis(first, axis=1)
-    else:
-        frame = raw.iloc[:, :2].set_axis(["email", "reason"][: min(2, raw.shape[1])], axis=1)
-    frame = frame.reindex(columns=["email", "reason"]).fillna("")
-    frame["email"] = frame["email"].str.strip().str.lower()
-    frame["reason"] = frame["reason"].str.strip().str.lower()
-    bad = sorted(set(frame["reason"]) - SUPPRESSION_REASONS - {""})
-    if bad:
-        raise ValueError(f"{path.name}: unknown reason(s) {', '.join(bad)}; use one of "
-                         f"{', '.join(sorted(SUPPRESSION_REASONS))}")
-    frame["reason"] = frame["reason"].replace("", "unsubscribed")
-    return frame.loc[frame["email"] != ""].reset_index(drop=True)
 
 
 def _sent_recently(conn: Connection, email: str, since: datetime) -> int:

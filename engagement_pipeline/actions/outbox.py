@@ -31,8 +31,9 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from engagement_pipeline.warehouse.action_tables import invitations
+
 from .mailer import Delivery, Mailer, Outcome
-from .tables import invitations
 
 PENDING, SENDING, TRANSMITTING, SENT = "pending", "sending", "transmitting", "sent"
 RETRY, UNKNOWN, FAILED, SKIPPED, HELD_OUT = "retry", "unknown", "failed", "skipped", "held_out"

@@ -14,7 +14,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .tables import outreach_tasks, read_table, risk_signals
+from engagement_pipeline.warehouse.action_tables import outreach_tasks, read_table, risk_signals
+from engagement_pipeline.warehouse.store import write_lock
 
 CAUSE_COLUMNS: tuple[str, ...] = ("customer_id", "customer_name", "cause", "detail")
 
@@ -39,6 +40,7 @@ def risk_causes(risks: pd.DataFrame) -> pd.DataFrame:
 
 def sync_risk_signals(conn: Connection, causes: pd.DataFrame, as_of: date) -> dict[str, int]:
     """Opens missing signals, resolves open ones whose cause is gone (if not from a later date)."""
+    write_lock(conn)  # read-then-insert: a concurrent run must see this one's signals, not open them again
     t = risk_signals
     open_rows = conn.execute(sa.select(t.c.signal_id, t.c.customer_id, t.c.cause, t.c.as_of)
                              .where(t.c.status == "open")).all()
@@ -71,6 +73,7 @@ def suggested_action(causes: list[str], risk: pd.Series, champion: str | None) -
 def sync_outreach_tasks(conn: Connection, risks: pd.DataFrame, contacts: pd.DataFrame, as_of: date,
                         due_days: int = 7) -> int:
     """An open outreach task for the CSM owner of every customer with open signals and no open task."""
+    write_lock(conn)
     signals = conn.execute(sa.select(risk_signals.c.customer_id, risk_signals.c.cause)
                            .where(risk_signals.c.status == "open")).all()
     by_customer: dict[str, list[str]] = {}

@@ -16,8 +16,8 @@ from sqlalchemy.engine import Engine
 
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.config import Settings
-from engagement_pipeline.crm import Crm, load_crm
 from engagement_pipeline.insights import advocacy_candidates, invitation_recommendations, load_upcoming_events
+from engagement_pipeline.matching.crm import Crm, load_crm
 
 NOT_SCORED = "No engagement scores in the warehouse yet: run `engagement-pipeline score ...` first."
 

@@ -32,6 +32,8 @@ from urllib.parse import parse_qs, quote
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from .suppressions import add_suppressions
+
 SECRET_ENV = "ENGAGEMENT_UNSUBSCRIBE_SECRET"
 SECRET_FILE = ".unsubscribe_secret"
 TOKEN_LENGTH = 32
@@ -75,8 +77,6 @@ def _page(title: str, body: str) -> bytes:
 
 def unsubscribe_app(engine: Engine, secret: str) -> Callable[[dict, StartResponse], Iterable[bytes]]:
     """WSGI app: POST (one-click or the confirmation form) suppresses the address; GET asks first."""
-    from .invitations import add_suppressions
-
     def app(environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         query = parse_qs(environ.get("QUERY_STRING", ""))
         email = (query.get("email") or [""])[0].strip().lower()

@@ -7,10 +7,10 @@ import pandas as pd
 
 from engagement_pipeline.actions import conversion, health, risks, uplift
 from engagement_pipeline.actions.report import UPLIFT_ATTR, uplift_table
-from engagement_pipeline.actions.tables import advocacy_opportunities as opportunities_table
-from engagement_pipeline.actions.tables import invitations as invitations_table
-from engagement_pipeline.actions.tables import read_table
-from engagement_pipeline.crm import Crm
+from engagement_pipeline.matching.crm import Crm
+from engagement_pipeline.warehouse.action_tables import advocacy_opportunities as opportunities_table
+from engagement_pipeline.warehouse.action_tables import invitations as invitations_table
+from engagement_pipeline.warehouse.action_tables import read_table
 
 from .engagement_assets import preview
 from .resources import Scoring, Warehouse

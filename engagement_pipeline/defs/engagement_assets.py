@@ -8,9 +8,8 @@ import dagster as dg
 import pandas as pd
 
 from engagement_pipeline import warehouse as wh
-from engagement_pipeline.attendance import choose_exports, export_status, merge_platforms
-from engagement_pipeline.attendance import events_held as build_events_held
-from engagement_pipeline.crm import Crm, load_crm_cached
+from engagement_pipeline.ingest.attendance import choose_exports, export_status, merge_platforms
+from engagement_pipeline.ingest.attendance import events_held as build_events_held
 from engagement_pipeline.insights import (
     advocacy_candidates as find_advocacy_candidates,
 )
@@ -26,6 +25,7 @@ from engagement_pipeline.insights import (
 from engagement_pipeline.insights import load_upcoming_events
 from engagement_pipeline.matching import match_attendance
 from engagement_pipeline.matching import unmatched_attendees as list_unmatched
+from engagement_pipeline.matching.crm import Crm, load_crm_cached
 from engagement_pipeline.scoring import engagement_trends as compute_trends
 from engagement_pipeline.scoring import score_customers
 

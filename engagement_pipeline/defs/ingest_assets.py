@@ -18,14 +18,14 @@ import pandas as pd
 
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.config import missing_crm
-from engagement_pipeline.crm import Crm, load_crm_cached
+from engagement_pipeline.ingest.ledger import exclude_internal
 from engagement_pipeline.ingest.mappings import LoadedMapping, load_mappings, write_mapping_skeleton
 from engagement_pipeline.ingest.organiser import internal_domains_for
 from engagement_pipeline.ingest.overrides import EventOverride, WaitingForEventDetails, load_overrides
 from engagement_pipeline.ingest.parse import parse_export
 from engagement_pipeline.ingest.result import ParsedUpload, RejectedFile
-from engagement_pipeline.ledger import exclude_internal
 from engagement_pipeline.matching import match_attendance
+from engagement_pipeline.matching.crm import Crm, load_crm_cached
 from engagement_pipeline.report.escape import mask_emails_in
 
 from .partitions import upload_partitions_def

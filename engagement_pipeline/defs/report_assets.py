@@ -12,8 +12,8 @@ import pandas as pd
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.actions.conversion import advocacy_conversion
 from engagement_pipeline.actions.report import health_update_sentence, report_sections
-from engagement_pipeline.crm import Crm
 from engagement_pipeline.insights import engagement_distribution, leaderboard, upload_summary
+from engagement_pipeline.matching.crm import Crm
 from engagement_pipeline.report import EngagementReport, render_markdown, write_workbook
 from engagement_pipeline.report.history import score_history
 from engagement_pipeline.report.markdown import report_owners

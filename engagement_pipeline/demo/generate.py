@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from engagement_pipeline.canonical import slugify
 from engagement_pipeline.config import DEMO_ORGANISER_DOMAIN, INTERNAL_DOMAINS_FILE
 from engagement_pipeline.demo import writers
 from engagement_pipeline.demo.population import Population, build_population
+from engagement_pipeline.ingest.canonical import slugify
 
 TARGET = {"records": 567, "people": 234, "customers": 78, "events": 18}
 REGISTRATION_SITE = "https://events.northwind-analytics.com"

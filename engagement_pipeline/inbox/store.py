@@ -1,4 +1,4 @@
-"""The inbox interface the sensor and the ingestion asset talk to, and the choice of implementation.
+"""The inbox interface the sensor and the ingestion asset talk to (`open_inbox` in the package picks the one).
 
 Two implementations keep the same promises: a local folder (`folder.py`, the default) and an S3-compatible
 bucket (`bucket.py`, when `ENGAGEMENT_INBOX_URL=s3://bucket/prefix`). Either way the sensor only lists, a run
@@ -55,18 +55,3 @@ class InboxStore(Protocol):
     def reject(self, local_path: Path, name: str, explanation: str) -> str:
         """Keeps the file in `rejected/` with `<name>.error.txt` beside it; returns where the reason is."""
         ...
-
-
-def open_inbox(
-    url: str, *, directory: Path, archive_dir: Path, rejected_dir: Path, settle_seconds: float = 2.0,
-    endpoint_url: str = "", region_name: str = "",
-) -> InboxStore:
-    """The bucket inbox when `url` is `s3://...`, else the local folder `directory`."""
-    if url:
-        from .bucket import BucketInbox
-
-        return BucketInbox.from_url(url, cache_dir=archive_dir, settle_seconds=settle_seconds,
-                                    endpoint_url=endpoint_url, region_name=region_name)
-    from .folder import FolderInbox
-
-    return FolderInbox(directory, archive_dir=archive_dir, rejected_dir=rejected_dir, settle_seconds=settle_seconds)

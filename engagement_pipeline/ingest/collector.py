@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
-from engagement_pipeline.canonical import (
+from engagement_pipeline.ingest.canonical import (
     CANONICAL_COLUMNS,
     CanonicalAttendance,
     empty_canonical,

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from engagement_pipeline.canonical import EVENT_TYPES, infer_event_type
+from engagement_pipeline.ingest.canonical import EVENT_TYPES, infer_event_type
 from engagement_pipeline.ingest.collector import Collector, Kept
 from engagement_pipeline.ingest.common import (
     NO_FIT,

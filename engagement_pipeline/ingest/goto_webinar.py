@@ -16,7 +16,7 @@ from datetime import datetime
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from engagement_pipeline.canonical import make_attendee_key
+from engagement_pipeline.ingest.canonical import make_attendee_key
 from engagement_pipeline.ingest.collector import Collector, Kept
 from engagement_pipeline.ingest.common import (
     DURATION_CELL,

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from engagement_pipeline.canonical import EVENT_TYPES
+from engagement_pipeline.ingest.canonical import EVENT_TYPES
 from engagement_pipeline.ingest.collector import Collector
 from engagement_pipeline.ingest.common import Section, is_blank
 from engagement_pipeline.ingest.generic_sheet import GenericSheetRows, header_key, match_headers, parse_rows

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from engagement_pipeline.canonical import EVENT_TYPES
+from engagement_pipeline.ingest.canonical import EVENT_TYPES
 from engagement_pipeline.ingest.result import RejectedFile
 
 COLUMNS: tuple[str, ...] = ("file", "event_name", "event_type", "event_date")

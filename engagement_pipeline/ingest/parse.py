@@ -29,6 +29,7 @@ from engagement_pipeline.ingest import (
 from engagement_pipeline.ingest import mappings as mapped
 from engagement_pipeline.ingest.collector import Collector
 from engagement_pipeline.ingest.common import NO_FIT, Fit
+from engagement_pipeline.ingest.ledger import quarantine_oversized_keys
 from engagement_pipeline.ingest.mappings import (
     LoadedMapping,
     UnrecognisedFile,
@@ -40,7 +41,6 @@ from engagement_pipeline.ingest.mappings import (
 from engagement_pipeline.ingest.overrides import EventOverride
 from engagement_pipeline.ingest.reader import DEFAULT_LIMITS, ReadLimits, Table, read_table
 from engagement_pipeline.ingest.result import ParsedUpload, RejectedFile
-from engagement_pipeline.ledger import quarantine_oversized_keys
 
 # Adding a platform = adding a module with NAME, LABEL, IDENTIFIED_BY, DEFAULT_TYPE, identify() -> Fit, parse()
 # (and HAS_DURATIONS = True when its export carries time in session), then one line here.

@@ -376,7 +376,9 @@ def _check_entities(data: bytes, name: str, infos: list[zipfile.ZipInfo]) -> Non
 def _defused(err: BaseException) -> BaseException | None:
     """The defusedxml refusal behind an openpyxl error, if any (openpyxl wraps it in a ValueError)."""
     seen: BaseException | None = err
-    while seen is not None:
+    visited: set[int] = set()  # a chain can loop back on itself
+    while seen is not None and id(seen) not in visited:
+        visited.add(id(seen))
         if type(seen).__module__.startswith("defusedxml"):
             return seen
         seen = seen.__cause__ or seen.__context__

@@ -13,7 +13,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from engagement_pipeline.canonical import EVENT_TYPES
+from engagement_pipeline.ingest.canonical import EVENT_TYPES
 
 UPCOMING_COLUMNS: tuple[str, ...] = ("event_name", "event_type", "event_date", "topics", "registration_url")
 

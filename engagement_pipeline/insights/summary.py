@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engagement_pipeline.canonical import EVENT_TYPES
 from engagement_pipeline.config import BANDS
+from engagement_pipeline.ingest.canonical import EVENT_TYPES
 
 BAR_WIDTH = 20
 TREND_LABELS: dict[str, str] = {

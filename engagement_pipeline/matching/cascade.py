@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from engagement_pipeline.canonical import normalise_person_name
+from engagement_pipeline.ingest.canonical import normalise_person_name
 
 from . import fuzzy
 from .domains import EmailDomain, email_domain
@@ -35,7 +35,7 @@ from .index import CrmIndex, per_unique
 from .names import compact, normalise_company_name
 
 if TYPE_CHECKING:
-    from engagement_pipeline.crm import Crm
+    from engagement_pipeline.matching.crm import Crm
 
 MATCH_COLUMNS: tuple[str, ...] = ("customer_id", "match_method", "match_confidence", "matched_contact")
 CONTACT_EMAIL_CONFIDENCE = 1.0

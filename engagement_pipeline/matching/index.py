@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from engagement_pipeline.canonical import normalise_person_name
+from engagement_pipeline.ingest.canonical import normalise_person_name
 
 from .domains import is_personal_domain, parse_domain
 from .names import compact, normalise_company_name
 
 if TYPE_CHECKING:
-    from engagement_pipeline.crm import Crm
+    from engagement_pipeline.matching.crm import Crm
 
 
 @dataclass(frozen=True)

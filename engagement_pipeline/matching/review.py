@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from engagement_pipeline.canonical import normalise_person_name
+from engagement_pipeline.ingest.canonical import normalise_person_name
 
 from . import fuzzy
 from .domains import email_domain
@@ -20,7 +20,7 @@ from .index import CrmIndex
 from .names import compact, normalise_company_name
 
 if TYPE_CHECKING:
-    from engagement_pipeline.crm import Crm
+    from engagement_pipeline.matching.crm import Crm
 
 SUGGEST_MIN_NAME_SCORE = 60.0
 SUGGEST_MIN_DOMAIN_SCORE = 75.0

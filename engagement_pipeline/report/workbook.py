@@ -7,7 +7,7 @@ after the Summary, so the workbook sorts, filters and plots like any spreadsheet
 
 Names and reasons come from uploaded files, so any text that Excel would read as a formula (leading
 = + - @, tab or carriage return: the OWASP CSV-injection list) is neutralised with a leading quote
-(`engagement_pipeline.safe_export`, shared by every file the product writes).
+(`engagement_pipeline.report.safe_export`, shared by every file the product writes).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from engagement_pipeline.report.markdown import report_tables
-from engagement_pipeline.safe_export import FORMULA_TRIGGERS, neutralise
+from engagement_pipeline.report.safe_export import FORMULA_TRIGGERS, neutralise
 
 if TYPE_CHECKING:
     from engagement_pipeline.report import EngagementReport

@@ -28,12 +28,12 @@ from pathlib import Path
 import pandas as pd
 from scipy.stats import spearmanr
 
-from engagement_pipeline.attendance import events_held, merge_uploads
 from engagement_pipeline.config import ScoringConfig
-from engagement_pipeline.crm import Crm, load_crm
+from engagement_pipeline.ingest.attendance import events_held, merge_uploads
 from engagement_pipeline.ingest.parse import parse_export
 from engagement_pipeline.insights.risks import engagement_risks
 from engagement_pipeline.matching import match_attendance
+from engagement_pipeline.matching.crm import Crm, load_crm
 from engagement_pipeline.scoring import engagement_trends, score_customers
 from engagement_pipeline.scoring.composite import DEFAULT_CONFIG
 from engagement_pipeline.simulation.exports import write_crm, write_exports

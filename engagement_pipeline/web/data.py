@@ -21,11 +21,11 @@ from sqlalchemy.engine import Engine
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.actions.risks import open_signals, open_tasks
 from engagement_pipeline.actions.state import NotScoredError, ScoredState, load_scored_state
-from engagement_pipeline.attendance import events_held as build_events_held
 from engagement_pipeline.config import COMPONENTS, DEFAULT_WEIGHTS, ScoringConfig, Settings
+from engagement_pipeline.ingest.attendance import events_held as build_events_held
 from engagement_pipeline.insights import engagement_risks, event_summary, leaderboard
 from engagement_pipeline.insights.risks import decline_reason, format_p, risk_reason
-from engagement_pipeline.json_output import _plain
+from engagement_pipeline.report.json_output import _plain
 from engagement_pipeline.scoring import engagement_trends as compute_trends
 
 ATTENDANCE_HISTORY_FIELDS: dict[str, str] = {

@@ -222,7 +222,7 @@ def event_send(request: Request, cookie: Annotated[str, Depends(session)],
 
 @router.get("/upload")
 def upload_form(request: Request, _cookie: Annotated[str, Depends(session)]) -> HTMLResponse:
-    from engagement_pipeline.canonical import EVENT_TYPES
+    from engagement_pipeline.ingest.canonical import EVENT_TYPES
 
     return render(request, "upload.html.j2", event_types=EVENT_TYPES, error="")
 
@@ -234,7 +234,7 @@ async def upload_post(request: Request, cookie: Annotated[str, Depends(session)]
                       event_name: Annotated[str | None, Form(max_length=300)] = None,
                       event_type: Annotated[str | None, Form()] = None,
                       event_date: Annotated[str | None, Form()] = None) -> Response:
-    from engagement_pipeline.canonical import EVENT_TYPES
+    from engagement_pipeline.ingest.canonical import EVENT_TYPES
     from engagement_pipeline.web.api import store_upload
 
     checked_post(request, cookie, csrf)

@@ -27,9 +27,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from engagement_pipeline import warehouse as wh
-from engagement_pipeline.canonical import EVENT_TYPES
 from engagement_pipeline.config import Settings
 from engagement_pipeline.inbox import check_plain_name, is_candidate_name
+from engagement_pipeline.ingest.canonical import EVENT_TYPES
 from engagement_pipeline.ingest.overrides import COLUMNS as OVERRIDE_COLUMNS
 
 ACCEPTED_SUFFIXES = (".csv", ".xlsx", ".xls", ".txt", ".tsv")

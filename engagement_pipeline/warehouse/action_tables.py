@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import sqlalchemy as sa
 
-from engagement_pipeline.warehouse import metadata
+from engagement_pipeline.warehouse.store import metadata
 
 
 def _open_only(table: sa.Table) -> dict[str, object]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engagement_pipeline.canonical import CANONICAL_COLUMNS
+from engagement_pipeline.ingest.canonical import CANONICAL_COLUMNS
 
 _ROLE_PRIORITY = {"speaker": 3, "panelist": 2, "attendee": 1, "host": 0}
 _ROLE_BY_PRIORITY = {v: k for k, v in _ROLE_PRIORITY.items()}

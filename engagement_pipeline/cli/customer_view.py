@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.config import COMPONENTS, Settings
-from engagement_pipeline.crm import load_crm
+from engagement_pipeline.matching.crm import load_crm
 
 
 class CustomerNotFound(LookupError):

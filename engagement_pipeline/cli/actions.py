@@ -1,4 +1,4 @@
-"""CLI commands for the explicit actions (advocacy opportunities, invitations), registered on `main`.
+"""CLI commands for the explicit actions (advocacy opportunities, invitations); `cli/__init__.py` registers them.
 
 `advocacy` and `invite` run the same Dagster jobs the UI launches, in-process, on the warehouse of
 `Settings.from_env()`; `advocacy-status` and `suppress` call the domain functions directly.
@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from engagement_pipeline.cli import main
 from engagement_pipeline.config import Settings
 
 if TYPE_CHECKING:
@@ -68,7 +67,7 @@ def _table(rows: list[list[str]], headers: list[str]) -> str:
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
-@main.command()
+@click.command()
 @click.option("--top", "top_n", default=3, show_default=True, help="The N best advocacy candidates.")
 @click.option("--customer", "customers", multiple=True, help="A customer id or name (repeatable); wins over --top.")
 def advocacy(top_n: int, customers: tuple[str, ...]) -> None:
@@ -82,7 +81,7 @@ def advocacy(top_n: int, customers: tuple[str, ...]) -> None:
                "already there.")
 
 
-@main.command()
+@click.command()
 @click.option("--event", required=True, help="An upcoming event's name (a unique prefix is enough).")
 @click.option("--top", "top_n", default=0, help="Only the N best recommendations (default: all).")
 @click.option("--customer", "customers", multiple=True, help="Only this customer id or name (repeatable).")
@@ -115,7 +114,7 @@ def invite(event: str, top_n: int, customers: tuple[str, ...], dry_run: bool, ma
         click.echo(f"\nPreview -- To: {p['to']}\nSubject: {p['subject']}\n\n{p['text']}")
 
 
-@main.command("advocacy-status")
+@click.command("advocacy-status")
 @click.argument("key", required=False)
 @click.argument("status", required=False, type=click.Choice(["open", "won", "lost"], case_sensitive=False))
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -139,11 +138,11 @@ def advocacy_status(key: str | None, status: str | None, path: Path | None) -> N
         click.echo(f"opportunity {opportunity_id}: {new}")
 
 
-@main.command()
+@click.command()
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def suppress(path: Path) -> None:
     """Import a suppression list (CSV with email[,reason], or one address a line): never invited again."""
-    from engagement_pipeline.actions.invitations import add_suppressions, read_suppression_file
+    from engagement_pipeline.actions.suppressions import add_suppressions, read_suppression_file
     from engagement_pipeline.defs.resources import Warehouse
 
     try:
@@ -155,7 +154,7 @@ def suppress(path: Path) -> None:
     click.echo(f"{len(entries)} addresses read, {added} new on the suppression list.")
 
 
-@main.group("outbox")
+@click.group("outbox")
 def outbox_group() -> None:
     """Invitations whose outcome is unknown or failed: list them, confirm (it arrived) or release (send again)."""
 
@@ -221,7 +220,7 @@ def outbox_send() -> None:
     click.echo(", ".join(f"{v} {k}" for k, v in counts.items()) or "nothing due")
 
 
-@main.command("unsubscribe-server")
+@click.command("unsubscribe-server")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8025, show_default=True, help="Port to listen on.")
 @click.option("--max-body", default=4096, show_default=True, help="Largest request body accepted (bytes; 413).")
@@ -251,3 +250,7 @@ def unsubscribe_server(host: str, port: int, max_body: int, rate: float, burst: 
         pass
     finally:
         server.close()
+
+
+ACTION_COMMANDS: tuple[click.Command, ...] = (advocacy, invite, advocacy_status, suppress, outbox_group,
+                                              unsubscribe_server)

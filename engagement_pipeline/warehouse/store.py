@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 if TYPE_CHECKING:
-    from engagement_pipeline.schema import MigrationResult
+    from engagement_pipeline.warehouse.schema import MigrationResult
 
 metadata = sa.MetaData()
 
@@ -122,7 +122,7 @@ def make_engine(url: str) -> Engine:
     `hide_parameters`: a failed statement's message never carries its bound values (attendee emails, names)
     into logs, the Dagster event log or a terminal.
     `postgresql://` means psycopg2."""
-    from engagement_pipeline.databases import sqlalchemy_url
+    from engagement_pipeline.warehouse.databases import sqlalchemy_url
 
     url = sqlalchemy_url(url)
     if url.startswith("sqlite"):
@@ -148,15 +148,24 @@ def write_lock(conn: Connection) -> None:
 
 def describe_db_error(err: BaseException) -> str | None:
     """A database failure anywhere in `err`'s chain, described without the statement, its values or the
-    server's DETAIL line (which quotes the offending key: an attendee's email); None if there is none."""
+    server's DETAIL line (which quotes the offending key: an attendee's email); None if there is none.
+
+    The chain is walked once per link: a driver error can be its own context (psycopg2 raising inside COPY),
+    and a loop here once turned a failed run into a process that never exited. Driver errors that SQLAlchemy
+    did not wrap (COPY goes through the raw cursor) are recognised by their SQLSTATE."""
     seen: BaseException | None = err
-    while seen is not None:
+    visited: set[int] = set()
+    while seen is not None and id(seen) not in visited:
+        visited.add(id(seen))
         if isinstance(seen, sa.exc.DBAPIError):
             orig = seen.orig
             code = getattr(orig, "pgcode", None) or getattr(orig, "sqlite_errorname", None)
             return f"{type(orig).__name__}{f' ({code})' if code else ''}"
         if isinstance(seen, sa.exc.SQLAlchemyError):
             return type(seen).__name__
+        code = getattr(seen, "pgcode", None) or getattr(seen, "sqlite_errorname", None)
+        if isinstance(code, str) and code:
+            return f"{type(seen).__name__} ({code})"
         seen = seen.__cause__ or seen.__context__
     return None
 
@@ -164,8 +173,7 @@ def describe_db_error(err: BaseException) -> str | None:
 def create_schema(engine: Engine) -> MigrationResult:
     """Brings the warehouse to the current schema through the migrations (never `create_all`), so a warehouse
     from an older release is upgraded in place. The one entry point every caller uses; see `schema.py`."""
-    import engagement_pipeline.actions.tables  # noqa: F401  (callers may expect every table on `metadata`)
-    from engagement_pipeline.schema import upgrade_warehouse
+    from engagement_pipeline.warehouse.schema import upgrade_warehouse
 
     return upgrade_warehouse(engine)
 

@@ -1,4 +1,5 @@
-"""`engagement-pipeline`: the terminal face of the same assets the Dagster UI runs."""
+"""The pipeline's commands (demo, init, migrate, score, check-mapping, confirm-export, customer, serve): the
+terminal face of the same assets the Dagster UI runs. `cli/__init__.py` puts them on the `main` group."""
 
 from __future__ import annotations
 
@@ -26,12 +27,7 @@ def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None)
         raise click.BadParameter(f"{value!r} is not a date like 2026-11-24") from err
 
 
-@click.group()
-def main() -> None:
-    """Event attendance exports -> customer engagement scores, trends, risks and invitations."""
-
-
-@main.command()
+@click.command()
 @click.option("--anchor", callback=_parse_date, help="Date the demo is relative to (default: today).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seed", default=7, show_default=True, help="Random seed; same seed and anchor, same files.")
@@ -49,8 +45,8 @@ def demo(anchor: date | None, out_dir: Path, seed: int) -> None:
 
 def _migrate_warehouse(db_url: str) -> str:
     """Upgrades the warehouse in place; returns `Warehouse at <url, password hidden>: <from> → <to>`."""
-    from engagement_pipeline.schema import WarehouseSchemaError, upgrade_warehouse
     from engagement_pipeline.warehouse import make_engine
+    from engagement_pipeline.warehouse.schema import WarehouseSchemaError, upgrade_warehouse
 
     engine = make_engine(db_url)
     if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
@@ -64,13 +60,13 @@ def _migrate_warehouse(db_url: str) -> str:
     return f"Warehouse at {engine.url.render_as_string(hide_password=True)}: {result.describe()}"
 
 
-@main.command()
+@click.command()
 def migrate() -> None:
     """Upgrade the warehouse (ENGAGEMENT_DB_URL) to the newest schema in place; safe to run at any time."""
     click.echo(_migrate_warehouse(Settings.from_env().db_url))
 
 
-@main.command()
+@click.command()
 @click.option("--no-demo", is_flag=True,
               help="Production server: create the folders, the warehouse and the Dagster home, but no demo data.")
 def init(no_demo: bool) -> None:
@@ -89,7 +85,7 @@ def init(no_demo: bool) -> None:
 
         truth = generate_demo(settings.data_dir)
         click.echo(f"First start: demo data as of {truth.anchor} written to {settings.data_dir}")
-    from engagement_pipeline.databases import ensure_database
+    from engagement_pipeline.warehouse.databases import ensure_database
 
     for variable, url in (("ENGAGEMENT_DB_URL", settings.db_url),
                           ("DAGSTER_PG_URL", os.environ.get("DAGSTER_PG_URL"))):
@@ -112,7 +108,7 @@ def init(no_demo: bool) -> None:
 def install_instance_config(home: Path, *, use_postgres: bool) -> str:
     """Puts the repo's instance settings into DAGSTER_HOME: the embedded `dagster.yaml`, or
     `deploy/dagster-postgres.yaml` when DAGSTER_PG_URL is set. Switching either way rewrites it."""
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[2]
     source = repo / "deploy" / "dagster-postgres.yaml" if use_postgres else repo / "dagster.yaml"
     home.mkdir(parents=True, exist_ok=True)
     target = home / "dagster.yaml"
@@ -121,7 +117,7 @@ def install_instance_config(home: Path, *, use_postgres: bool) -> str:
     return "PostgreSQL (DAGSTER_PG_URL)" if use_postgres else "embedded SQLite"
 
 
-@main.command()
+@click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--as-of", callback=_parse_date, help="Score as of this date (default: today).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of the report.")
@@ -134,8 +130,8 @@ def score(files: tuple[Path, ...], as_of: date | None, as_json: bool, owner: str
     """Ingest FILES through the pipeline's assets and print the engagement report.
 
     Exit code 2: some file was rejected; 3: some file waits for event details (see --event-*)."""
-    from engagement_pipeline.json_output import pipeline_json
-    from engagement_pipeline.runner import run_pipeline
+    from engagement_pipeline.defs.runner import run_pipeline
+    from engagement_pipeline.report.json_output import pipeline_json
 
     settings = Settings.from_env()
     problem = missing_crm(settings)
@@ -172,7 +168,7 @@ def score(files: tuple[Path, ...], as_of: date | None, as_json: bool, owner: str
         sys.exit(3)
 
 
-@main.command("check-mapping")
+@click.command("check-mapping")
 @click.argument("mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def check_mapping(mapping: Path, file: Path | None) -> None:
@@ -242,13 +238,14 @@ def _run_failure(err: BaseException) -> str:
     if db_error:
         return (f"Scoring stopped: the warehouse refused a write ({db_error}). Each write is one transaction, "
                 "so nothing was half-written; run the command again.")
-    root = err
-    while root.__cause__ is not None:
+    root, visited = err, {id(err)}
+    while root.__cause__ is not None and id(root.__cause__) not in visited:  # a chain can loop back on itself
         root = root.__cause__
+        visited.add(id(root))
     return f"Scoring stopped because of an unexpected {type(root).__name__}; nothing was half-written."
 
 
-@main.command("confirm-export")
+@click.command("confirm-export")
 @click.argument("upload_id", type=int)
 def confirm_export(upload_id: int) -> None:
     """Use a held re-export (one with far fewer records than the export it would replace) from the next score."""
@@ -266,11 +263,11 @@ def confirm_export(upload_id: int) -> None:
     click.echo(f"Upload {upload_id} ({row['file_name']}) confirmed: the next scoring run uses it for its event.")
 
 
-@main.command()
+@click.command()
 @click.argument("name")
 def customer(name: str) -> None:
     """One customer's latest score breakdown and attendance history (from the warehouse)."""
-    from engagement_pipeline.customer_view import CustomerNotFound, render_customer
+    from engagement_pipeline.cli.customer_view import CustomerNotFound, render_customer
 
     try:
         click.echo(render_customer(name, Settings.from_env()))
@@ -278,7 +275,7 @@ def customer(name: str) -> None:
         raise click.ClickException(str(err)) from err
 
 
-@main.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8080, show_default=True, help="Port to listen on (0: any free port).")
 def serve(host: str, port: int) -> None:
@@ -297,8 +294,5 @@ def serve(host: str, port: int) -> None:
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True, server_header=False)
 
 
-# Action commands (advocacy, invite, ...) live in their own module and register on `main`.
-from engagement_pipeline import cli_actions  # noqa: E402, F401
-
-if __name__ == "__main__":
-    main()
+PIPELINE_COMMANDS: tuple[click.Command, ...] = (demo, migrate, init, score, check_mapping, confirm_export, customer,
+                                                serve)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.config import Settings
 from engagement_pipeline.insights import event_summary, upload_summary
-from engagement_pipeline.runner import PipelineRun
+
+if TYPE_CHECKING:  # the run's outputs only: the report never starts Dagster itself
+    from engagement_pipeline.defs.runner import PipelineRun
 
 ATTENDANCE_FIELDS = [
     "event_id", "event_name", "event_type", "event_date", "platform", "attendee_email", "attendee_name",

@@ -1,4 +1,4 @@
-"""Alembic's environment: runs on the connection `engagement_pipeline.schema` hands over, inside its transaction.
+"""Alembic's environment: runs on the connection `engagement_pipeline.warehouse.schema` hands over, in its transaction.
 
 There is no URL and no offline mode on purpose: the caller has already taken the lock that serialises concurrent
 upgrades, and the migrations must run in that same transaction for the lock to mean anything.
@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from alembic import context
 
-import engagement_pipeline.actions.tables  # noqa: F401  (registers the action tables on the same metadata)
-from engagement_pipeline.warehouse import metadata
+from engagement_pipeline.warehouse import metadata  # the package registers every table, the actions' too
 
 connection = context.config.attributes.get("connection")
 if connection is None or context.is_offline_mode():
-    raise RuntimeError("Run the warehouse migrations through engagement_pipeline.schema.upgrade_warehouse "
+    raise RuntimeError("Run the warehouse migrations through engagement_pipeline.warehouse.schema.upgrade_warehouse "
                        "(or `engagement-pipeline migrate`), which passes the connection in.")
 
 context.configure(
