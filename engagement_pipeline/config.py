@@ -2,14 +2,19 @@
 
 Everything a deployment changes (where data lives, which database) comes from environment variables;
 everything an analyst tunes (weights, windows, half-lives) lives in `ScoringConfig` with checked defaults.
+`ScoringConfig` is declared once: the Dagster `scoring` resource (defs/engagement/resources.py) inherits its
+fields, so the Launchpad, the run config and the domain functions read the same model.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from engagement_pipeline.warehouse.databases import sqlalchemy_url
 
@@ -30,11 +35,12 @@ class ConfigError(ValueError):
     """A setting that would make the numbers wrong; raised before anything is computed."""
 
 
-@dataclass(frozen=True)
-class ScoringConfig:
-    """How engagement is scored. Defaults follow the product spec and DESIGN.md."""
+class ScoringConfig(BaseModel):
+    """How engagement is scored. Defaults follow the product spec and DESIGN.md; checked when built."""
 
-    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    model_config = ConfigDict(frozen=True)
+
+    weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     window_days: int = 365
     recency_half_life_days: float = 60.0
     activity_half_life_days: float = 90.0  # weight of an event in frequency/diversity/depth/consistency halves
@@ -49,6 +55,8 @@ class ScoringConfig:
     trend_baseline_quantile: float = 0.2
     trend_rising_alpha: float = 0.05
     trend_min_events: int = 4
+    trend_people_alpha: float = 0.02  # the account-level look (person-attendances per event); 0 turns it off
+    trend_season_alpha: float = 0.05  # same weeks last year as low as now (p >= this): a seasonal lull, not news
     prior_strength: float = 4.0
     diversity_shrink_events: float = 2.0
     # Participation depth of one attended record: sub-weights of its parts (sum to 1); speaking counts 1.0.
@@ -57,7 +65,15 @@ class ScoringConfig:
     depth_poll_weight: float = 0.15
     depth_feedback_weight: float = 0.20
 
-    def __post_init__(self) -> None:
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**values)
+        self._check()  # here, not in a pydantic validator, so the caller sees a ConfigError
+
+    def parameters(self) -> ScoringConfig:
+        """Just the parameters, as a plain `ScoringConfig` (a subclass may carry more fields)."""
+        return ScoringConfig(**{name: getattr(self, name) for name in ScoringConfig.model_fields})
+
+    def _check(self) -> None:
         unknown = set(self.weights) - set(COMPONENTS)
         missing = set(COMPONENTS) - set(self.weights)
         if unknown or missing:

@@ -221,7 +221,7 @@ def _process_inbox(served: Served) -> None:
     import dagster as dg
 
     from engagement_pipeline.defs import INGEST_ASSETS
-    from engagement_pipeline.defs.partitions import upload_partitions_def
+    from engagement_pipeline.defs.ingest.partitions import upload_partitions_def
     from engagement_pipeline.defs.resources import Inbox, default_resources
 
     with dg.DagsterInstance.ephemeral() as instance:

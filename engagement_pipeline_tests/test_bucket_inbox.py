@@ -22,9 +22,9 @@ import pytest
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.config import ConfigError, Settings
 from engagement_pipeline.defs import INGEST_ASSETS
-from engagement_pipeline.defs.partitions import upload_partitions_def
+from engagement_pipeline.defs.ingest.partitions import upload_partitions_def
+from engagement_pipeline.defs.ingest.sensors import inbox_sensor, requested_files
 from engagement_pipeline.defs.resources import Inbox, default_resources
-from engagement_pipeline.defs.sensors import inbox_sensor, requested_files
 from engagement_pipeline.inbox.bucket import BucketInbox, make_client, parse_s3_url
 
 boto3 = pytest.importorskip("boto3")
@@ -186,7 +186,7 @@ def test_sensor_and_ingest_job_read_the_bucket_end_to_end(bucket: tuple[Any, str
         accepted = runs[webinar.name]
         upload = accepted.output_for_node("attendance_upload")
         assert len(accepted.output_for_node("validated_attendance").records) == WEBINAR_RECORDS
-        assert len(accepted.output_for_node("matched_attendance")) == WEBINAR_MATCHED_RECORDS
+        assert len(accepted.output_for_node("stored_attendance")) == WEBINAR_MATCHED_RECORDS
         assert upload.archive_path == f"s3://{name}/prod/archive/{upload.sha256}/{webinar.name}"
         assert _body(client, name, f"prod/archive/{upload.sha256}/{webinar.name}") == webinar.read_bytes()
         assert Path(upload.local_path) == data_folder.archive_dir / upload.sha256 / webinar.name

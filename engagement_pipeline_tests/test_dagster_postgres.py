@@ -12,9 +12,9 @@ import sqlalchemy as sa
 
 from engagement_pipeline.cli import install_instance_config
 from engagement_pipeline.config import Settings
+from engagement_pipeline.defs.ingest.sensors import inbox_sensor
 from engagement_pipeline.defs.resources import Inbox
 from engagement_pipeline.defs.runner import run_pipeline
-from engagement_pipeline.defs.sensors import inbox_sensor
 
 from .conftest import DEMO_ANCHOR, fresh_postgres_database
 

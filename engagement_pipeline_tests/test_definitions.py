@@ -14,7 +14,7 @@ def test_definitions_load_and_resolve() -> None:
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
     assert {
-        "attendance_upload", "validated_attendance", "matched_attendance", "crm", "attendance", "events_held",
+        "attendance_upload", "validated_attendance", "stored_attendance", "crm", "attendance", "events_held",
         "unmatched_attendees", "engagement_scores", "engagement_trends", "event_summary", "advocacy_candidates",
         "engagement_risks", "upcoming_events", "invitation_recommendations", "upload_ledger", "quarantined_rows",
         "engagement_report",
@@ -35,7 +35,7 @@ def test_the_ingestion_job_covers_the_per_file_assets_and_the_rescore() -> None:
     assert job.partitions_def is not None and job.partitions_def.name == "uploads"
     ingest = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
     rescore = {k.to_user_string() for k in defs_.resolve_job_def("engagement_job").asset_layer.executable_asset_keys}
-    assert ingest == {"attendance_upload", "validated_attendance", "matched_attendance"} | rescore
+    assert ingest == {"attendance_upload", "validated_attendance", "stored_attendance"} | rescore
 
 
 def test_the_weekly_schedule_rescores_as_of_its_own_date() -> None:

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from engagement_pipeline.config import Settings
-from engagement_pipeline.defs.action_resources import mailer_from_env
+from engagement_pipeline.defs.actions.resources import mailer_from_env
 from engagement_pipeline.defs.resources import default_resources
 
 ROOT = Path(__file__).resolve().parent.parent

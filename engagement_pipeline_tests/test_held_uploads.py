@@ -14,8 +14,8 @@ import pytest
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.config import Settings
 from engagement_pipeline.defs import INGEST_ASSETS
-from engagement_pipeline.defs.held_uploads import held_uploads_sensor
-from engagement_pipeline.defs.partitions import upload_partitions_def
+from engagement_pipeline.defs.ingest.held_uploads import held_uploads_sensor
+from engagement_pipeline.defs.ingest.partitions import upload_partitions_def
 from engagement_pipeline.defs.resources import default_resources
 from engagement_pipeline.ingest.overrides import (
     EventOverride,

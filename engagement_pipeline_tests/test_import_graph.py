@@ -5,7 +5,8 @@ the moment both functions run); only imports under `if TYPE_CHECKING:` are left 
 `from package import name` points at the submodule `package.name` when there is one, else at the package.
 
 Dagster belongs to `engagement_pipeline.defs` (the assets, checks, jobs, sensors, the in-process runner) and the
-entry points that start runs or build resources (`engagement_pipeline.cli`, the HTTP API `engagement_pipeline.web`);
+entry points that start runs or build resources (`engagement_pipeline.cli`, the HTTP API `engagement_pipeline.web`,
+the daemon's run launcher `engagement_pipeline.launcher`);
 every other package is plain Python a notebook or a test can call, so it imports neither Dagster nor those.
 """
 
@@ -18,7 +19,7 @@ import pytest
 
 PACKAGE = "engagement_pipeline"
 PACKAGE_DIR = Path(__file__).resolve().parent.parent / PACKAGE
-DAGSTER_ALLOWED = (f"{PACKAGE}.defs", f"{PACKAGE}.cli", f"{PACKAGE}.web")
+DAGSTER_ALLOWED = (f"{PACKAGE}.defs", f"{PACKAGE}.cli", f"{PACKAGE}.web", f"{PACKAGE}.launcher")
 
 
 def module_name(path: Path, root: Path) -> str:

@@ -303,3 +303,19 @@ def test_load_upcoming_events(tmp_path: Path) -> None:
     path.write_text("name,type,date,topics,registration_url\nX,party,2026-07-01,,\n")
     with pytest.raises(pandera.errors.SchemaErrors):
         load_upcoming_events(path)
+
+
+def test_stable_rising_and_untested_trends_read_in_the_reports_plain_words() -> None:
+    from types import SimpleNamespace
+
+    from engagement_pipeline.insights.risks import trend_words
+
+    base = {"events_current": 5, "held_current": 9, "events_previous": 12, "held_previous": 20,
+            "window_days": 112, "expected_current": 5.2}
+    assert trend_words(SimpleNamespace(trend="stable", **base)) == (
+        "attended 5 of 9 events in the last 16 weeks where about 5 were expected from its past (12 of 20 "
+        "before): about as often as before")
+    assert trend_words(SimpleNamespace(trend="rising", **base)).endswith(": coming more often than before")
+    assert trend_words(SimpleNamespace(trend="insufficient_data", **{**base, "held_current": 1, "held_previous": 2})
+                       ) == ("too little history to judge a trend yet: 3 events held for it in the last 16 weeks "
+                             "and the months before, at least 4 are needed")

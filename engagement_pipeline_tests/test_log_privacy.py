@@ -16,7 +16,7 @@ import pytest
 
 from engagement_pipeline.config import Settings
 from engagement_pipeline.defs import ENGAGEMENT_ASSETS, INGEST_ASSETS
-from engagement_pipeline.defs.partitions import upload_partitions_def
+from engagement_pipeline.defs.ingest.partitions import upload_partitions_def
 from engagement_pipeline.defs.resources import Inbox, default_resources
 
 from .conftest import DEMO_ANCHOR

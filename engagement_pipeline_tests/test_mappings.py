@@ -12,7 +12,7 @@ import pytest
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.config import Settings
 from engagement_pipeline.defs import INGEST_ASSETS
-from engagement_pipeline.defs.partitions import upload_partitions_def
+from engagement_pipeline.defs.ingest.partitions import upload_partitions_def
 from engagement_pipeline.defs.resources import default_resources
 from engagement_pipeline.ingest.mappings import (
     MappingError,

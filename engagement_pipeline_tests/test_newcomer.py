@@ -116,7 +116,7 @@ def test_the_sensor_path_without_a_crm_fails_in_one_line_and_leaves_the_file(tmp
     import dagster as dg
 
     from engagement_pipeline.defs import INGEST_ASSETS
-    from engagement_pipeline.defs.partitions import upload_partitions_def
+    from engagement_pipeline.defs.ingest.partitions import upload_partitions_def
     from engagement_pipeline.defs.resources import default_resources
 
     settings = Settings.from_env({"ENGAGEMENT_DATA_DIR": str(tmp_path / "data"), "ENGAGEMENT_DB_URL": empty_db_url})

@@ -260,7 +260,7 @@ def test_the_outbox_job_confirms_from_the_ui(sqlite_only: tuple[sa.Engine, str],
 
     from engagement_pipeline.config import Settings
     from engagement_pipeline.defs import build_definitions
-    from engagement_pipeline.defs.action_resources import Mailer
+    from engagement_pipeline.defs.actions.resources import Mailer
     from engagement_pipeline.defs.resources import default_resources
 
     engine, db_url = sqlite_only

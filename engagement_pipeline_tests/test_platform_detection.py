@@ -238,7 +238,7 @@ def test_the_ingest_assets_apply_and_record_the_inferred_rule(tmp_path: Path) ->
 
     from engagement_pipeline import warehouse as wh
     from engagement_pipeline.defs import INGEST_ASSETS
-    from engagement_pipeline.defs.partitions import upload_partitions_def
+    from engagement_pipeline.defs.ingest.partitions import upload_partitions_def
     from engagement_pipeline.defs.resources import Inbox, Warehouse, default_resources
 
     data = tmp_path / "data"
@@ -254,7 +254,7 @@ def test_the_ingest_assets_apply_and_record_the_inferred_rule(tmp_path: Path) ->
         instance.add_dynamic_partitions(upload_partitions_def.name, ["goto_webinar.csv"])
         run = dg.materialize(INGEST_ASSETS, partition_key="goto_webinar.csv", instance=instance,
                              resources=resources)
-        notes = str(run.asset_materializations_for_node("matched_attendance")[-1].metadata["notes"].value)
+        notes = str(run.asset_materializations_for_node("stored_attendance")[-1].metadata["notes"].value)
     assert "organiser domain harbourline.io inferred" in notes
     with Warehouse(url=settings.db_url).engine().connect() as conn:
         stored = wh.load_upload_records(conn)

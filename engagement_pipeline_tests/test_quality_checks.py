@@ -12,7 +12,7 @@ import pytest
 
 from engagement_pipeline.config import COMPONENTS, DEFAULT_WEIGHTS, Settings
 from engagement_pipeline.defs import ENGAGEMENT_ASSETS, checks
-from engagement_pipeline.defs.engagement_assets import events_held
+from engagement_pipeline.defs.engagement.assets import events_held
 from engagement_pipeline.defs.resources import Scoring, default_resources
 from engagement_pipeline.defs.runner import run_pipeline
 from engagement_pipeline.quality import expectations as ex

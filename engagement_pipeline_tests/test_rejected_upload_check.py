@@ -11,8 +11,8 @@ import pytest
 
 from engagement_pipeline.config import Settings
 from engagement_pipeline.defs import INGEST_ASSETS
-from engagement_pipeline.defs.ingest_assets import UPLOAD_ACCEPTED_CHECK
-from engagement_pipeline.defs.partitions import upload_partitions_def
+from engagement_pipeline.defs.ingest.assets import UPLOAD_ACCEPTED_CHECK
+from engagement_pipeline.defs.ingest.partitions import upload_partitions_def
 from engagement_pipeline.defs.resources import Inbox, default_resources
 
 pytestmark = pytest.mark.slow  # two Dagster runs, ~4 s (10 s on a busy machine)

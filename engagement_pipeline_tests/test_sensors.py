@@ -10,15 +10,15 @@ from pathlib import Path
 import dagster as dg
 
 from engagement_pipeline.defs import build_definitions
-from engagement_pipeline.defs.partitions import upload_partitions_def
-from engagement_pipeline.defs.resources import Inbox
-from engagement_pipeline.defs.sensors import (
+from engagement_pipeline.defs.ingest.partitions import upload_partitions_def
+from engagement_pipeline.defs.ingest.sensors import (
     BATCH_TAG,
     RANGE_END_TAG,
     RANGE_START_TAG,
     inbox_sensor,
     rescore_after_ingest_sensor,
 )
+from engagement_pipeline.defs.resources import Inbox
 
 
 def _drop(folder: Path, name: str, text: str = "Email\nx@y.com\n", age: float = 30) -> Path:

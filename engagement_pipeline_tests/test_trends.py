@@ -155,3 +155,69 @@ def test_population_prior_by_the_method_of_moments() -> None:
 def test_population_prior_falls_back_for_few_customers() -> None:
     a, b = population_prior(pd.Series([3, 1]), pd.Series([10, 10]))
     assert (a, b) == pytest.approx((0.2 * 2, 0.8 * 2))
+
+
+def _history(attended: dict[str, list[int]], n_events: int, start: str = "2024-01-03", step: int = 11,
+             peers: int = 30) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.Timestamp]:
+    """Events every `step` days; `attended` maps a person of customer X to the event numbers they came to;
+    `peers` customers of one person each attend every other event (the population the prior is fitted on)."""
+    days = pd.date_range(start, periods=n_events, freq=f"{step}D")
+    events = pd.DataFrame({"event_id": [f"e{i}" for i in range(n_events)], "event_type": "webinar",
+                           "event_date": days, "duration_minutes": 60.0})
+    rows = [{"event_id": f"e{i}", "event_type": "webinar", "event_date": days[i], "attendee_key": person,
+             "customer_id": "X", "attended": True} for person, numbers in attended.items() for i in numbers]
+    rows += [{"event_id": f"e{i}", "event_type": "webinar", "event_date": days[i], "attendee_key": f"p{c}@y.com",
+              "customer_id": f"P{c}", "attended": True} for c in range(peers) for i in range(n_events) if (i + c) % 2]
+    ids = ["X", *(f"P{c}" for c in range(peers))]
+    customers = pd.DataFrame({"customer_id": ids, "name": ids, "customer_since": pd.Timestamp("2020-01-01")})
+    return pd.DataFrame(rows), events, customers, days[-1]
+
+
+def test_thirteen_of_seventeen_then_seven_missed_is_declining() -> None:
+    # Issue 9's regular: 13 of its first 17 events, then the 7 since all missed.
+    came = [i for i in range(17) if i not in (2, 6, 10, 14)]
+    row = engagement_trends(*_history({"a@x.com": came}, 24)).set_index("customer_id").loc["X"]
+    assert row["trend"] == "declining"
+    assert row["events_missed"] == 7
+    assert row["usual_type_missed"] == 7
+
+
+def test_three_regulars_thinning_to_one_is_declining_before_events_are_missed() -> None:
+    # Three people each at every event for 30 events; then only one of them, at every other event: the account
+    # still "attended" 5 of the last 10, but its people filled 5 of 30 places where about 28 were expected.
+    people = {f"{n}@x.com": list(range(30)) for n in "abc"}
+    people["a@x.com"] += list(range(30, 40, 2))
+    row = engagement_trends(*_history(people, 40)).set_index("customer_id").loc["X"]
+    assert row["trend"] == "declining"
+    assert row["evidence"].startswith("people_")
+    assert row["events_missed"] <= 1
+    assert (row["people"], row["people_lapsed"]) == (3, 2)
+
+
+def test_one_person_coming_every_other_time_is_not_the_people_look() -> None:
+    # One person at every other event throughout: the account look needs >= 2 people seen in the baseline.
+    row = engagement_trends(*_history({"a@x.com": list(range(0, 40, 2))}, 40)).set_index("customer_id").loc["X"]
+    assert row["trend"] == "stable"
+
+
+def test_a_lull_in_the_same_weeks_last_year_is_seasonal_not_a_decline() -> None:
+    # Weekly events for two years; the customer comes to all of them except weeks 27-35 of each year (a summer
+    # lull). As of week 35 of the second year it has missed 9 in a row, exactly as a year ago: not news.
+    lull = {w for year in (0, 52) for w in range(year + 26, year + 35)}
+    came = [i for i in range(87) if i not in lull]
+    data = _history({"a@x.com": came}, 87, start="2023-01-04", step=7)
+    assert engagement_trends(*data).set_index("customer_id").loc["X", "trend"] != "declining"
+    # The same customer without last year's lull (it came all of last summer) is declining.
+    came_then = [i for i in range(87) if i not in lull or i < 52]
+    data = _history({"a@x.com": came_then}, 87, start="2023-01-04", step=7)
+    assert engagement_trends(*data).set_index("customer_id").loc["X", "trend"] == "declining"
+
+
+def test_a_baseline_of_three_events_is_too_little_to_decline_from() -> None:
+    # A customer first seen at the 3 events of its first month (since = then), then 8 missed: its "past" is
+    # three events, less than trend_min_events, so the beta-binomial looks do not judge it.
+    attendance, events, customers, day = _history({"a@x.com": [0, 1, 2]}, 11, step=10)
+    customers.loc[customers["customer_id"] == "X", "customer_since"] = pd.Timestamp("2024-01-01")
+    row = engagement_trends(attendance, events, customers, day, ScoringConfig(trend_cusum_threshold=99)
+                            ).set_index("customer_id").loc["X"]
+    assert row["trend"] != "declining"

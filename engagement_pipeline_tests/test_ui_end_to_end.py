@@ -451,7 +451,7 @@ def test_two_exports_dropped_at_once_are_ingested_and_rescored_in_one_run(
     assert (run["tags"]["dagster/asset_partition_range_start"], run["tags"]["dagster/asset_partition_range_end"]) \
         == (names[0], names[1])
     assert not [r for r in first_drop.runs if r["jobName"] == "engagement_job"], "the run re-scored itself"
-    assert {e["partition"] for e in product.materializations("matched_attendance")} == set(names)
+    assert {e["partition"] for e in product.materializations("stored_attendance")} == set(names)
     assert [e["runId"] for e in product.materializations("engagement_report")] == [run["runId"]]
 
     assert list((product.data / "inbox").iterdir()) == []
@@ -480,7 +480,7 @@ def test_graphql_figures_match_an_independent_run_of_the_same_files(
         assert first_drop.state[key] == ref_state[key], key
 
     # Per file, as the UI shows each partition's latest materialisation.
-    per_file = {e["partition"]: e["metadata"] for e in product.materializations("matched_attendance")}
+    per_file = {e["partition"]: e["metadata"] for e in product.materializations("stored_attendance")}
     assert {name: meta["records"] for name, meta in per_file.items()} == ref_state["records"]
     assert all(meta["ledger_balanced"] for meta in per_file.values())
 

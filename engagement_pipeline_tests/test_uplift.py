@@ -166,7 +166,7 @@ def test_advocacy_outcomes_and_the_conversion_asset_metadata(engine: sa.Engine, 
     from datetime import UTC, datetime
 
     from engagement_pipeline.actions.conversion import advocacy_outcomes
-    from engagement_pipeline.defs.action_assets import conversion_summary
+    from engagement_pipeline.defs.actions.assets import conversion_summary
     from engagement_pipeline.defs.resources import Warehouse
     from engagement_pipeline.warehouse.action_tables import advocacy_opportunities
 

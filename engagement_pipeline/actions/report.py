@@ -17,6 +17,7 @@ __all__ = ["actions_report_sections", "health_update_sentence", "report_sections
 
 UPLIFT_TITLE = "Did invitations raise attendance? (randomised holdout)"
 UPLIFT_ATTR = "uplift"  # conversion_summary.attrs[...]: the uplift table travels with the conversion table
+ADVOCACY_ATTR = "advocacy"  # conversion_summary.attrs[...]: the advocacy conversion figures, for the report
 
 
 def uplift_table(conn: sa.Connection, attendance: pd.DataFrame, advocacy: tuple | None = None) -> pd.DataFrame:

@@ -26,7 +26,7 @@ def _run_job(job_name: str, op_name: str, config: dict[str, Any], settings: Sett
 
     from engagement_pipeline.actions.state import NOT_SCORED
     from engagement_pipeline.defs import build_definitions
-    from engagement_pipeline.defs.action_resources import mailer_from_env
+    from engagement_pipeline.defs.actions.resources import mailer_from_env
     from engagement_pipeline.defs.resources import default_resources
 
     if not settings.data_dir.is_dir():
@@ -211,7 +211,7 @@ def outbox_release(ids: tuple[int, ...]) -> None:
 def outbox_send() -> None:
     """Deliver what is due: released messages and pending retries, for every event."""
     from engagement_pipeline.actions import outbox
-    from engagement_pipeline.defs.action_resources import mailer_from_env
+    from engagement_pipeline.defs.actions.resources import mailer_from_env
 
     mailer = mailer_from_env(dict(os.environ))  # plain values: the password is needed here, outside Dagster
     settings = Settings.from_env()

@@ -205,7 +205,7 @@ def check_mapping(mapping: Path, file: Path | None) -> None:
 
 def _owner_report(run: object, settings: Settings, owner: str) -> str:
     """The per-owner report the run wrote beside the main one (`reports/by_owner/`)."""
-    from engagement_pipeline.defs.report_assets import owner_slug
+    from engagement_pipeline.defs.report.assets import owner_slug
 
     main_path = Path(run.outputs["report_paths"]["markdown_path"])
     path = main_path.parent / "by_owner" / f"{main_path.stem}_{owner_slug(owner)}.md"

@@ -4,9 +4,10 @@ import warnings
 
 import dagster as dg
 
-from . import actions, checks
-from .action_jobs import action_jobs
-from .engagement_assets import (
+from . import actions
+from .actions.jobs import action_jobs
+from .engagement import checks
+from .engagement.assets import (
     advocacy_candidates,
     attendance,
     crm,
@@ -19,15 +20,16 @@ from .engagement_assets import (
     unmatched_attendees,
     upcoming_events,
 )
-from .held_uploads import held_uploads_sensor
-from .ingest_assets import attendance_upload, matched_attendance, validated_attendance
-from .jobs import engagement_job, ingest_upload_job
-from .report_assets import REPORT_FRESHNESS_CHECKS, engagement_report, quarantined_rows, upload_ledger
+from .engagement.jobs import engagement_job
+from .engagement.schedules import weekly_rescore_schedule
+from .ingest.assets import attendance_upload, stored_attendance, validated_attendance
+from .ingest.held_uploads import held_uploads_sensor
+from .ingest.jobs import ingest_upload_job
+from .ingest.sensors import inbox_sensor, rescore_after_ingest_sensor
+from .report.assets import REPORT_FRESHNESS_CHECKS, engagement_report, quarantined_rows, upload_ledger
 from .resources import default_resources
-from .schedules import weekly_rescore_schedule
-from .sensors import inbox_sensor, rescore_after_ingest_sensor
 
-INGEST_ASSETS = [attendance_upload, validated_attendance, matched_attendance]
+INGEST_ASSETS = [attendance_upload, validated_attendance, stored_attendance]
 ENGAGEMENT_ASSETS = [
     crm, attendance, events_held, unmatched_attendees, engagement_scores, engagement_trends, event_summary,
     advocacy_candidates, engagement_risks, upcoming_events, invitation_recommendations, upload_ledger,

@@ -1,8 +1,9 @@
-"""Configurable resources: where the data folder is, which warehouse, how to score, the inbox."""
+"""Configurable resources every domain uses: where the data folder is, which warehouse, the inbox.
 
+The `scoring` resource (the run's date and parameters) lives in `engagement/resources.py`.
+"""
 
 import os
-from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,11 @@ import dagster as dg
 from pydantic import Field
 from sqlalchemy.engine import Engine
 
-from engagement_pipeline.config import DEFAULT_WEIGHTS, ConfigError, ScoringConfig, Settings
+from engagement_pipeline.config import Settings
 from engagement_pipeline.inbox import InboxFile, InboxStore, open_inbox
 from engagement_pipeline.warehouse import create_schema, make_engine
 
+from .engagement.resources import Scoring
 from .io import batch_io_manager
 
 
@@ -78,42 +80,6 @@ class Inbox(dg.ConfigurableResource):
 
     def ready(self) -> list[InboxFile]:
         return self.store().ready()
-
-
-class Scoring(dg.ConfigurableResource):
-    """Scoring date and parameters; `as_of` empty means today. Validated before anything is computed."""
-
-    as_of: str = ""
-    weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
-    window_days: int = 365
-    recency_half_life_days: float = 60.0
-    activity_half_life_days: float = 90.0
-    trend_window_days: int = 182
-    trend_recent_days: int = 56
-    trend_baseline_days: int = 273
-    trend_alpha: float = 0.005
-    trend_min_drop: float = 0.5
-    trend_drop_ratio: float = 0.35
-    trend_cusum_threshold: float = 3.5
-    trend_baseline_quantile: float = 0.2
-    trend_rising_alpha: float = 0.05
-    trend_min_events: int = 4
-    prior_strength: float = 4.0
-    diversity_shrink_events: float = 2.0
-    depth_time_weight: float = 0.40
-    depth_question_weight: float = 0.25
-    depth_poll_weight: float = 0.15
-    depth_feedback_weight: float = 0.20
-
-    def as_of_date(self) -> date:
-        return date.fromisoformat(self.as_of) if self.as_of else date.today()
-
-    def config(self) -> ScoringConfig:
-        try:
-            fields = {name: getattr(self, name) for name in ScoringConfig.__dataclass_fields__}
-            return ScoringConfig(**{**fields, "weights": dict(self.weights)})
-        except ConfigError as err:
-            raise dg.Failure(description=f"Scoring configuration is invalid: {err}") from err
 
 
 def default_resources(settings: Settings | None = None) -> dict[str, Any]:

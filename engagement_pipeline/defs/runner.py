@@ -20,7 +20,8 @@ import dagster as dg
 
 from engagement_pipeline.config import Settings
 from engagement_pipeline.defs import ENGAGEMENT_ASSETS, INGEST_ASSETS
-from engagement_pipeline.defs.partitions import upload_partitions_def
+from engagement_pipeline.defs.engagement.resources import scoring_run_config
+from engagement_pipeline.defs.ingest.partitions import upload_partitions_def
 from engagement_pipeline.defs.resources import Inbox, default_resources
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -48,9 +49,8 @@ def run_pipeline(
 ) -> PipelineRun:
     settings = settings or Settings.from_env()
     resources = default_resources(settings)
-    run_config: dict[str, Any] = dict(QUIET) if quiet else {}
-    if as_of:
-        run_config["resources"] = {"scoring": {"config": {"as_of": as_of.isoformat()}}}
+    # One scoring date for every run of this invocation: `as_of`, or today read once here.
+    run_config: dict[str, Any] = {**(QUIET if quiet else {}), **scoring_run_config(as_of or date.today())}
     result = PipelineRun()
     owned = instance is None
     instance = instance or dg.DagsterInstance.ephemeral()
@@ -71,14 +71,14 @@ def run_pipeline(
                     [*INGEST_ASSETS, *ENGAGEMENT_ASSETS] if together else INGEST_ASSETS,
                     partition_key=batch[0].name if len(batch) == 1 else None, tags=tags, instance=instance,
                     resources=per_batch,
-                    run_config=(run_config or None) if together else (dict(QUIET) if quiet else None),
+                    run_config=run_config,
                 )
             found.update(_uploads(run, batch))
         result.uploads = [found[p] for p in paths]
         if not together:
             with _quiet_dagster() if quiet else contextlib.nullcontext():
                 run = dg.materialize(ENGAGEMENT_ASSETS, instance=instance, resources=resources,
-                                     run_config=run_config or None)
+                                     run_config=run_config)
         for asset in ENGAGEMENT_ASSETS:
             name = asset.key.to_user_string()
             if name == "engagement_report":

@@ -8,12 +8,14 @@ holds by construction for every platform.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -59,6 +61,14 @@ class Kept:
     event_type: str | None = None  # per-row type (generic sheets); None: inferred from the event name
 
 
+# The columns of a kept row in the column-wise path, with Kept's defaults (index: source row).
+KEPT_DEFAULTS: dict[str, Any] = {
+    "event_name": None, "event_date": None, "email": None, "name": None, "company": None, "registered": True,
+    "attended": True, "minutes": 0.0, "questions": 0, "polls": 0, "feedback": False, "role": "attendee",
+    "event_type": None,
+}
+
+
 @dataclass
 class Collector:
     """Accumulates one file's rows; `finish` folds them and returns the ParsedUpload."""
@@ -73,6 +83,96 @@ class Collector:
     notes: list[str] = field(default_factory=list)
     organisers: list[str] = field(default_factory=list)  # emails of host/organiser rows (internal-domain inference)
     _seen: set[tuple[str, ...]] = field(default_factory=set)
+    # The column-wise path (`frame`, `exclude_where`, `quarantine_where`, `keep_frame`): kept rows as frames, and
+    # their issues held until the parse ends, then added in source-row order (the order the per-row path gives).
+    _kept_frames: list[pd.DataFrame] = field(default_factory=list)
+    _pending: list[tuple[int, str, str, str]] = field(default_factory=list)
+    _sections: list[Section] = field(default_factory=list)
+
+    def frame(self, sec: Section, found: dict[str, int | None], model: type[pa.DataFrameModel], scope: str = ""
+              ) -> pd.DataFrame:
+        """The section's field values as one string frame (index: source row) holding every data row that is
+        neither a duplicate of an earlier row nor fails the platform's pandera model, validated once on the
+        whole frame; the others become issues here. Every row of the section is counted as read."""
+        values = field_frame(sec, found)
+        problems = _all_rows_pass(model, values)
+        if problems is None:  # some row fails (or the model has a check the pre-check does not know)
+            problems = schema_problems(model, values)
+        self._sections.append(sec)
+        self.rows_read += len(sec.rows)
+        passing: list[int] = []
+        for pos, (source_row, cells) in enumerate(sec.rows):
+            signature = (scope, *cells)
+            if signature in self._seen:
+                self._pending.append((source_row, "excluded", "duplicate", "exact duplicate of an earlier row"))
+                continue
+            self._seen.add(signature)
+            if pos in problems:
+                self._pending.append((source_row, "quarantined", *problems[pos]))
+                continue
+            passing.append(pos)
+        out = values.iloc[passing]
+        out.index = pd.Index([sec.rows[pos][0] for pos in passing], dtype="int64", name="source_row")
+        return out
+
+    def exclude_where(self, rows: pd.DataFrame, mask: pd.Series | np.ndarray, reason: str,
+                      detail: str | Callable[[pd.DataFrame], Iterable[str]]) -> pd.DataFrame:
+        """Excludes the rows where `mask` holds (detail: one text, or one per masked row); returns the others."""
+        return self._issue_where("excluded", rows, mask, reason, detail)
+
+    def quarantine_where(self, rows: pd.DataFrame, mask: pd.Series | np.ndarray, reason: str,
+                         detail: str | Callable[[pd.DataFrame], Iterable[str]]) -> pd.DataFrame:
+        """Quarantines the rows where `mask` holds (detail: one text, or one per masked row); returns the others."""
+        return self._issue_where("quarantined", rows, mask, reason, detail)
+
+    def _issue_where(self, kind: str, rows: pd.DataFrame, mask: pd.Series | np.ndarray, reason: str,
+                     detail: str | Callable[[pd.DataFrame], Iterable[str]]) -> pd.DataFrame:
+        if isinstance(mask, pd.Series):  # a column computed on the whole section: aligned by source row
+            mask = mask.reindex(rows.index, fill_value=False)
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return rows
+        hit = rows[mask]
+        details = [detail] * len(hit) if isinstance(detail, str) else list(detail(hit))
+        self._pending.extend((int(r), kind, reason, d) for r, d in zip(hit.index, details, strict=True))
+        return rows[~mask]
+
+    def keep_frame(self, rows: pd.DataFrame) -> None:
+        """Keeps rows (index: source row; columns: KEPT_COLUMNS, defaults as in Kept), with the checks of
+        `keep` run column-wise: no valid email or no identity is quarantined, a note-taker bot excluded."""
+        rows = rows.assign(**{c: d for c, d in KEPT_DEFAULTS.items() if c not in rows.columns})
+        email = rows["email"]
+        has_email = email.notna().to_numpy()
+        valid = np.array([bool(EMAIL.fullmatch(e.strip())) if e else True for e in email.where(has_email, "")],
+                         dtype=bool)
+        rows = self.quarantine_where(rows, ~valid, "bad_email",
+                                     lambda hit: (f"email {e!r} is not an address" for e in hit["email"]))
+        keys = [_attendee_key(e, n) for e, n in zip(rows["email"], rows["name"], strict=True)]
+        rows = self.quarantine_where(rows, [k is None for k in keys], "no_identity",
+                                     "row has neither an email nor a name")
+        bots = [_is_bot(n, e) for n, e in zip(rows["name"], rows["email"], strict=True)]
+        rows = self.exclude_where(rows, bots, "bot",
+                                  lambda hit: (f"note-taker bot {n or e!r}" for n, e in zip(hit["name"], hit["email"],
+                                                                                          strict=True)))
+        if len(rows):
+            self._kept_frames.append(rows[list(KEPT_DEFAULTS)])
+
+    def _flush(self) -> None:
+        """Adds the column-wise path's issues, in source-row order, to the ledger lists."""
+        for source_row, kind, reason, detail in sorted(self._pending, key=lambda issue: issue[0]):
+            target = self.excluded if kind == "excluded" else self.quarantined
+            target.append({"source_row": source_row, "reason": reason, "detail": detail,
+                           "raw": self._raw(source_row)})
+        self._pending.clear()
+
+    def _raw(self, source_row: int) -> dict[str, str]:
+        """The raw cells of a row read through `frame` (header -> cell), built only for rows that need them."""
+        for sec in self._sections:
+            numbers = sec.row_numbers()
+            at = bisect_left(numbers, source_row)
+            if at < len(numbers) and numbers[at] == source_row:
+                return sec.raw(sec.rows[at][1])
+        raise KeyError(source_row)
 
     def read(self, source_row: int, cells: list[str], raw: dict[str, str], scope: str = "") -> bool:
         """Counts a data row; False (and excluded as `duplicate`) if an identical row was already read."""
@@ -103,9 +203,11 @@ class Collector:
             yield source_row, raw, records[pos]
 
     def exclude(self, source_row: int, reason: str, detail: str, raw: dict[str, str]) -> None:
+        self._flush()
         self.excluded.append({"source_row": source_row, "reason": reason, "detail": detail, "raw": raw})
 
     def quarantine(self, source_row: int, reason: str, detail: str, raw: dict[str, str]) -> None:
+        self._flush()
         self.quarantined.append({"source_row": source_row, "reason": reason, "detail": detail, "raw": raw})
 
     def keep(self, row: Kept) -> None:
@@ -122,41 +224,81 @@ class Collector:
         self.kept.append(row)
 
     def finish(self, overrides: list[EventOverride]) -> ParsedUpload:
+        """Applies the event override, resolves each row's event once per distinct event (type inferred once per
+        event, not per row), quarantines rows without an event and folds the rest into records."""
+        self._flush()
+        kept, raws = self._kept()
         override = merged_override(overrides, self.source_file)
         if override:
             self.notes.append(f"event override applied from events/overrides.csv ({override.file_glob})")
-        override, inferred = with_inferred_date(override, [(r.event_date, r.raw) for r in self.kept], self.source_file)
+        inferred = ""
+        if len(kept) and not (override and override.event_date) and kept["event_date"].isna().all():
+            override, inferred = with_inferred_date(override, [(None, raw) for raw in raws()], self.source_file)
         if inferred:
             self.notes.append(inferred)
-        rows = []
-        events: dict[tuple[str, datetime, str | None], tuple[str, pd.Timestamp, str]] = {}  # one per event, not per row
-        for row in self.kept:
-            name = override.event_name if override and override.event_name else row.event_name
-            day = override.event_date if override and override.event_date else row.event_date
-            if not name or day is None:
-                rows.append(None)
-                continue
-            event = events.get((name, day, row.event_type))
-            if event is None:
-                event_type = (override.event_type if override and override.event_type
-                              else row.event_type or infer_event_type(name, self.default_type))
-                event = events[(name, day, row.event_type)] = (name, pd.Timestamp(day).normalize(), event_type)
-            rows.append(event)
-        if self.kept and all(r is None for r in rows):
-            known = next((r for r in self.kept if r.event_name or r.event_date), None)
+        names = kept["event_name"] if not (override and override.event_name) else pd.Series(
+            override.event_name, index=kept.index, dtype=object)
+        days = kept["event_date"] if not (override and override.event_date) else pd.Series(
+            [override.event_date] * len(kept), index=kept.index, dtype=object)
+        has_event = (names.map(bool, na_action="ignore").fillna(False).astype(bool) & days.notna()).to_numpy()
+        if len(kept) and not has_event.any():
+            known = kept[kept["event_name"].map(bool, na_action="ignore").fillna(False).astype(bool)
+                         | kept["event_date"].notna()]
+            first = known.iloc[0] if len(known) else None
             raise WaitingForEventDetails(
                 self.source_file,
-                event_name=(override.event_name if override else None) or (known.event_name if known else None),
+                event_name=(override.event_name if override else None) or (
+                    first["event_name"] if first is not None else None),
                 event_date=(override.event_date if override else None) or (
-                    known.event_date.date() if known and known.event_date else None),
+                    first["event_date"].date() if first is not None and pd.notna(first["event_date"]) else None),
                 event_type=override.event_type if override else None, notes=[n for n in [inferred] if n])
-        records = []
-        for row, event in zip(self.kept, rows, strict=True):
-            if event is None:
-                self.quarantine(row.source_row, "no_event", "row has no event name or no event date", row.raw)
-            else:
-                records.append(_record(row, *event, self.platform, self.source_file))
-        return self._upload(_fold(records))
+        all_raws = raws() if not has_event.all() else []
+        for position in np.flatnonzero(~has_event):
+            self.quarantine(int(kept["source_row"].iat[position]), "no_event",
+                            "row has no event name or no event date", all_raws[position])
+        return self._upload(_fold(self._records(kept[has_event], names[has_event], days[has_event], override)))
+
+    def _kept(self) -> tuple[pd.DataFrame, Callable[[], list[dict[str, str]]]]:
+        """Every kept row as one frame (column source_row, in keep order) and a function giving their raw cells."""
+        if self.kept:  # the per-row path
+            frame = pd.DataFrame({"source_row": pd.Series([r.source_row for r in self.kept], dtype="int64"),
+                                  **{c: pd.Series([getattr(r, c) for r in self.kept], dtype=object)
+                                     for c in KEPT_DEFAULTS}})
+            return frame, lambda: [r.raw for r in self.kept]
+        if not self._kept_frames:
+            return pd.DataFrame({"source_row": pd.Series(dtype="int64"),
+                                 **{c: pd.Series(dtype=object) for c in KEPT_DEFAULTS}}), list
+        frame = pd.concat(self._kept_frames).reset_index()
+        return frame, lambda: [self._raw(int(r)) for r in frame["source_row"]]
+
+    def _records(self, kept: pd.DataFrame, names: pd.Series, days: pd.Series, override: EventOverride | None
+                 ) -> pd.DataFrame:
+        """The canonical columns of kept rows, computed column-wise; event id and type once per distinct event."""
+        if not len(kept):
+            return pd.DataFrame(columns=list(CANONICAL_COLUMNS))
+        row_types = kept["event_type"].fillna("")
+        events = pd.DataFrame({"name": names, "day": days.map(lambda d: pd.Timestamp(d).normalize()),
+                               "row_type": row_types})
+        distinct = events.drop_duplicates()
+        ids, types = {}, {}
+        for name, day, row_type in distinct.itertuples(index=False):
+            ids[(name, day, row_type)] = _event_id(name, day)
+            types[(name, day, row_type)] = (override.event_type if override and override.event_type
+                                            else row_type or infer_event_type(name, self.default_type))
+        keys = list(zip(events["name"], events["day"], events["row_type"], strict=True))
+        email = kept["email"].map(lambda e: e.strip().lower() if isinstance(e, str) and e else None)
+        attended = kept["attended"].astype(bool) | kept["role"].isin(("panelist", "speaker"))
+        return pd.DataFrame({
+            "event_id": [ids[k] for k in keys], "event_name": events["name"], "event_type": [types[k] for k in keys],
+            "event_date": pd.to_datetime(events["day"]), "platform": self.platform,
+            "attendee_key": [_attendee_key(e, n) for e, n in zip(email, kept["name"], strict=True)],
+            "attendee_email": email, "attendee_name": kept["name"].map(_text_or_none),
+            "company": kept["company"].map(_text_or_none), "registered": kept["registered"].astype(bool),
+            "attended": attended, "minutes_attended": kept["minutes"].astype(float).where(attended, 0.0),
+            "questions_asked": kept["questions"].astype("int64"), "polls_answered": kept["polls"].astype("int64"),
+            "feedback_submitted": kept["feedback"].astype(bool), "role": kept["role"], "source_file": self.source_file,
+            "source_row": kept["source_row"].astype("int64"), "rows_folded": 1,
+        }).reset_index(drop=True)
 
     def _upload(self, records: pd.DataFrame) -> ParsedUpload:
         folded = int(records["rows_folded"].sum()) if len(records) else 0
@@ -172,6 +314,10 @@ class Collector:
             notes=self.notes,
             organiser_emails=tuple(dict.fromkeys(e.strip().lower() for e in self.organisers if e)),
         )
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _issues(items: list[dict[str, Any]]) -> pd.DataFrame:
@@ -230,29 +376,14 @@ def _all_rows_pass(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> dict[
     return {}
 
 
-def _record(row: Kept, event_name: str, day: pd.Timestamp, event_type: str, platform: str, source: str
-            ) -> dict[str, Any]:
-    email = row.email.strip().lower() if row.email else None
-    attended = row.attended or row.role in ("panelist", "speaker")
-    return {
-        "event_id": _event_id(event_name, day), "event_name": event_name, "event_type": event_type,
-        "event_date": day, "platform": platform, "attendee_key": _attendee_key(email, row.name),
-        "attendee_email": email, "attendee_name": row.name or None, "company": row.company or None,
-        "registered": row.registered, "attended": attended,
-        "minutes_attended": row.minutes if attended else 0.0, "questions_asked": row.questions,
-        "polls_answered": row.polls, "feedback_submitted": row.feedback, "role": row.role,
-        "source_file": source, "source_row": row.source_row, "rows_folded": 1,
-    }
-
-
-def _fold(records: list[dict[str, Any]]) -> pd.DataFrame:
+def _fold(records: pd.DataFrame) -> pd.DataFrame:
     """One record per (event, attendee): minutes/questions/polls summed, flags OR-ed, strongest role.
 
     Email, name and company take the first non-empty value (pandas' "first" skips nulls), vectorised:
     a per-group Python function here was half of parsing time in the benchmark."""
-    if not records:
+    if not len(records):
         return pd.DataFrame(columns=list(CANONICAL_COLUMNS))
-    frame = pd.DataFrame(records).sort_values("source_row", kind="stable")
+    frame = records.sort_values("source_row", kind="stable")
     if not frame.duplicated(["event_id", "attendee_key"]).any():
         # Nothing to fold (one row per person and event, as in most exports): each group would be one row,
         # and every aggregate of one row is that row's value; skip pandas' groupby machinery.

@@ -19,6 +19,7 @@ from typing import Protocol
 import pandas as pd
 import pandera.pandas as pa
 
+from engagement_pipeline.ingest.canonical import make_attendee_key
 from engagement_pipeline.ingest.reader import Table
 from engagement_pipeline.ingest.result import RejectedFile
 
@@ -56,6 +57,7 @@ _BOT_PATTERN = re.compile(
 _BOT_DOMAINS = ("read.ai", "otter.ai", "fireflies.ai", "fathom.video", "tldv.io", "avoma.com", "meetgeek.ai")
 
 
+@lru_cache(maxsize=65_536)  # every identify() normalises the first rows again: 10 modules x 60 rows per file
 def norm_header(text: str) -> str:
     """Case-insensitive, trimmed, inner whitespace collapsed, full-width characters folded (NFKC)."""
     folded = unicodedata.normalize("NFKC", text.replace("\ufeff", ""))
@@ -212,6 +214,13 @@ class Section:
 
     def col(self, *aliases: str, start: int = 0) -> int | None:
         return find_col(self.headers, aliases, start)
+
+    def row_numbers(self) -> list[int]:
+        """The source row numbers, ascending (cached: looked up for each excluded or quarantined row)."""
+        numbers = self.__dict__.get("_numbers")
+        if numbers is None:
+            numbers = self.__dict__["_numbers"] = [number for number, _ in self.rows]
+        return numbers
 
     def raw(self, cells: Sequence[str]) -> dict[str, str]:
         """header -> cell of one row; repeated headers get `.1` like pandas, extra cells `column_N`."""
@@ -383,3 +392,73 @@ def mode_date(values: Sequence[datetime | None]) -> datetime | None:
         return None
     top = max(days.values())
     return min(day for day, count in days.items() if count == top)
+
+
+# --- Column-wise cells ----------------------------------------------------------------------------------------
+# The platform modules read a whole section at once: each distinct cell of a column is parsed once (an export
+# repeats the same dates, flags and blanks thousands of times) and the result mapped back onto the rows.
+
+
+def parse_cells(values: pd.Series, parse_cell: Callable[[str], object]) -> tuple[pd.Series, pd.Series]:
+    """(parsed values, error messages) of a string column, aligned with it; the error is None where the cell
+    parsed and the parsed value None where it did not. Each distinct cell is parsed once."""
+    parsed: dict[str, object] = {}
+    errors: dict[str, str | None] = {}
+    for cell in dict.fromkeys(values):
+        try:
+            parsed[cell], errors[cell] = parse_cell(cell), None
+        except ValueError as err:
+            parsed[cell], errors[cell] = None, str(err)
+    return (pd.Series([parsed[c] for c in values], index=values.index, dtype=object),
+            pd.Series([errors[c] for c in values], index=values.index, dtype=object))
+
+
+def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """`parse_datetime` column-wise: (datetimes or None, error messages), each distinct cell parsed once."""
+    return parse_cells(values, parse_datetime)
+
+
+def clean_column(values: pd.Series) -> pd.Series:
+    """`clean` of every cell: None for blanks and placeholders, else the trimmed text."""
+    return parse_cells(values, clean)[0]
+
+
+def first_error(*errors: pd.Series) -> pd.Series:
+    """Per row, the first error message among several columns' (None when every column parsed)."""
+    out = errors[0]
+    for more in errors[1:]:
+        out = out.where(out.notna(), more)
+    return out
+
+
+def engagement_columns(values: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """`engagement` column-wise: (questions, polls, feedback, first error) from the optional columns."""
+    blank = pd.Series("", index=values.index, dtype=object)
+    questions, q_error = parse_cells(values.get("questions", blank), parse_count)
+    polls, p_error = parse_cells(values.get("polls", blank), parse_count)
+    feedback, _ = parse_cells(values.get("feedback", blank), parse_feedback)
+    return questions, polls, feedback, first_error(q_error, p_error)
+
+
+def attendee_keys(emails: pd.Series, names: pd.Series) -> pd.Series:
+    """`make_attendee_key(email, name)` per row, each distinct pair once."""
+    keys: dict[tuple[object, object], str | None] = {}
+    for pair in zip(emails, names, strict=True):
+        if pair not in keys:
+            keys[pair] = make_attendee_key(*pair)  # type: ignore[arg-type]
+    return pd.Series([keys[pair] for pair in zip(emails, names, strict=True)], index=emails.index, dtype=object)
+
+
+def first_cells(sec: Section) -> pd.Series:
+    """Each data row's first cell (index: source row), for markers such as a `TOTALS` footer."""
+    return pd.Series([cells[0] if cells else "" for _, cells in sec.rows], index=sec.row_numbers(), dtype=object)
+
+
+def either(first: pd.Series, fallback: pd.Series) -> pd.Series:
+    """`first or fallback` per row, for optional values (None = absent)."""
+    return first.where(first.notna(), fallback)
+
+
+def full_names(first: pd.Series, last: pd.Series) -> pd.Series:
+    """`clean(f"{first} {last}")` per row."""
+    return clean_column(first.astype(str) + " " + last.astype(str))

@@ -9,20 +9,26 @@ columns (organisation-level exports) are honoured, otherwise events/overrides.cs
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from engagement_pipeline.ingest.collector import Collector, Kept
+from engagement_pipeline.ingest.collector import Collector
 from engagement_pipeline.ingest.common import (
     NO_FIT,
     Fit,
-    clean,
-    engagement,
+    clean_column,
+    engagement_columns,
+    first_cells,
+    first_error,
     fit,
+    full_names,
     header_rows,
     locate,
     norm_header,
-    parse_datetime,
+    parse_dates,
     parse_flag,
     require,
     section,
@@ -88,13 +94,14 @@ def identify(table: Table) -> Fit:
     return NO_FIT
 
 
-def _status(values: dict[str, str]) -> str:
+@lru_cache(maxsize=1_024)
+def _status(status: str, payment: str, checked: str) -> str:
     """'attended' | 'registered' | 'cancelled' | 'unknown' from the status, check-in and payment columns."""
-    status = values["status"].strip().lower()
-    payment = values["order_type"].strip().lower()
+    status = status.strip().lower()
+    payment = payment.strip().lower()
     if status in CANCELLED or ("refunded" in payment and "partially" not in payment):
         return "cancelled"
-    checked = values["checked_in"].strip()
+    checked = checked.strip()
     if status in ATTENDED or (checked and parse_flag(checked) is not False):
         return "attended"
     return "registered" if status in REGISTERED else "unknown"
@@ -113,26 +120,24 @@ def parse(table: Table, col: Collector) -> None:
             expected="the Attendee report with 'Attendee Status' (or a check-in column)",
             found=", ".join(sec.original))
     require(found, [("email",)], "Eventbrite report", sec, FIELDS)
-    for source_row, raw, v in col.rows(sec, found, EventbriteRows):
-        if norm_header(next(iter(raw.values()), "")) == "totals":
-            col.exclude(source_row, "summary_row", "TOTALS footer row", raw)
-            continue
-        status = _status(v)
-        if status == "cancelled":
-            col.exclude(source_row, "cancelled", f"ticket status {v['status'] or v['order_type']!r}", raw)
-            continue
-        if status == "unknown":
-            col.quarantine(source_row, "bad_value", f"unrecognised attendee status {v['status']!r}", raw)
-            continue
-        try:
-            event_date = parse_datetime(v["event_date"])
-            questions, polls, feedback = engagement(v)
-        except ValueError as err:
-            col.quarantine(source_row, "bad_date" if "date" in str(err) else "bad_value", str(err), raw)
-            continue
-        col.keep(Kept(
-            source_row=source_row, raw=raw, event_name=clean(v["event_name"]), event_date=event_date,
-            email=clean(v["email"]), name=clean(f"{v['first_name']} {v['last_name']}"),
-            company=clean(v["company"]), attended=status == "attended", minutes=0.0, questions=questions,
-            polls=polls, feedback=feedback,
-        ))
+    rows = col.frame(sec, found, EventbriteRows)
+    status = pd.Series([_status(*cells) for cells in zip(rows["status"], rows["order_type"], rows["checked_in"],
+                                                            strict=True)], index=rows.index, dtype=object)
+    event_date, date_error = parse_dates(rows["event_date"])
+    questions, polls, feedback, engagement_error = engagement_columns(rows)
+    error = first_error(date_error, engagement_error)
+    is_date_error = error.map(lambda e: e is not None and "date" in e)
+    rows = col.exclude_where(rows, first_cells(sec).map(norm_header) == "totals", "summary_row", "TOTALS footer row")
+    rows = col.exclude_where(rows, status == "cancelled", "cancelled",
+                             lambda hit: (f"ticket status {s or o!r}" for s, o in zip(hit["status"], hit["order_type"],
+                                                                                      strict=True)))
+    rows = col.quarantine_where(rows, status == "unknown", "bad_value",
+                                lambda hit: (f"unrecognised attendee status {s!r}" for s in hit["status"]))
+    rows = col.quarantine_where(rows, is_date_error, "bad_date", lambda hit: error[hit.index])
+    rows = col.quarantine_where(rows, error.notna(), "bad_value", lambda hit: error[hit.index])
+    col.keep_frame(pd.DataFrame({
+        "event_name": clean_column(rows["event_name"]), "event_date": event_date, "email": clean_column(rows["email"]),
+        "name": full_names(rows["first_name"], rows["last_name"]), "company": clean_column(rows["company"]),
+        "attended": status == "attended", "minutes": 0.0, "questions": questions, "polls": polls,
+        "feedback": feedback,
+    }, index=rows.index))

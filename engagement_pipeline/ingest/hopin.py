@@ -9,20 +9,24 @@ Extend the alias lists below when a real export shows other names. `Ticket type`
 
 from __future__ import annotations
 
+import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from engagement_pipeline.ingest.collector import Collector, Kept
+from engagement_pipeline.ingest.collector import Collector
 from engagement_pipeline.ingest.common import (
     NO_FIT,
     Fit,
-    clean,
-    engagement,
+    clean_column,
+    engagement_columns,
+    first_error,
     fit,
+    full_names,
     header_rows,
     locate,
     norm_header,
-    parse_datetime,
+    parse_cells,
+    parse_dates,
     parse_flag,
     parse_minutes,
     require,
@@ -103,31 +107,27 @@ def parse(table: Table, col: Collector) -> None:
     sec = section(table, found_header[0])
     found = locate(sec, FIELDS)
     require(found, [("email",)], "Hopin export", sec, FIELDS)
-    for source_row, raw, v in col.rows(sec, found, HopinRows):
-        name = clean(v["name"]) or clean(f"{v['first_name']} {v['last_name']}")
-        ticket = v["ticket"].strip().lower()
-        if any(word in ticket for word in ("organiser", "organizer", "host")):
-            col.exclude(source_row, "host", f"organiser ticket {v['ticket']!r}", raw)
-            continue
-        if any(word in ticket for word in ("cancel", "refund")):
-            col.exclude(source_row, "cancelled", f"ticket {v['ticket']!r}", raw)
-            continue
-        try:
-            minutes = parse_minutes(v["minutes"])
-            questions, polls, feedback = engagement(v)
-        except ValueError as err:
-            col.quarantine(source_row, "bad_value", str(err), raw)
-            continue
-        try:
-            event_date = parse_datetime(v["event_date"])
-        except ValueError as err:
-            col.quarantine(source_row, "bad_date", str(err), raw)
-            continue
-        flag = parse_flag(v["attended"])
-        attended = minutes > 0 if flag is None else flag
-        col.keep(Kept(
-            source_row=source_row, raw=raw, event_name=clean(v["event_name"]), event_date=event_date,
-            email=clean(v["email"]), name=name, company=clean(v["company"]), attended=attended,
-            minutes=minutes if attended else 0.0, questions=questions, polls=polls, feedback=feedback,
-            role="speaker" if "speaker" in ticket else "attendee",
-        ))
+    rows = col.frame(sec, found, HopinRows)
+    ticket = rows["ticket"].str.strip().str.lower()
+    names = clean_column(rows["name"])
+    names = names.where(names.notna(), full_names(rows["first_name"], rows["last_name"]))
+    minutes, minutes_error = parse_cells(rows["minutes"], parse_minutes)
+    questions, polls, feedback, engagement_error = engagement_columns(rows)
+    value_error = first_error(minutes_error, engagement_error)
+    event_date, date_error = parse_dates(rows["event_date"])
+    flag = parse_cells(rows["attended"], parse_flag)[0]
+    ticket_text = lambda hit: (repr(t) for t in hit["ticket"])  # noqa: E731
+    rows = col.exclude_where(rows, ticket.str.contains("organiser|organizer|host"), "host",
+                             lambda hit: (f"organiser ticket {t}" for t in ticket_text(hit)))
+    rows = col.exclude_where(rows, ticket.str.contains("cancel|refund"), "cancelled",
+                             lambda hit: (f"ticket {t}" for t in ticket_text(hit)))
+    rows = col.quarantine_where(rows, value_error.notna(), "bad_value", lambda hit: value_error[hit.index])
+    rows = col.quarantine_where(rows, date_error.notna(), "bad_date", lambda hit: date_error[hit.index])
+    minutes = minutes[rows.index].astype(float)
+    attended = flag[rows.index].where(flag[rows.index].notna(), minutes > 0).astype(bool)
+    col.keep_frame(pd.DataFrame({
+        "event_name": clean_column(rows["event_name"]), "event_date": event_date, "email": clean_column(rows["email"]),
+        "name": names, "company": clean_column(rows["company"]), "attended": attended,
+        "minutes": minutes.where(attended, 0.0), "questions": questions, "polls": polls, "feedback": feedback,
+        "role": ticket.str.contains("speaker", regex=False).map({True: "speaker", False: "attendee"}),
+    }, index=rows.index))

@@ -10,6 +10,8 @@ configured list always wins. Nothing here ever falls back to the demo organiser'
 
 from __future__ import annotations
 
+import pandas as pd
+
 from engagement_pipeline.ingest.result import ParsedUpload
 from engagement_pipeline.matching.domains import email_domain
 
@@ -32,3 +34,23 @@ def internal_domains_for(configured: frozenset[str], parsed: ParsedUpload) -> tu
     return frozenset(domains), (f"no internal domain configured: organiser domain {listed} inferred from the "
                                 f"file's host/organiser rows ({', '.join(parsed.organiser_emails)}); people at "
                                 f"{listed} excluded as staff (set ENGAGEMENT_INTERNAL_DOMAINS to override)")
+
+
+def organiser_records(records: pd.DataFrame, internal_domains: frozenset[str]) -> pd.DataFrame:
+    """The records of the organiser's own people: an email whose registrable or full domain is internal.
+
+    The same rule `matching.match_attendance` applies before it matches; an upload applies it on its own (with
+    the domains `internal_domains_for` chose for it) so staff leave its ledger as *excluded*, and the customer
+    match happens once per run, on the merged history, where the CRM is an input."""
+    domains = frozenset(d.strip().lower() for d in internal_domains)
+    if not domains or records.empty:
+        return records.iloc[:0]
+
+    def internal(email: object) -> bool:
+        cleaned = email.strip().lower() if isinstance(email, str) else ""
+        domain = email_domain(cleaned) if cleaned else None
+        return domain is not None and (domain.registrable in domains or domain.full in domains)
+
+    flags = {email: internal(email) for email in records["attendee_email"].dropna().unique()}
+    mask = records["attendee_email"].map(flags).fillna(False).astype(bool)
+    return records.loc[mask].reset_index(drop=True)

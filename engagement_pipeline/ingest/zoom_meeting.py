@@ -11,21 +11,28 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 
+import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
 from engagement_pipeline.ingest.canonical import make_attendee_key
-from engagement_pipeline.ingest.collector import Collector, Kept
+from engagement_pipeline.ingest.collector import Collector
 from engagement_pipeline.ingest.common import (
     NO_FIT,
     Fit,
+    attendee_keys,
     clean,
-    engagement,
+    clean_column,
+    either,
+    engagement_columns,
+    first_error,
     fit,
     is_blank,
     locate,
     norm_header,
+    parse_cells,
     parse_datetime,
     parse_flag,
     parse_minutes,
@@ -128,28 +135,36 @@ def parse(table: Table, col: Collector) -> None:
     block = _meeting(_block(table, header_index)) if not flat else None
     if block and block[0] is None:
         col.notes.append("no meeting topic found above the participants table")
-    for source_row, raw, v in col.rows(sec, found, ZoomMeetingRows):
-        cells = list(raw.values())  # raw keeps the row's column order
-        topic, start, host_keys = block or _meeting({f: cells[i] for f, i in flat.items() if i < len(cells)})
-        if start is None and not block:
-            col.quarantine(source_row, "bad_date", "meeting start time missing or not a date", raw)
-            continue
-        email, name = clean(v["email"]), clean(v["name"])
-        key = make_attendee_key(email, name)
-        if key in host_keys:
-            col.exclude(source_row, "host", f"meeting host {name or email}", raw)
-            if email:
-                col.organisers.append(email)
-            continue
-        if parse_flag(v["waiting"]):
-            col.exclude(source_row, "waiting_room", f"{name or email} was in the waiting room", raw)
-            continue
-        try:
-            minutes = parse_minutes(v["minutes"])
-            questions, polls, feedback = engagement(v)
-        except ValueError as err:
-            col.quarantine(source_row, "bad_value", str(err), raw)
-            continue
-        col.keep(Kept(source_row=source_row, raw=raw, event_name=topic, event_date=start, email=email, name=name,
-                      company=clean(v["company"]), minutes=minutes, questions=questions, polls=polls,
-                      feedback=feedback))
+    rows = col.frame(sec, found, ZoomMeetingRows)
+    if block:
+        meetings = pd.Series([block] * len(rows), index=rows.index, dtype=object)
+    else:  # the flat layout: each row carries its meeting's columns, read once per distinct meeting
+        cells = dict(sec.rows)
+        meetings = pd.Series([_flat_meeting(tuple((f, cells[r][i]) for f, i in flat.items() if i < len(cells[r])))
+                              for r in rows.index], index=rows.index, dtype=object)
+    topic, start = meetings.map(lambda m: m[0]), meetings.map(lambda m: m[1])
+    email, name = clean_column(rows["email"]), clean_column(rows["name"])
+    who = either(name, email)
+    is_host = pd.Series([key in m[2] for key, m in zip(attendee_keys(email, name), meetings, strict=True)],
+                        index=rows.index, dtype=bool)
+    minutes, minutes_error = parse_cells(rows["minutes"], parse_minutes)
+    questions, polls, feedback, engagement_error = engagement_columns(rows)
+    value_error = first_error(minutes_error, engagement_error)
+    if not block:
+        rows = col.quarantine_where(rows, start.isna(), "bad_date", "meeting start time missing or not a date")
+    hosts = email[rows.index]
+    col.organisers.extend(hosts[is_host[rows.index] & hosts.notna()])
+    rows = col.exclude_where(rows, is_host, "host", lambda hit: (f"meeting host {w}" for w in who[hit.index]))
+    rows = col.exclude_where(rows, parse_cells(rows["waiting"], parse_flag)[0].map(bool), "waiting_room",
+                             lambda hit: (f"{w} was in the waiting room" for w in who[hit.index]))
+    rows = col.quarantine_where(rows, value_error.notna(), "bad_value", lambda hit: value_error[hit.index])
+    col.keep_frame(pd.DataFrame({
+        "event_name": topic, "event_date": start, "email": email, "name": name,
+        "company": clean_column(rows["company"]), "minutes": minutes.astype(float), "questions": questions,
+        "polls": polls, "feedback": feedback,
+    }, index=rows.index))
+
+
+@lru_cache(maxsize=1_024)
+def _flat_meeting(cells: tuple[tuple[str, str], ...]) -> tuple[str | None, datetime | None, set[str]]:
+    return _meeting(dict(cells))

@@ -9,19 +9,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from engagement_pipeline.ingest.canonical import make_attendee_key
-from engagement_pipeline.ingest.collector import Collector, Kept
+from engagement_pipeline.ingest.collector import Collector
 from engagement_pipeline.ingest.common import (
     Fit,
+    Section,
+    attendee_keys,
     clean,
-    engagement,
+    clean_column,
+    either,
+    engagement_columns,
+    first_error,
     fit,
+    full_names,
     is_blank,
     locate,
     norm_header,
+    parse_cells,
     parse_datetime,
     parse_flag,
     parse_minutes,
@@ -118,28 +125,32 @@ def parse(table: Table, col: Collector) -> None:
         sec = section(table, header_index, starts)
         found = locate(sec, FIELDS)
         require(found, [("email", "user_name", "first_name")], f"Zoom '{kind}' section", sec, FIELDS)
-        for source_row, raw, v in col.rows(sec, found, ZoomWebinarRows, scope=kind):
-            email = clean(v["email"])
-            name = clean(v["user_name"]) or clean(f"{v['first_name']} {v['last_name']}")
-            key = make_attendee_key(email, name)
-            if kind == "host" or (key and key in host_keys):
-                col.exclude(source_row, "host", f"webinar host {name or email}", raw)
-                if email:
-                    col.organisers.append(email)
-                if key:
-                    host_keys.add(key)
-                continue
-            flag = parse_flag(v["attended"])
-            try:
-                minutes = parse_minutes(v["minutes"])
-                questions, polls, feedback = engagement(v)
-            except ValueError as err:
-                col.quarantine(source_row, "bad_value", str(err), raw)
-                continue
-            attended = (minutes > 0 or kind != "attendee") if flag is None else flag
-            col.keep(Kept(
-                source_row=source_row, raw=raw, event_name=event_name, event_date=event_date,
-                email=email, name=name, company=clean(v["company"]), registered=kind != "other",
-                attended=attended, minutes=minutes if attended else 0.0, questions=questions, polls=polls,
-                feedback=feedback, role="panelist" if kind == "panelist" else "attendee",
-            ))
+        _parse_section(col, sec, found, kind, host_keys, event_name, event_date)
+
+
+def _parse_section(col: Collector, sec: Section, found: dict[str, int | None], kind: str, host_keys: set[str],
+                   event_name: str | None, event_date: datetime | None) -> None:
+    """One section's rows, column-wise: hosts (and anyone with a host's identity) excluded, the rest kept."""
+    rows = col.frame(sec, found, ZoomWebinarRows, scope=kind)
+    email = clean_column(rows["email"])
+    name = either(clean_column(rows["user_name"]), full_names(rows["first_name"], rows["last_name"]))
+    keys = attendee_keys(email, name)
+    is_host = keys.isin(host_keys) if kind != "host" else pd.Series(True, index=rows.index)
+    hosts = rows.index[is_host.to_numpy()]
+    col.organisers.extend(email[hosts].dropna())
+    host_keys.update(keys[hosts].dropna())
+    rows = col.exclude_where(rows, is_host, "host",
+                             lambda hit: (f"webinar host {w}" for w in either(name, email)[hit.index]))
+    flag = parse_cells(rows["attended"], parse_flag)[0]
+    minutes, minutes_error = parse_cells(rows["minutes"], parse_minutes)
+    questions, polls, feedback, engagement_error = engagement_columns(rows)
+    value_error = first_error(minutes_error, engagement_error)
+    rows = col.quarantine_where(rows, value_error.notna(), "bad_value", lambda hit: value_error[hit.index])
+    minutes = minutes[rows.index].astype(float)
+    attended = flag[rows.index].where(flag[rows.index].notna(), (minutes > 0) | (kind != "attendee")).astype(bool)
+    col.keep_frame(pd.DataFrame({
+        "event_name": event_name, "event_date": event_date, "email": email, "name": name,
+        "company": clean_column(rows["company"]), "registered": kind != "other", "attended": attended,
+        "minutes": minutes.where(attended, 0.0), "questions": questions, "polls": polls, "feedback": feedback,
+        "role": "panelist" if kind == "panelist" else "attendee",
+    }, index=rows.index))

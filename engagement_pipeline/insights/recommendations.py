@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
 from engagement_pipeline.insights.advocacy import INTERNAL_DOMAINS, customer_rows
@@ -57,7 +59,7 @@ def _is_internal(email: object, internal_domains: frozenset[str]) -> bool:
     return not isinstance(email, str) or "@" not in email or email.split("@")[-1].lower() in internal_domains
 
 
-def _signals(c: pd.Series, event_type: str, topic_events: int, topics: list[str],
+def _signals(c: dict, event_type: str, topic_events: int, topics: list[str],
              as_of: pd.Timestamp) -> list[tuple[float, str]]:
     found: list[tuple[float, str]] = []
     if topic_events:
@@ -77,24 +79,57 @@ def _signals(c: pd.Series, event_type: str, topic_events: int, topics: list[str]
     return found
 
 
-def _contact(customer_id: str, people: pd.DataFrame, contacts: pd.DataFrame,
-             taken: set[str] | frozenset[str], internal: frozenset[str]) -> tuple[str | None, str | None]:
-    """Most on-topic attendee, else CRM champion, else any CRM contact; skipping anyone already listed."""
-    for _, p in people.loc[people["customer_id"] == customer_id].iterrows():
-        if p["attendee_email"] not in taken:
-            return p["attendee_name"], p["attendee_email"]
-    mine = contacts.loc[contacts["customer_id"] == customer_id].copy()
-    mine["_champ"] = mine["is_champion"].fillna(False).astype(bool)
-    for _, p in mine.sort_values(["_champ", "name"], ascending=[False, True]).iterrows():
-        email = str(p["email"]).strip().lower() if pd.notna(p["email"]) else None
-        if email and not _is_internal(email, internal) and email not in taken:
-            return p["name"], email
-    return None, None
+class _Reach:
+    """Who can be invited for a customer, in the order `_contact` tries them: its attendees (most on-topic,
+    then most events, then most recent, then email), then its CRM contacts (champion first, then by name).
+
+    Built once per call: the attendee table is grouped once, and per upcoming event only the on-topic
+    counts change (one bincount), so no event scans the attendance rows or the contacts again."""
+
+    def __init__(self, rows: pd.DataFrame, contacts: pd.DataFrame, internal: frozenset[str]) -> None:
+        self.rows_event = rows["event_id"].to_numpy()
+        people = (rows.groupby(["customer_id", "attendee_email"], as_index=False, sort=True)
+                  .agg(attendee_name=("attendee_name", "first"), events=("event_id", "nunique"),
+                       last=("event_date", "max")))
+        self.people = people
+        keys = pd.MultiIndex.from_frame(people[["customer_id", "attendee_email"]])
+        self.row_person = keys.get_indexer(pd.MultiIndex.from_frame(rows[["customer_id", "attendee_email"]]))
+        self.crm_contacts: dict[object, list[tuple[object, str]]] = {}
+        mine = contacts.assign(_champ=contacts["is_champion"].fillna(False).astype(bool))
+        for p in mine.sort_values(["_champ", "name"], ascending=[False, True], kind="stable").itertuples():
+            email = str(p.email).strip().lower() if pd.notna(p.email) else None
+            if email and not _is_internal(email, internal):
+                self.crm_contacts.setdefault(p.customer_id, []).append((p.name, email))
+        self.positions = people.groupby("customer_id", sort=False).indices  # customer -> its people, in order
+        self.names, self.emails = people["attendee_name"].to_numpy(), people["attendee_email"].to_numpy()
+        self.rank = np.arange(len(people))
+
+    def for_event(self, on_topic_events: set[str]) -> None:
+        """Orders the attendees for one upcoming event (its on-topic past events): one bincount and one sort,
+        kept as each person's rank; a customer's people are put in that order only when it is asked for."""
+        on_rows = pd.Series(self.rows_event).isin(on_topic_events).to_numpy()
+        on = np.bincount(self.row_person[on_rows], minlength=len(self.people))
+        ordered = (self.people.assign(on=on)
+                   .sort_values(["on", "events", "last", "attendee_email"], ascending=[False, False, False, True]))
+        self.rank = np.empty(len(self.people), dtype=np.int64)
+        self.rank[ordered.index.to_numpy()] = np.arange(len(ordered))
+
+    def contact(self, customer_id: object, taken: set[str]) -> tuple[object, str | None]:
+        """Most on-topic attendee, else CRM champion, else any CRM contact; skipping anyone already listed.
+        (A CRM contact's stored email is compared lower-cased, an attendee's as stored.)"""
+        mine = self.positions.get(customer_id)
+        if mine is not None:
+            for position in mine[np.argsort(self.rank[mine], kind="stable")]:
+                if self.emails[position] not in taken:
+                    return self.names[position], self.emails[position]
+        for name, email in self.crm_contacts.get(customer_id, ()):
+            if email not in taken:
+                return name, email
+        return None, None
 
 
-def _pick(candidates: list[tuple[float, str, pd.Series]], people: pd.DataFrame, contacts: pd.DataFrame,
-          per_event: int, internal: frozenset[str], capped: frozenset[str] = frozenset()
-          ) -> list[tuple[float, str, pd.Series, str, str]]:
+def _pick(candidates: list[tuple[float, str, dict]], reach: _Reach, per_event: int,
+          capped: frozenset[str] = frozenset()) -> list[tuple[float, str, dict, object, str]]:
     """Best `per_event` reachable candidates (relevance, then score, then name), one contact each; contacts in
     `capped` (at their cross-event cap) are skipped."""
     ordered = sorted(candidates, key=lambda x: (-x[0], -(x[2]["score"] if pd.notna(x[2]["score"]) else -1),
@@ -104,11 +139,16 @@ def _pick(candidates: list[tuple[float, str, pd.Series]], people: pd.DataFrame, 
     for relevance, reason, c in ordered:
         if len(picked) >= per_event:
             break
-        name, email = _contact(c["customer_id"], people, contacts, taken, internal)
+        name, email = reach.contact(c["customer_id"], taken)
         if email is not None:
             taken.add(email)
             picked.append((relevance, reason, c, name, email))
     return picked
+
+
+@lru_cache(maxsize=100_000)
+def _on_topic(event_name: str, topic: str) -> bool:
+    return is_on_topic(event_name, topic)
 
 
 def invitation_recommendations(upcoming: pd.DataFrame, attendance: pd.DataFrame, scores: pd.DataFrame,
@@ -117,7 +157,11 @@ def invitation_recommendations(upcoming: pd.DataFrame, attendance: pd.DataFrame,
                                internal_domains: frozenset[str] = INTERNAL_DOMAINS, max_per_contact: int = 2,
                                cap_days: int = 30, spread: float = 0.5) -> pd.DataFrame:
     """Up to `per_event` (customer, contact, reason) rows for every event dated after `as_of`, within the
-    per-contact cap across events and spread across customers (module docstring)."""
+    per-contact cap across events and spread across customers (module docstring).
+
+    The attendance rows are grouped once (people per customer, distinct events per customer); each
+    upcoming event then only counts its on-topic events, so the cost grows with events x customers, not
+    events x attendance rows."""
     as_of_ts = pd.Timestamp(as_of)
     future = upcoming.loc[pd.to_datetime(upcoming["event_date"]) > as_of_ts]
     future = future.assign(day_ts=pd.to_datetime(future["event_date"])).sort_values("day_ts", kind="stable")
@@ -128,21 +172,22 @@ def invitation_recommendations(upcoming: pd.DataFrame, attendance: pd.DataFrame,
     profile = (customers[["customer_id", "name", "customer_since"]]
                .merge(scores[["customer_id", "score", "depth"]], on="customer_id", how="left")
                .merge(trends[["customer_id", "trend"]], on="customer_id", how="left"))
+    profiles = profile.to_dict(orient="records")
+    scored = [c for c in profiles if pd.notna(c["score"])]
     past = rows.drop_duplicates("event_id").set_index("event_id")["event_name"]
+    customer_events = rows[["customer_id", "event_id"]].drop_duplicates()  # in row order, as `unique` gives
+    reach = _Reach(rows, contacts, internal_domains)
     records: list[dict] = []
     for ev in future.itertuples():
         wanted = list(ev.topics) if isinstance(ev.topics, (tuple, list)) else []
-        hits = {eid: [t for t in wanted if is_on_topic(name, t)] for eid, name in past.items()}
+        hits = {eid: [t for t in wanted if _on_topic(str(name), t)] for eid, name in past.items()}
         hits = {eid: ts for eid, ts in hits.items() if ts}
-        on_topic = rows.assign(_on=rows["event_id"].isin(hits))
-        people = (on_topic.groupby(["customer_id", "attendee_email"], as_index=False)
-                  .agg(attendee_name=("attendee_name", "first"), on=("_on", "sum"),
-                       events=("event_id", "nunique"), last=("event_date", "max"))
-                  .sort_values(["on", "events", "last", "attendee_email"],
-                               ascending=[False, False, False, True]))
-        topic_events = on_topic.loc[on_topic["_on"]].groupby("customer_id")["event_id"].unique()
+        reach.for_event(set(hits))
+        topic_events: dict[object, list[str]] = {}
+        for cid, eid in customer_events.loc[customer_events["event_id"].isin(hits)].itertuples(index=False):
+            topic_events.setdefault(cid, []).append(eid)
         candidates = []
-        for _, c in profile.iterrows():
+        for c in profiles:
             mine = topic_events.get(c["customer_id"], [])
             topics = [t for t in wanted if any(t in hits[e] for e in mine)]
             found = _signals(c, ev.event_type, len(mine), topics, as_of_ts)
@@ -152,13 +197,12 @@ def invitation_recommendations(upcoming: pd.DataFrame, attendance: pd.DataFrame,
         day = ev.day_ts
         capped = frozenset(email for email, days in listed.items()
                            if sum(abs((day - d).days) < cap_days for d in days) >= max_per_contact)
-        picked = _pick(candidates, people, contacts, per_event, internal_domains, capped)
+        picked = _pick(candidates, reach, per_event, capped)
         if not picked:  # nobody with a signal can be reached: fall back to the most engaged customers
-            top = profile.loc[profile["score"].notna()]
             fallback = [(c["score"] / 100 * spread ** per_customer.get(c["customer_id"], 0),
                          f"among the most engaged customers (score {c['score']:.0f})", c)
-                        for _, c in top.iterrows()]
-            picked = _pick(fallback, people, contacts, per_event, internal_domains, capped)
+                        for c in scored]
+            picked = _pick(fallback, reach, per_event, capped)
         for _, _, c, _, email in picked:
             listed.setdefault(email, []).append(day)
             per_customer[c["customer_id"]] = per_customer.get(c["customer_id"], 0) + 1

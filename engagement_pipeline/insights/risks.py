@@ -11,6 +11,7 @@ attended since June".
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import pandas as pd
 
@@ -107,9 +108,32 @@ def decline_reason(row: object) -> str:
     return "; ".join(parts)
 
 
+def trend_words(row: object, min_events: int = 4) -> str:
+    """A stable, rising or untested trend in the same plain words as a decline's reason, from the trend
+    row's own figures: 'attended 5 of 9 events in the last 16 weeks where about 5 were expected from its past
+    (12 of 20 before): about as often as before'."""
+    trend = getattr(row, "trend", None) or "insufficient_data"
+    if trend == "declining":
+        return decline_reason(row)
+    held, got = int(getattr(row, "held_current", 0) or 0), int(getattr(row, "events_current", 0) or 0)
+    held_before = int(getattr(row, "held_previous", 0) or 0)
+    got_before = int(getattr(row, "events_previous", 0) or 0)
+    weeks = max(1, round(int(getattr(row, "window_days", 0) or 0) / 7))
+    if trend == "insufficient_data":
+        return (f"too little history to judge a trend yet: {_events(held + held_before)} held for it in the "
+                f"last {weeks} weeks and the months before, at least {min_events} are needed")
+    expected = getattr(row, "expected_current", float("nan"))
+    text = f"attended {got} of {_events(held)} in the last {weeks} weeks"
+    if expected == expected and expected is not None:
+        text += f" where about {expected:.0f} were expected from its past ({got_before} of {held_before} before)"
+    return text + (": coming more often than before" if trend == "rising" else ": about as often as before")
+
+
 def engagement_risks(scores: pd.DataFrame, trends: pd.DataFrame, customers: pd.DataFrame,
-                     trend_window_days: int | None = None) -> pd.DataFrame:
-    """Declining customers with score, CRM owner and ARR; largest ARR first, then lowest score."""
+                     trend_window_days: int | None = None, as_of: date | None = None) -> pd.DataFrame:
+    """Declining customers with score, CRM owner and ARR; largest ARR first, then lowest score.
+
+    `as_of`: the run's scoring date (the pipeline passes it); without it, the date the scores carry."""
     window = trend_window_days or ScoringConfig().trend_window_days
     months = max(1, round(window / 30.44))
     declining = trends.loc[trends["trend"] == "declining"]
@@ -126,7 +150,8 @@ def engagement_risks(scores: pd.DataFrame, trends: pd.DataFrame, customers: pd.D
         merged[column] = merged[column].fillna(0).astype(int)
     has_held = {"held_current", "held_previous"} <= set(merged.columns)
     if "expected_current" in merged.columns:
-        as_of = scores["as_of"].iloc[0] if "as_of" in scores.columns and len(scores) else None
+        if as_of is None:
+            as_of = scores["as_of"].iloc[0] if "as_of" in scores.columns and len(scores) else None
         dated = merged.assign(as_of=as_of) if as_of is not None else merged
         merged["reason"] = [decline_reason(r) for r in dated.itertuples()]
     else:  # trends from before the absence test (stored history): the old sentence

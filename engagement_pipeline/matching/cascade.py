@@ -62,44 +62,38 @@ def match_attendance(records: pd.DataFrame, crm: Crm, internal_domains: frozense
     """Adds customer_id, match_method, match_confidence, matched_contact; internal staff go to `internal`.
 
     Any match columns already on `records` (re-matching stored history) are replaced, so a CRM correction
-    takes effect everywhere.
+    takes effect everywhere. Every step is a lookup over the distinct values of the whole frame (emails,
+    domains, company names, (name, person, domain) triples) spread back to the rows with numpy: no step
+    loops over rows, so matching a year of history costs what its distinct values cost.
     """
     base = records.drop(columns=[c for c in MATCH_COLUMNS if c in records.columns]).reset_index(drop=True)
     internal_domains = frozenset(d.strip().lower() for d in internal_domains)
-    emails = pd.Series(per_unique(base["attendee_email"], _clean_email), dtype=object)
-    domains = per_unique(emails, lambda e: email_domain(e) if e else None)
-    is_internal = per_unique(emails, lambda e: _is_internal(email_domain(e) if e else None, internal_domains))
-    internal_mask = is_internal.astype(bool)
+    index = CrmIndex.for_crm(crm)
+    email_codes, by_email = _email_facts(base["attendee_email"], internal_domains, index)
+    internal_mask = by_email.internal[email_codes]
     internal = base.loc[internal_mask].reset_index(drop=True)
     base = base.loc[~internal_mask].reset_index(drop=True)
-    emails, domains = emails[~internal_mask].reset_index(drop=True), domains[~internal_mask]
+    rows = by_email.take(email_codes[~internal_mask])
 
-    index = CrmIndex.for_crm(crm)
     state = _State.empty(len(base))
     # 1. Contact email.
-    state.fill(
-        per_unique(emails, lambda e: index.contact_by_email.get(e, (None, None))[0] if e else None),
-        "contact_email", CONTACT_EMAIL_CONFIDENCE,
-        contact=per_unique(emails, lambda e: index.contact_by_email.get(e, (None, None))[1] if e else None),
-    )
+    state.fill(rows.contact_customer, "contact_email", CONTACT_EMAIL_CONFIDENCE, contact=rows.contact_name)
     # 2. Registrable domain (free-mail and disposable never match; the index leaves them out too).
-    state.fill(
-        per_unique(emails, lambda e: _domain_customer(email_domain(e) if e else None, index)),
-        "domain", per_unique(emails, lambda e: _domain_confidence(email_domain(e) if e else None)),
-    )
+    state.fill(rows.owner, "domain", rows.domain_confidence)
     # 3. Exact normalised company name, unless another customer's name holds all its words.
-    names = pd.Series(per_unique(base["company"], normalise_company_name), dtype=object)
-    unclear = ambiguous_names(set(names.dropna()), index)
-    exact = per_unique(names, lambda n: index.customer_by_name.get(n) if n and n not in unclear else None)
-    state.fill(name_matches_allowed(exact, domains, index), "company_name", COMPANY_NAME_CONFIDENCE)
+    names = per_unique(base["company"], normalise_company_name)
+    unclear = ambiguous_names(set(names[pd.notna(names)]), index)
+    exact = per_unique(pd.Series(names, dtype=object),
+                       lambda n: index.customer_by_name.get(n) if n and n not in unclear else None)
+    state.fill(_allowed(exact, rows), "company_name", COMPANY_NAME_CONFIDENCE)
     # 4. Fuzzy, over distinct names still unmatched: first a close name alone, then with a supporting field.
-    pending = sorted(set(names[state.open & names.notna().to_numpy()]) - unclear)
+    pending = sorted(set(names[state.open & pd.notna(names)]) - unclear)
     alone = fuzzy.match_alone(pending, index)
-    state.fill(
-        name_matches_allowed(per_unique(names, lambda n: alone[n][0] if n in alone else None), domains, index),
-        "company_fuzzy", per_unique(names, lambda n: fuzzy.fuzzy_confidence(alone[n][1]) if n in alone else 0.0),
-    )
-    _match_supported(base, names.to_numpy(), domains, index, state)
+    alone_customer = per_unique(pd.Series(names, dtype=object), lambda n: alone[n][0] if n in alone else None)
+    alone_confidence = per_unique(pd.Series(names, dtype=object),
+                                  lambda n: fuzzy.fuzzy_confidence(alone[n][1]) if n in alone else 0.0)
+    state.fill(_allowed(alone_customer, rows), "company_fuzzy", alone_confidence.astype(float))
+    _match_supported(base, names, rows, index, state)
 
     matched = base.assign(
         customer_id=pd.Series(state.customer, dtype=object),
@@ -108,6 +102,62 @@ def match_attendance(records: pd.DataFrame, crm: Crm, internal_domains: frozense
         matched_contact=pd.Series(state.contact, dtype=object),
     )
     return MatchOutcome(matched=matched, internal=internal)
+
+
+@dataclass
+class _EmailFacts:
+    """What matching needs from an address, one entry per distinct address (row-aligned after `take`).
+
+    `owner` is the customer that owns the address's corporate registrable domain (None for personal or
+    missing addresses and for corporate domains no customer has); `corporate` says the address names an
+    employer at all, which is what `name_match_allowed` turns on."""
+
+    internal: np.ndarray
+    contact_customer: np.ndarray
+    contact_name: np.ndarray
+    owner: np.ndarray
+    domain_confidence: np.ndarray
+    corporate: np.ndarray
+    label: np.ndarray  # compact label of a corporate domain ('' otherwise), for the supported fuzzy step
+
+    def take(self, codes: np.ndarray) -> _EmailFacts:
+        return _EmailFacts(*(getattr(self, f)[codes] for f in self.__dataclass_fields__))
+
+
+def _email_facts(raw: pd.Series, internal_domains: frozenset[str],
+                 index: CrmIndex) -> tuple[np.ndarray, _EmailFacts]:
+    """(code per row, facts per distinct raw address); code -1 (missing) picks the last entry, a missing
+    address. Domains are parsed once per distinct domain (`parse_domain` is cached)."""
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    emails = [_clean_email(u) for u in uniques] + [None]
+    parsed = [email_domain(e) if e else None for e in emails]
+    contacts = [index.contact_by_email.get(e, (None, None)) if e else (None, None) for e in emails]
+    corporate = [d is not None and not d.is_personal for d in parsed]
+
+    def array(values: list[object], dtype: object = object) -> np.ndarray:
+        out = np.empty(len(values), dtype=dtype)
+        out[:] = values
+        return out
+
+    facts = _EmailFacts(
+        internal=array([_is_internal(d, internal_domains) for d in parsed], bool),
+        contact_customer=array([c[0] for c in contacts]),
+        contact_name=array([c[1] for c in contacts]),
+        owner=array([index.customer_by_domain.get(d.registrable) if corp else None  # type: ignore[union-attr]
+                     for d, corp in zip(parsed, corporate, strict=True)]),
+        domain_confidence=array([_domain_confidence(d) for d in parsed], float),
+        corporate=array(corporate, bool),
+        label=array([compact(d.label) if corp else ""  # type: ignore[union-attr]
+                     for d, corp in zip(parsed, corporate, strict=True)]),
+    )
+    return codes, facts
+
+
+def _allowed(found: np.ndarray, rows: _EmailFacts) -> np.ndarray:
+    """`found` with the customers that `name_match_allowed` refuses blanked out, for all rows at once: a
+    corporate address allows only the customer that owns its domain."""
+    refused = pd.notna(found) & rows.corporate & (rows.owner != found)
+    return np.where(refused, None, found)
 
 
 def name_match_allowed(domain: EmailDomain | None, customer_id: str, index: CrmIndex) -> bool:
@@ -122,34 +172,20 @@ def name_match_allowed(domain: EmailDomain | None, customer_id: str, index: CrmI
     return index.customer_by_domain.get(domain.registrable) == customer_id
 
 
-def name_matches_allowed(found: np.ndarray, domains: np.ndarray, index: CrmIndex) -> np.ndarray:
-    """`found` with the customers that `name_match_allowed` refuses blanked out (row-aligned arrays)."""
-    out = found.copy()
-    for i in np.flatnonzero(pd.notna(found)):
-        if not name_match_allowed(domains[i], out[i], index):
-            out[i] = None
-    return out
-
-
 def ambiguous_names(names: set[str], index: CrmIndex) -> set[str]:
     """Normalised names that more than one customer's name contains word for word ("acme" when "Acme Corp"
-    and "Acme Analytics" are both customers): the evidence fits several customers, so a person decides."""
-    holders: dict[str, set[int]] = {}
-    for position, customer_name in enumerate(index.names):
-        for word in customer_name.split():
-            holders.setdefault(word, set()).add(position)
-    unclear = set()
-    for name in names:
+    and "Acme Analytics" are both customers): the evidence fits several customers, so a person decides.
+    The word -> customers table is built once per index and each name is decided once (`CrmIndex.memo`)."""
+    holders = index.remembered("word holders")
+    if not holders and index.names:
+        for position, customer_name in enumerate(index.names):
+            for word in customer_name.split():
+                holders.setdefault(word, set()).add(position)
+    known = index.remembered("ambiguous")
+    for name in names - known.keys():
         sets = [holders.get(word, set()) for word in name.split()]
-        if sets and len(set.intersection(*sets)) > 1:
-            unclear.add(name)
-    return unclear
-
-
-def _domain_customer(domain: EmailDomain | None, index: CrmIndex) -> str | None:
-    if domain is None or domain.is_personal:
-        return None
-    return index.customer_by_domain.get(domain.registrable)
+        known[name] = bool(sets) and len(set.intersection(*sets)) > 1
+    return {name for name in names if known[name]}
 
 
 def _domain_confidence(domain: EmailDomain | None) -> float:
@@ -184,29 +220,42 @@ class _State:
             self.contact[take] = contact[take]
 
 
-def _match_supported(base: pd.DataFrame, names: np.ndarray, domains: np.ndarray, index: CrmIndex,
+def _match_supported(base: pd.DataFrame, names: np.ndarray, rows: _EmailFacts, index: CrmIndex,
                      state: _State) -> None:
-    """Close names (>= 80) that the attendee's name or corporate email domain corroborates; fills in place."""
-    rows = np.flatnonzero(state.open & pd.notna(names)).tolist()
-    if not rows:
+    """Close names (>= 80) that the attendee's name or corporate email domain corroborates; fills in place.
+    Decided once per distinct (name, known person, domain label), then spread back to the rows."""
+    open_rows = np.flatnonzero(state.open & pd.notna(names))
+    if not len(open_rows):
         return
-    options = fuzzy.candidates(sorted({names[i] for i in rows}), index, fuzzy.SUPPORTED_MIN_SCORE)
-    rows = [i for i in rows if options[names[i]]]
-    if not rows:
+    options = fuzzy.candidates(sorted(set(names[open_rows])), index, fuzzy.SUPPORTED_MIN_SCORE)
+    open_rows = open_rows[np.fromiter((bool(options[n]) for n in names[open_rows]), bool, len(open_rows))]
+    if not len(open_rows):
         return
-    known_people = frozenset().union(*index.contact_names.values())
-    people = per_unique(base["attendee_name"].iloc[rows], lambda p: _known_person(p, known_people))
-    decided: dict[tuple[str, str | None, str], tuple[str, float] | None] = {}
-    for i, person in zip(rows, people, strict=True):
-        d = domains[i]
-        label = compact(d.label) if d is not None and not d.is_personal else ""
-        key = (names[i], person, label)
-        if key not in decided:
-            decided[key] = fuzzy.supported_match(options[names[i]], person, label, index)
-        found = decided[key]
-        if found is not None and name_match_allowed(d, found[0], index):
-            state.customer[i], state.method[i] = found[0], "company_fuzzy"
-            state.confidence[i] = fuzzy.fuzzy_confidence(found[1])
+    known_people = index.remembered("people").setdefault("all", frozenset().union(*index.contact_names.values()))
+    people = per_unique(base["attendee_name"].iloc[open_rows], lambda p: _known_person(p, known_people))
+    labels = rows.label[open_rows]
+    group, firsts = _distinct_triples(names[open_rows], people, labels)
+    decided = [fuzzy.supported_match(options[names[open_rows[i]]], people[i], labels[i], index) for i in firsts]
+    found = np.empty(len(decided), dtype=object)
+    found[:] = [d[0] if d else None for d in decided]
+    scores = np.array([fuzzy.fuzzy_confidence(d[1]) if d else 0.0 for d in decided], dtype=float)
+    customer = _allowed(found[group], rows.take(open_rows))
+    take = pd.notna(customer)
+    targets = open_rows[take]
+    state.customer[targets] = customer[take]
+    state.method[targets] = "company_fuzzy"
+    state.confidence[targets] = scores[group][take]
+
+
+def _distinct_triples(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(group per row, position of each group's first row) for the distinct combinations of `columns`,
+    groups numbered in order of first appearance (missing values form a group of their own)."""
+    group = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        codes, uniques = pd.factorize(column, use_na_sentinel=False)
+        group, _ = pd.factorize(group * (len(uniques) + 1) + codes)
+    _, firsts = np.unique(group, return_index=True)
+    return group, firsts
 
 
 def _known_person(name: object, known: frozenset[str]) -> str | None:

@@ -49,33 +49,37 @@ def score_matrix(queries: list[str], choices: list[str]) -> np.ndarray:
 
 
 def match_alone(names: list[str], index: CrmIndex) -> dict[str, tuple[str, float]]:
-    """Distinct normalised names -> (customer_id, score) for those a close name alone is enough for."""
-    eligible = [n for n in names if len(n) >= MIN_NAME_LENGTH]
-    scores = score_matrix(eligible, index.names)
-    found: dict[str, tuple[str, float]] = {}
-    if scores.shape[1] == 0:
-        return found
-    best = scores.argmax(axis=1)
-    top_two = np.partition(scores, -2, axis=1)[:, -2:] if scores.shape[1] > 1 else np.hstack(
-        [np.zeros_like(scores), scores])
-    for name, best_index, (runner_up, top) in zip(eligible, best, top_two, strict=True):
-        if top >= ALONE_MIN_SCORE and top - runner_up >= MIN_MARGIN:
-            found[name] = (index.customer_ids[int(best_index)], float(top))
-    return found
+    """Distinct normalised names -> (customer_id, score) for those a close name alone is enough for.
+    Each name is scored once per index (`CrmIndex.memo`): the answer depends on nothing else."""
+    known = index.remembered("alone")
+    new = [n for n in dict.fromkeys(names) if n not in known and len(n) >= MIN_NAME_LENGTH]
+    scores = score_matrix(new, index.names)
+    if scores.shape[1]:
+        best = scores.argmax(axis=1)
+        top_two = np.partition(scores, -2, axis=1)[:, -2:] if scores.shape[1] > 1 else np.hstack(
+            [np.zeros_like(scores), scores])
+        for name, best_index, (runner_up, top) in zip(new, best, top_two, strict=True):
+            accepted = top >= ALONE_MIN_SCORE and top - runner_up >= MIN_MARGIN
+            known[name] = (index.customer_ids[int(best_index)], float(top)) if accepted else None
+    else:
+        known.update(dict.fromkeys(new))
+    return {n: known[n] for n in names if known.get(n) is not None}
 
 
 def candidates(
     names: list[str], index: CrmIndex, min_score: float, limit: int = MAX_CANDIDATES
 ) -> dict[str, list[tuple[str, float]]]:
-    """Distinct normalised names -> the `limit` best customers scoring >= min_score, best first."""
-    scores = score_matrix(names, index.names)
-    out: dict[str, list[tuple[str, float]]] = {}
-    for name, row in zip(names, scores, strict=True):
+    """Distinct normalised names -> the `limit` best customers scoring >= min_score, best first (each name
+    scored once per index and threshold, see `match_alone`)."""
+    known = index.remembered(f"candidates {min_score} {limit}")
+    new = [n for n in dict.fromkeys(names) if n not in known]
+    scores = score_matrix(new, index.names)
+    for name, row in zip(new, scores, strict=True):
         hits = np.flatnonzero(row >= min_score)
         if len(hits) > limit:
             hits = hits[np.argpartition(-row[hits], limit - 1)[:limit]]
-        out[name] = sorted(((index.customer_ids[int(i)], float(row[i])) for i in hits), key=lambda h: -h[1])
-    return out
+        known[name] = sorted(((index.customer_ids[int(i)], float(row[i])) for i in hits), key=lambda h: -h[1])
+    return {n: known[n] for n in names}
 
 
 def domain_looks_like(label: str, customer_labels: Iterable[str]) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import weakref
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,6 +29,14 @@ class CrmIndex:
     display_names: dict[str, str]  # customer_id -> name as in the CRM
     contact_names: dict[str, frozenset[str]]  # customer_id -> normalised contact names
     domain_labels: dict[str, tuple[str, ...]]  # customer_id -> compact labels of its domains ('acme')
+    # Answers that depend only on this index and one distinct value (a normalised name's fuzzy scores, its
+    # ambiguity), kept across calls: each upload of a batch and the merged history ask again for the same
+    # company names, and an index is rebuilt (a new memo) whenever the CRM changes.
+    memo: dict[str, dict] = field(default_factory=dict, compare=False, repr=False)
+
+    def remembered(self, kind: str) -> dict:
+        """The memo table for one kind of answer (created empty on first use)."""
+        return self.memo.setdefault(kind, {})
 
     @classmethod
     def for_crm(cls, crm: Crm) -> CrmIndex:

@@ -1,1 +1,1 @@
-"""Data-quality rules (Great Expectations suites) that `defs/checks.py` runs as Dagster asset checks."""
+"""Data-quality rules (Great Expectations suites) that `defs/engagement/checks.py` runs as Dagster asset checks."""

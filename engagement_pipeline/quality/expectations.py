@@ -1,6 +1,6 @@
 """Great Expectations 1.x suites for canonical attendance and engagement scores, run on a pandas frame.
 
-Kept free of Dagster so the rules read as a list and can be tested alone; `defs/checks.py` turns each
+Kept free of Dagster so the rules read as a list and can be tested alone; `defs/engagement/checks.py` turns each
 rule into an asset check. GX takes seconds to import and draws progress bars, so it is imported only when
 a validation runs, with its analytics and bars switched off. Each rule is a `Rule` (a name, the GX
 expectation class and its arguments); `validate` returns plain results, never GX objects.

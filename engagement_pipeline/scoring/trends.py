@@ -46,6 +46,7 @@ TREND_COLUMNS: tuple[str, ...] = (
     "usual_type", "usual_type_missed", "people", "people_lapsed", "people_lapsed_since",
 )
 MIN_PRIOR_STRENGTH, MAX_PRIOR_STRENGTH = 2.0, 50.0
+YEAR = pd.Timedelta(days=365)
 
 
 def population_prior(attended: pd.Series, held: pd.Series, min_held: int = 4) -> tuple[float, float]:
@@ -108,6 +109,12 @@ def _held(table: pd.DataFrame, since: pd.Series, lo: pd.Series | pd.Timestamp,
     return pd.Series(np.clip(upper - lower, 0, None), index=since.index, dtype="int64")
 
 
+def _people_seen(persons: pd.DataFrame, index: pd.Index, lo: pd.Timestamp, hi: pd.Timestamp) -> pd.Series:
+    """Per customer, distinct people who attended in (lo, hi]."""
+    inside = persons.loc[(persons["event_day"] > lo) & (persons["event_day"] <= hi)]
+    return inside.groupby("customer_id")["attendee_key"].nunique().reindex(index, fill_value=0)
+
+
 def bernoulli_cusum(attended: np.ndarray, held: np.ndarray, p0: np.ndarray, ratio: float
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Page's CUSUM for a drop of the attendance rate from p0 to ratio·p0, over events in date order.
@@ -148,12 +155,33 @@ def engagement_trends(attendance: pd.DataFrame, events: pd.DataFrame, customers:
     year = day - pd.Timedelta(days=365)
     prior = population_prior(_count(att_day, owner, idx, year, day), _held(table, since, year, day))
 
-    looks = {}
+    persons = attended_rows(attendance, table, cust).drop_duplicates(["customer_id", "event_id", "attendee_key"]) \
+        if "attendee_key" in attendance else distinct
+    p_owner, p_day = persons["customer_id"], persons["event_day"]
+    people_year = _people_seen(persons, idx, year, day)
+    people_prior = population_prior(_count(p_day, p_owner, idx, year, day),
+                                    _held(table, since, year, day) * people_year.clip(lower=1))
+
+    looks, people_looks, seasons = {}, {}, {}
     for name, span in (("short", short), ("long", 2 * short)):
         start = day - span
         n1, x1 = _held(table, since, start, day), _count(att_day, owner, idx, start, day)
         n0, x0 = _held(table, since, start - base, start), _count(att_day, owner, idx, start - base, start)
         looks[name] = (x1, n1, x0, n0, span.days, absence_test(x1, n1, x0, n0, prior))
+        # The same weeks a year earlier: a customer that came as little then (a summer lull) is not news now.
+        yx1, yn1 = _count(att_day, owner, idx, start - YEAR, day - YEAR), _held(table, since, start - YEAR, day - YEAR)
+        # Only a lull of the same kind counts: then too at most `trend_min_drop` of its baseline rate; and now is
+        # judged against those weeks alone (a flat Beta(1, 1) prior: its own season, not the population's rate).
+        lull = yx1 <= config.trend_min_drop * yn1 * (x0 / n0.where(n0 > 0))
+        seasons[name] = (yn1 >= config.trend_min_events) & lull & (
+            absence_test(x1, n1, yx1, yn1, (1.0, 1.0))["p_lower"] >= config.trend_season_alpha)
+        # Account level: person-attendances of the people seen in the baseline, per event held. A customer
+        # whose three regulars thin out to one occasional visitor still "attended" most events, but its
+        # person-slots fall from 2 of 3 to 1 of 3 an event: the fade shows weeks before the events are missed.
+        people = _people_seen(persons, idx, start - base, start)
+        px1 = _count(p_day, p_owner, idx, start, day).clip(upper=n1 * people)
+        px0 = _count(p_day, p_owner, idx, start - base, start)
+        people_looks[name] = (people >= 2, px1, absence_test(px1, n1 * people, px0, n0 * people, people_prior))
 
     last = distinct.groupby("customer_id")["event_day"].max().reindex(idx)
     after = pd.concat([since - pd.Timedelta(days=1), last], axis=1).max(axis=1)
@@ -190,12 +218,23 @@ def engagement_trends(attendance: pd.DataFrame, events: pd.DataFrame, customers:
     alpha, drop = config.trend_alpha, config.trend_min_drop
     p_best = pd.Series(np.inf, index=idx)  # the most surprising look that also shows a real drop
     chosen = pd.Series("long", index=idx, dtype=object)
-    for name, (x1, n1, x0, _n0, _, test) in looks.items():
+    enough = config.trend_min_events
+    for name, (x1, n1, x0, n0, _, test) in looks.items():
         effect = (x1 <= drop * test["expected"]) & (x0 >= 1)
-        p = test["p_lower"].where(effect & (n1 >= config.trend_min_events), np.inf)
+        p = test["p_lower"].where(effect & (n1 >= enough) & (n0 >= enough), np.inf)
         better = p < p_best
         p_best, chosen = p_best.where(~better, p), chosen.where(~better, name)
+    if config.trend_people_alpha > 0:
+        for name, (several, px1, test) in people_looks.items():
+            x1, n1, x0, n0 = looks[name][:4]
+            fewer = (px1 <= drop * test["expected"]) & (x1 < looks[name][5]["expected"]) & (x0 >= 1) & (
+                n1 >= enough) & (n0 >= enough) & several
+            p = (test["p_lower"] * alpha / config.trend_people_alpha).where(fewer, np.inf)
+            better = p < p_best
+            p_best, chosen = p_best.where(~better, p), chosen.where(~better, f"people_{name}")
     tested = p_best < alpha
+    seasonal = seasons["short"] | seasons["long"]
+    tested, alarm = tested & ~seasonal, alarm & ~seasonal
     chosen = chosen.where(tested | ~alarm, "cusum")
     declining = tested | alarm
     chosen = chosen.where(declining, "long")
@@ -211,17 +250,22 @@ def engagement_trends(attendance: pd.DataFrame, events: pd.DataFrame, customers:
     trend = pd.Series(np.select([insufficient, declining, rising], ["insufficient_data", "declining", "rising"],
                                 default="stable"), index=idx)
 
-    def pick(values: dict[str, pd.Series]) -> pd.Series:
-        """Per customer, the value from the look that gave its evidence."""
+    def pick(values: dict[str, pd.Series], people: dict[str, pd.Series] | None = None) -> pd.Series:
+        """Per customer, the value from the look that gave its evidence (a people look reports the events
+        of its window, and its own p-value when `people` is given)."""
         out = values["long"]
         for name in ("short", "streak", "cusum"):
             out = values[name].where(chosen == name, out)
+        for name in ("short", "long"):
+            use = people[name] if people is not None else values[name]
+            out = use.where(chosen == f"people_{name}", out)
         return out
 
     x1, n1, x0, n0 = (pick({n: look[i] for n, look in looks.items()}) for i in range(4))
     window = pick({n: pd.Series(look[4], index=idx) for n, look in looks.items()})
     expected = pick({n: look[5]["expected"] for n, look in looks.items()})
-    p_value = pick({n: look[5]["p_lower"] for n, look in looks.items()}).where(
+    p_value = pick({n: look[5]["p_lower"] for n, look in looks.items()},
+                   {n: look[2]["p_lower"] for n, look in people_looks.items()}).where(
         trend == "declining", ltest["p_upper"].where(trend == "rising", ltest["p_lower"]))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = (x1 / expected).where(expected > 0)

@@ -11,8 +11,8 @@ The tables below are the models; the schema itself is built and changed by the A
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -564,3 +564,84 @@ def load_score_history(conn: Connection, customer_id: str | None = None) -> pd.D
         query = query.where(engagement_scores.c.customer_id == customer_id)
     frame = pd.DataFrame(conn.execute(query).mappings().all())
     return frame if not frame.empty else pd.DataFrame(columns=[c.name for c in engagement_scores.columns])
+
+
+# -- One transaction each, for the Dagster assets (defs/): asset bodies call these and never open the engine. --
+
+
+def load_archive_ref(engine: Engine, file_name: str) -> str | None:
+    """Where the latest upload named `file_name` was archived, or None: a re-run of a file gone from the inbox."""
+    with engine.connect() as conn:
+        found = load_uploads(conn)
+    found = found[found["file_name"] == file_name]
+    return None if found.empty else str(found.iloc[-1]["archive_path"])
+
+
+def store_upload(engine: Engine, *, sha256: str, file_name: str, size_bytes: int, archive_path: str
+                 ) -> tuple[int, bool]:
+    """`register_upload` in a transaction of its own: (upload_id, first_seen)."""
+    with engine.begin() as conn:
+        return register_upload(conn, sha256=sha256, file_name=file_name, size_bytes=size_bytes,
+                               archive_path=archive_path)
+
+
+def store_held_upload(engine: Engine, upload_id: int, reason: str, notes: list[str]) -> None:
+    with engine.begin() as conn:
+        mark_held(conn, upload_id, reason, notes)
+
+
+def store_rejected_upload(engine: Engine, upload_id: int, reason: str) -> None:
+    with engine.begin() as conn:
+        mark_rejected(conn, upload_id, reason)
+
+
+def store_upload_records(engine: Engine, upload_id: int, *, platform: str, records: pd.DataFrame,
+                         excluded: pd.DataFrame, quarantined: pd.DataFrame, ledger: Mapping[str, Any]) -> None:
+    """`store_parsed_upload` in a transaction of its own."""
+    with engine.begin() as conn:
+        store_parsed_upload(conn, upload_id, platform=platform, records=records, excluded=excluded,
+                            quarantined=quarantined, ledger=ledger)
+
+
+def store_attendance_from_uploads(
+    engine: Engine,
+    derive: Callable[[pd.DataFrame, pd.DataFrame], tuple[pd.DataFrame, Mapping[int, tuple[str, str]]]],
+) -> None:
+    """Replaces `attendance` (and each upload's export status) with what `derive(records, export_info)` makes of
+    every accepted upload's records, in one transaction that takes the write lock before reading: a concurrent
+    run's uploads are either all in or all out."""
+    with engine.begin() as conn:
+        write_lock(conn)
+        merged, status = derive(load_upload_records(conn), load_export_info(conn))
+        replace_attendance(conn, merged)
+        store_export_status(conn, status)
+
+
+def store_score_snapshot(engine: Engine, as_of: date, scores: pd.DataFrame, trends: pd.DataFrame) -> int:
+    """The scoring date's scores with their trends, written once (`store_scores`)."""
+    with engine.begin() as conn:
+        return store_scores(conn, as_of, scores, trends)
+
+
+def load_upload_ledger(engine: Engine) -> pd.DataFrame:
+    """Every upload (`load_uploads`), with `balanced` as each upload's ledger stored it when it was parsed."""
+    with engine.connect() as conn:
+        frame = load_uploads(conn)
+    frame["balanced"] = [json.loads(raw).get("balanced") if isinstance(raw, str) and raw else None
+                         for raw in frame["ledger"]]
+    return frame
+
+
+def load_quarantined_rows(engine: Engine) -> pd.DataFrame:
+    """Rows that could not be used, with the original cells decoded from JSON."""
+    with engine.connect() as conn:
+        rows = load_row_issues(conn, kind="quarantined")
+    if len(rows):
+        rows["raw"] = rows["raw"].map(json.loads)
+    return rows
+
+
+def load_held(engine: Engine) -> pd.DataFrame:
+    """`load_held_uploads` in a connection of its own (the held-uploads sensor)."""
+    with engine.connect() as conn:
+        return load_held_uploads(conn)

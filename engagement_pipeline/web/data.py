@@ -24,7 +24,7 @@ from engagement_pipeline.actions.state import NotScoredError, ScoredState, load_
 from engagement_pipeline.config import COMPONENTS, DEFAULT_WEIGHTS, ScoringConfig, Settings
 from engagement_pipeline.ingest.attendance import events_held as build_events_held
 from engagement_pipeline.insights import engagement_risks, event_summary, leaderboard
-from engagement_pipeline.insights.risks import decline_reason, format_p, risk_reason
+from engagement_pipeline.insights.risks import decline_reason, format_p, risk_reason, trend_words
 from engagement_pipeline.report.json_output import _plain
 from engagement_pipeline.scoring import engagement_trends as compute_trends
 
@@ -49,23 +49,16 @@ def trend_reason(row: pd.Series | dict, months: int, min_events: int, as_of: dat
     if trend == "declining" and expected is not None and pd.notna(expected):
         fields = {**dict(row), **({"as_of": as_of} if as_of is not None else {})}
         return decline_reason(SimpleNamespace(**fields))
+    if "window_days" in row and pd.notna(row.get("window_days")):
+        return trend_words(SimpleNamespace(**dict(row)), min_events)
     cur, prev = int(row.get("events_current") or 0), int(row.get("events_previous") or 0)
     held_cur, held_prev = row.get("held_current"), row.get("held_previous")
     missed = int(row.get("events_missed") or 0)
     if trend == "insufficient_data":
-        held = (int(held_cur or 0), int(held_prev or 0))
-        if 0 in held:
-            return f"not enough history to test a trend: no events were held for this customer in one of the " \
-                   f"two {months}-month windows"
-        return (f"not enough attendance to test a trend: {cur + prev} events attended in the last "
-                f"{2 * months} months, at least {min_events} are needed")
+        return f"too little history to judge a trend yet: at least {min_events} events are needed"
     sentence = risk_reason(cur, prev, row.get("p_value"), missed, months,
                            None if held_cur is None else int(held_cur), None if held_prev is None else int(held_prev))
-    if trend == "stable":
-        return f"{sentence}; no significant change"
-    if trend == "rising":
-        return f"{sentence}; attending more often"
-    return sentence
+    return f"{sentence}; " + ("coming more often than before" if trend == "rising" else "about as often as before")
 
 
 @dataclass

@@ -28,7 +28,7 @@ def send_event_invitations(engine: Engine, settings: Settings, state: ScoredStat
                            dry_run: bool = True) -> dict[str, Any]:
     """Invites the event's recommended contacts (`customers`, else the `top` N); per recipient its status,
     and for a dry run the rendered subject and text. Raises ValueError for an unknown event."""
-    from engagement_pipeline.defs.action_resources import mailer_from_env
+    from engagement_pipeline.defs.actions.resources import mailer_from_env
 
     found = find_event(state.upcoming, event)
     chosen = select_recommendations(state.invitation_recommendations(), str(found["event_name"]), customers,

@@ -4,18 +4,20 @@ A file without an event name or date is archived and held (never rejected, never
 line its ledger suggests to `events/overrides.csv` and is done: this sensor notices that the file's content
 changed and requests one ingestion run per held upload the new overrides match. The run finds the file gone
 from the inbox and re-reads its archived copy (`attendance_upload`), so nothing has to be dropped again.
-Kept apart from the inbox sensor (defs/sensors.py) on purpose: it watches a different thing, the overrides.
+Kept apart from the inbox sensor (defs/ingest/sensors.py) on purpose: it watches a different thing, the overrides.
 """
 
 import hashlib
+from datetime import date
 
 import dagster as dg
 
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.ingest.overrides import load_overrides, merged_override
 
+from ..engagement.resources import scoring_run_config
+from ..resources import DataFolder, Warehouse
 from .jobs import ingest_upload_job
-from .resources import DataFolder, Warehouse
 
 HELD_TAG = "engagement/held_upload"
 
@@ -42,8 +44,7 @@ def held_uploads_sensor(context: dg.SensorEvaluationContext, data_folder: DataFo
     except ValueError as err:
         context.log.warning(f"events/overrides.csv cannot be read, held uploads stay held: {err}")
         return dg.SensorResult(skip_reason=dg.SkipReason(str(err)), cursor=digest)
-    with warehouse.engine().connect() as conn:
-        held = wh.load_held_uploads(conn)
+    held = wh.load_held(warehouse.engine())
     named = [row for row in held.itertuples(index=False) if merged_override(overrides, row.file_name)]
     if not named:
         return dg.SensorResult(skip_reason=dg.SkipReason(f"{len(held)} held upload(s), none named by the overrides."),
@@ -51,7 +52,7 @@ def held_uploads_sensor(context: dg.SensorEvaluationContext, data_folder: DataFo
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(partition_key=row.file_name, run_key=f"held:{row.upload_id}:{digest}",
-                          tags={HELD_TAG: str(row.upload_id)})
+                          run_config=scoring_run_config(date.today()), tags={HELD_TAG: str(row.upload_id)})
             for row in named
         ],
         cursor=digest,

@@ -15,8 +15,8 @@ import pandas as pd
 from engagement_pipeline.config import COMPONENTS
 from engagement_pipeline.quality import expectations as ex
 
-from .engagement_assets import attendance, engagement_scores
-from .resources import Scoring
+from .assets import attendance, engagement_scores
+from .resources import ScoringRun
 
 ATTENDANCE_EMAIL_CHECK = "email_format"
 ATTENDANCE_DATE_CHECK = "event_date_in_range"
@@ -46,9 +46,10 @@ _SCORES = {
 }
 
 
-def run_date(scoring: Scoring) -> date:
-    """The later of today and the scoring date, so a run that scores a simulated future stays consistent."""
-    return max(date.today(), scoring.as_of_date())
+def run_date(scoring: ScoringRun) -> date:
+    """The later of the day the run was requested and its scoring date, so a run that scores a simulated
+    future stays consistent; both fixed once per run (`engagement/resources.py`)."""
+    return max(scoring.requested_on, scoring.as_of)
 
 
 def _results(asset: dg.AssetKey, validation: ex.ValidationResult) -> Iterator[dg.AssetCheckResult]:
@@ -70,7 +71,8 @@ def _blocking(name: str) -> bool:
            for name, (blocking, text) in _ATTENDANCE.items()],
     can_subset=False,
 )
-def attendance_quality(attendance: pd.DataFrame, scoring: Scoring) -> Iterator[dg.AssetCheckResult]:
+def attendance_quality(attendance: pd.DataFrame, scoring: dg.ResourceParam[ScoringRun]
+                       ) -> Iterator[dg.AssetCheckResult]:
     """Great Expectations rules on the merged attendance history."""
     yield from _results(ATTENDANCE_KEY, ex.validate_attendance(attendance, run_date(scoring)))
 
@@ -80,11 +82,11 @@ def attendance_quality(attendance: pd.DataFrame, scoring: Scoring) -> Iterator[d
            for name, (blocking, text) in _SCORES.items()],
     can_subset=False,
 )
-def engagement_scores_quality(engagement_scores: pd.DataFrame, scoring: Scoring
+def engagement_scores_quality(engagement_scores: pd.DataFrame, scoring: dg.ResourceParam[ScoringRun]
                               ) -> Iterator[dg.AssetCheckResult]:
     """Great Expectations rules on the scores, plus the weights they were computed with."""
     scores = ex.validate_scores(engagement_scores)
-    weights = ex.validate_weights(dict(scoring.weights))
+    weights = ex.validate_weights(dict(scoring.config.weights))
     yield from _results(SCORES_KEY, ex.ValidationResult(scores.success and weights.success,
                                                  {**scores.rules, **weights.rules}))
 

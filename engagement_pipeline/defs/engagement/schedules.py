@@ -3,6 +3,7 @@
 import dagster as dg
 
 from .jobs import engagement_job
+from .resources import scoring_run_config
 
 
 @dg.schedule(
@@ -13,9 +14,9 @@ from .jobs import engagement_job
     description="Every Monday 06:00 UTC, re-score every customer as of that day.",
 )
 def weekly_rescore_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    as_of = context.scheduled_execution_time.date().isoformat()
+    as_of = context.scheduled_execution_time.date()
     return dg.RunRequest(
-        run_key=f"weekly-{as_of}",
-        run_config={"resources": {"scoring": {"config": {"as_of": as_of}}}},
-        tags={"engagement/as_of": as_of},
+        run_key=f"weekly-{as_of.isoformat()}",
+        run_config=scoring_run_config(as_of),
+        tags={"engagement/as_of": as_of.isoformat()},
     )

@@ -33,9 +33,9 @@ from engagement_pipeline.insights import load_upcoming_events
 from engagement_pipeline.report.escape import mask_emails_in
 from engagement_pipeline.report.markdown import markdown_table
 
-from .action_resources import Mailer
-from .metadata import masked
-from .resources import DataFolder, Warehouse
+from ..metadata import masked
+from ..resources import DataFolder, Warehouse
+from .resources import Mailer
 
 NO_EVENT = "(no event in events/upcoming_events.csv)"
 FENCE = "`" * 3

@@ -29,9 +29,10 @@ from engagement_pipeline.matching.crm import Crm, load_crm_cached
 from engagement_pipeline.scoring import engagement_trends as compute_trends
 from engagement_pipeline.scoring import score_customers
 
-from .ingest_assets import matched_attendance
-from .metadata import preview, table_metadata, table_preview
-from .resources import DataFolder, Scoring, Warehouse
+from ..ingest.assets import stored_attendance
+from ..metadata import preview, table_metadata, table_preview
+from ..resources import DataFolder, Warehouse
+from .resources import ScoringRun
 
 
 @dg.asset(group_name="crm", kinds={"csv"})
@@ -44,25 +45,26 @@ def crm(data_folder: DataFolder) -> dg.Output[Crm]:
     )
 
 
-@dg.asset(group_name="engagement", deps=[matched_attendance], kinds={"pandas", "sqlite"})
+@dg.asset(group_name="engagement", deps=[stored_attendance], kinds={"pandas", "sqlite"})
 def attendance(
     context: dg.AssetExecutionContext, crm: Crm, data_folder: DataFolder, warehouse: Warehouse
 ) -> dg.Output[pd.DataFrame]:
-    """Every accepted upload merged into one history, matched against the current CRM.
+    """Every accepted upload merged into one history, matched to customers once, against the `crm` asset.
 
-    Re-matching here (not only per upload) means a CRM correction takes effect at the next re-score.
+    The one match of a run (uploads are stored unmatched): a CRM correction takes effect at the next re-score.
     """
-    with warehouse.engine().begin() as conn:
-        wh.write_lock(conn)  # before reading: a concurrent run's uploads are either all in or all out
-        records = wh.load_upload_records(conn)
-        kept, decisions = choose_exports(records, wh.load_export_info(conn))
-        merged = merge_platforms(kept)
-        outcome = match_attendance(merged, crm, data_folder.settings.internal_domains)
-        wh.replace_attendance(conn, outcome.matched)
-        wh.store_export_status(conn, export_status(decisions))
+    derived: dict[str, pd.DataFrame] = {}
+
+    def derive(records: pd.DataFrame, export_info: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+        kept, derived["decisions"] = choose_exports(records, export_info)
+        derived["matched"] = match_attendance(merge_platforms(kept), crm, data_folder.settings.internal_domains
+                                              ).matched
+        return derived["matched"], export_status(derived["decisions"])
+
+    wh.store_attendance_from_uploads(warehouse.engine(), derive)
+    decisions, matched = derived["decisions"], derived["matched"]
     superseded = decisions[decisions["decision"] == "superseded"]
     not_used = decisions[decisions["decision"].isin(["held", "ignored"])]
-    matched = outcome.matched
     attended = matched[matched["attended"]] if len(matched) else matched
     if len(superseded):
         context.log.info(f"{int(superseded['records'].sum())} records superseded by later exports")
@@ -104,13 +106,13 @@ def unmatched_attendees(attendance: pd.DataFrame, crm: Crm) -> dg.Output[pd.Data
 
 @dg.asset(group_name="engagement", kinds={"pandas", "sqlite"})
 def engagement_scores(
-    attendance: pd.DataFrame, events_held: pd.DataFrame, crm: Crm, scoring: Scoring, warehouse: Warehouse
+    attendance: pd.DataFrame, events_held: pd.DataFrame, crm: Crm, scoring: dg.ResourceParam[ScoringRun]
 ) -> dg.Output[pd.DataFrame]:
-    """0–100 per customer as of the scoring date, with its five components and their contributions."""
-    as_of = scoring.as_of_date()
-    scores = score_customers(attendance, events_held, crm.customers, crm.contacts, as_of, scoring.config())
-    with warehouse.engine().begin() as conn:
-        wh.store_scores(conn, as_of, scores, pd.DataFrame(columns=["customer_id", "trend"]))
+    """0–100 per customer as of the run's scoring date, with its five components and their contributions.
+
+    Stored once, with their trends, by `engagement_trends`."""
+    as_of = scoring.as_of
+    scores = score_customers(attendance, events_held, crm.customers, crm.contacts, as_of, scoring.config)
     shown = scores[["rank", "customer_name", "score", "band", "events_attended", "events_held", "users",
                     "weakest_component"]].sort_values("rank")
     bands = scores["band"].value_counts()
@@ -129,13 +131,13 @@ def engagement_scores(
 @dg.asset(group_name="engagement", kinds={"pandas", "sqlite"})
 def engagement_trends(
     attendance: pd.DataFrame, events_held: pd.DataFrame, engagement_scores: pd.DataFrame, crm: Crm,
-    scoring: Scoring, warehouse: Warehouse,
+    scoring: dg.ResourceParam[ScoringRun], warehouse: Warehouse,
 ) -> dg.Output[pd.DataFrame]:
-    """Rising, stable, declining or insufficient data, from an exact test of current vs previous window."""
-    as_of = scoring.as_of_date()
-    trends = compute_trends(attendance, events_held, crm.customers, as_of, scoring.config())
-    with warehouse.engine().begin() as conn:
-        wh.store_scores(conn, as_of, engagement_scores, trends)
+    """Rising, stable, declining or insufficient data, from an exact test of current vs previous window.
+
+    Writes the scoring date's snapshot, each score with its trend, to the warehouse: once per run."""
+    trends = compute_trends(attendance, events_held, crm.customers, scoring.as_of, scoring.config)
+    wh.store_score_snapshot(warehouse.engine(), scoring.as_of, engagement_scores, trends)
     counts = trends["trend"].value_counts().to_dict()
     return dg.Output(
         trends,
@@ -155,12 +157,13 @@ def event_summary(attendance: pd.DataFrame, events_held: pd.DataFrame) -> dg.Out
 @dg.asset(group_name="insights", kinds={"pandas"})
 def advocacy_candidates(
     engagement_scores: pd.DataFrame, engagement_trends: pd.DataFrame, attendance: pd.DataFrame, crm: Crm,
-    scoring: Scoring, data_folder: DataFolder,
+    scoring: dg.ResourceParam[ScoringRun], data_folder: DataFolder,
 ) -> dg.Output[pd.DataFrame]:
     """High, not declining customers, with the participation that makes them credible advocates."""
     found = find_advocacy_candidates(
         engagement_scores, engagement_trends, attendance, crm.contacts, customers=crm.customers,
-        window_days=scoring.window_days, internal_domains=data_folder.settings.internal_domains,
+        window_days=scoring.config.window_days, internal_domains=data_folder.settings.internal_domains,
+        as_of=scoring.as_of,
     )
     shown = found.drop(columns=["notable", "suggested_types"], errors="ignore")
     return dg.Output(found, metadata={"candidates": len(found), **table_metadata(shown), "preview": preview(shown)})
@@ -168,11 +171,12 @@ def advocacy_candidates(
 
 @dg.asset(group_name="insights", kinds={"pandas"})
 def engagement_risks(
-    engagement_scores: pd.DataFrame, engagement_trends: pd.DataFrame, crm: Crm, scoring: Scoring
+    engagement_scores: pd.DataFrame, engagement_trends: pd.DataFrame, crm: Crm,
+    scoring: dg.ResourceParam[ScoringRun],
 ) -> dg.Output[pd.DataFrame]:
     """Customers whose engagement shows a tested decline, with the reason in the CSM's words."""
     risks = find_engagement_risks(engagement_scores, engagement_trends, crm.customers,
-                                  trend_window_days=scoring.trend_window_days)
+                                  trend_window_days=scoring.config.trend_window_days, as_of=scoring.as_of)
     arr = pd.to_numeric(risks["arr"], errors="coerce").sum() if len(risks) else 0.0
     return dg.Output(risks, metadata={
         "declining": len(risks), "arr_at_risk": float(arr), **table_metadata(risks),
@@ -182,22 +186,22 @@ def engagement_risks(
 
 
 @dg.asset(group_name="insights", kinds={"csv"})
-def upcoming_events(data_folder: DataFolder, scoring: Scoring) -> dg.Output[pd.DataFrame]:
+def upcoming_events(data_folder: DataFolder, scoring: dg.ResourceParam[ScoringRun]) -> dg.Output[pd.DataFrame]:
     """The events catalogue from `events/upcoming_events.csv`, restricted to after the scoring date."""
     upcoming = load_upcoming_events(data_folder.settings.events_dir / "upcoming_events.csv",
-                                    as_of=scoring.as_of_date())
+                                    as_of=scoring.as_of)
     return dg.Output(upcoming, metadata={"events": len(upcoming), "preview": preview(upcoming)})
 
 
 @dg.asset(group_name="insights", kinds={"pandas"})
 def invitation_recommendations(
     upcoming_events: pd.DataFrame, attendance: pd.DataFrame, engagement_scores: pd.DataFrame,
-    engagement_trends: pd.DataFrame, crm: Crm, scoring: Scoring, data_folder: DataFolder,
+    engagement_trends: pd.DataFrame, crm: Crm, scoring: dg.ResourceParam[ScoringRun], data_folder: DataFolder,
 ) -> dg.Output[pd.DataFrame]:
     """Who to invite to each upcoming event, and a reason grounded in their own attendance."""
     recommendations = recommend_invitations(
         upcoming_events, attendance, engagement_scores, engagement_trends, crm.customers, crm.contacts,
-        scoring.as_of_date(), internal_domains=data_folder.settings.internal_domains,
+        scoring.as_of, internal_domains=data_folder.settings.internal_domains,
     )
     return dg.Output(
         recommendations,

@@ -5,15 +5,13 @@
 import dagster as dg
 import pandas as pd
 
-from engagement_pipeline.actions import conversion, health, risks, uplift
-from engagement_pipeline.actions.report import UPLIFT_ATTR, uplift_table
+from engagement_pipeline.actions import health, risks, store, uplift
+from engagement_pipeline.actions.report import ADVOCACY_ATTR, UPLIFT_ATTR
 from engagement_pipeline.matching.crm import Crm
-from engagement_pipeline.warehouse.action_tables import advocacy_opportunities as opportunities_table
-from engagement_pipeline.warehouse.action_tables import invitations as invitations_table
-from engagement_pipeline.warehouse.action_tables import read_table
 
-from .engagement_assets import preview
-from .resources import Scoring, Warehouse
+from ..engagement.assets import preview
+from ..engagement.resources import ScoringRun
+from ..resources import Warehouse
 
 
 class HealthConfig(dg.Config):
@@ -25,9 +23,7 @@ class HealthConfig(dg.Config):
 @dg.asset(group_name="actions", kinds={"sqlite"})
 def advocacy_opportunities(warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
     """Every advocacy opportunity with its status (open, won, lost); created by the advocacy job."""
-    with warehouse.engine().connect() as conn:
-        frame = read_table(conn, opportunities_table)
-        rate = conversion.advocacy_conversion(conn)
+    frame, rate = store.load_advocacy_opportunities(warehouse.engine())
     return dg.Output(frame, metadata={**{k: v for k, v in rate.items() if v is not None},
                                       "preview": preview(frame, 20)})
 
@@ -35,8 +31,7 @@ def advocacy_opportunities(warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
 @dg.asset(group_name="actions", kinds={"sqlite"})
 def invitations(warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
     """Every invitation with status (sent, unknown, failed, held_out, skipped...), arm, reason and conversion."""
-    with warehouse.engine().connect() as conn:
-        frame = read_table(conn, invitations_table)
+    frame = store.load_invitations(warehouse.engine())
     counts = {str(k): int(v) for k, v in frame["status"].value_counts().items()}
     shown = frame.drop(columns=["message_id", "created_at", "message", "claimed_by", "claimed_at",
                                 "next_attempt_at"], errors="ignore")  # never the rendered bodies
@@ -46,39 +41,32 @@ def invitations(warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
 
 
 @dg.asset(group_name="actions_tracking", kinds={"sqlite"})
-def risk_signals(engagement_risks: pd.DataFrame, scoring: Scoring, warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
+def risk_signals(engagement_risks: pd.DataFrame, scoring: dg.ResourceParam[ScoringRun],
+                 warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
     """One open signal per (declining customer, cause), never duplicated across runs; resolved when gone.
 
     `created_now` marks the signals this run opened, so the report can say what changed."""
-    causes = risks.risk_causes(engagement_risks)
-    with warehouse.engine().begin() as conn:
-        before = set(risks.open_signals(conn)["signal_id"])
-        counts = risks.sync_risk_signals(conn, causes, scoring.as_of_date())
-        frame = risks.open_signals(conn)
-    frame["created_now"] = ~frame["signal_id"].isin(before)
-    return dg.Output(frame, metadata={**counts, "preview": preview(frame, 20)})
+    synced = store.store_risk_signals(warehouse.engine(), risks.risk_causes(engagement_risks), scoring.as_of)
+    return dg.Output(synced.open_signals, metadata={**synced.counts, "preview": preview(synced.open_signals, 20)})
 
 
 @dg.asset(group_name="actions_tracking", kinds={"sqlite"})
-def outreach_tasks(risk_signals: pd.DataFrame, engagement_risks: pd.DataFrame, crm: Crm, scoring: Scoring,
-                   warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
+def outreach_tasks(risk_signals: pd.DataFrame, engagement_risks: pd.DataFrame, crm: Crm,
+                   scoring: dg.ResourceParam[ScoringRun], warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
     """An open outreach task (owner, due date, suggested action) per customer with open risk signals."""
-    with warehouse.engine().begin() as conn:
-        created = risks.sync_outreach_tasks(conn, engagement_risks, crm.contacts, scoring.as_of_date())
-        frame = risks.open_tasks(conn)
+    created, frame = store.store_outreach_tasks(warehouse.engine(), engagement_risks, crm.contacts, scoring.as_of)
     return dg.Output(frame, metadata={"created": created, "open": len(frame), "preview": preview(frame, 20)})
 
 
 @dg.asset(group_name="actions_tracking", kinds={"sqlite"})
-def customer_health(config: HealthConfig, engagement_scores: pd.DataFrame, crm: Crm, scoring: Scoring,
-                    warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
+def customer_health(config: HealthConfig, engagement_scores: pd.DataFrame, crm: Crm,
+                    scoring: dg.ResourceParam[ScoringRun], warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
     """CRM usage health blended with the engagement score, one row per customer per scoring date."""
     try:
         blended = health.blend_health(engagement_scores, crm.customers, config.engagement_weight)
     except ValueError as err:
         raise dg.Failure(description=str(err)) from err
-    with warehouse.engine().begin() as conn:
-        stored = health.store_health(conn, scoring.as_of_date(), blended)
+    stored = store.store_health(warehouse.engine(), scoring.as_of, blended)
     return dg.Output(blended, metadata={"customers": stored, "engagement_weight": config.engagement_weight,
                                         "preview": preview(blended.sort_values("health_score"), 15)})
 
@@ -87,13 +75,12 @@ def customer_health(config: HealthConfig, engagement_scores: pd.DataFrame, crm: 
 def conversion_summary(attendance: pd.DataFrame, advocacy_candidates: pd.DataFrame,
                        warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
     """Invitation → attendance conversion per event and overall, attendance lift, advocacy conversion, and the
-    randomised holdout's uplift (in `.attrs["uplift"]`, numeric metadata `attendance_uplift*` to plot)."""
-    with warehouse.engine().begin() as conn:
-        marked = conversion.mark_conversions(conn, attendance)
-        table = conversion.invitation_conversion(conn, attendance)
-        advocacy = conversion.advocacy_conversion(conn)
-        lift = uplift_table(conn, attendance, conversion.advocacy_outcomes(conn, advocacy_candidates, attendance))
+    randomised holdout's uplift (in `.attrs["uplift"]`, numeric metadata `attendance_uplift*` to plot); the
+    advocacy conversion in `.attrs["advocacy"]`, so the report reads it from here and never from the warehouse."""
+    found = store.store_conversions(warehouse.engine(), attendance, advocacy_candidates)
+    table, advocacy, lift, marked = found.invitations, found.advocacy, found.uplift, found.newly_converted
     table.attrs[UPLIFT_ATTR] = lift
+    table.attrs[ADVOCACY_ATTR] = advocacy
     overall = table.loc[table["event_name"] == "All events"] if len(table) else table
     metadata = {"newly_converted": marked, "preview": preview(table, 20), **uplift.metrics(lift),
                 "uplift_table": preview(lift, 20),

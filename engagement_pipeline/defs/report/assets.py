@@ -1,7 +1,6 @@
 """The engagement report (Markdown in the UI, .md and .xlsx under data/reports/) and the upload ledger."""
 
 
-import json
 import re
 import warnings
 from datetime import timedelta
@@ -10,18 +9,18 @@ import dagster as dg
 import pandas as pd
 
 from engagement_pipeline import warehouse as wh
-from engagement_pipeline.actions.conversion import advocacy_conversion
-from engagement_pipeline.actions.report import health_update_sentence, report_sections
+from engagement_pipeline.actions.report import ADVOCACY_ATTR, health_update_sentence, report_sections
 from engagement_pipeline.insights import engagement_distribution, leaderboard, upload_summary
 from engagement_pipeline.matching.crm import Crm
 from engagement_pipeline.report import EngagementReport, render_markdown, write_workbook
 from engagement_pipeline.report.history import score_history
 from engagement_pipeline.report.markdown import report_owners
 
-from .engagement_assets import preview
-from .ingest_assets import matched_attendance
-from .metadata import table_metadata, table_preview
-from .resources import DataFolder, Scoring, Warehouse
+from ..engagement.assets import preview
+from ..engagement.resources import ScoringRun
+from ..ingest.assets import stored_attendance
+from ..metadata import table_metadata, table_preview
+from ..resources import DataFolder, Warehouse
 
 REPORT_OWNERS = ["team:customer-success"]
 REPORT_MAX_AGE = timedelta(days=8)  # the weekly re-score plus a day's grace
@@ -36,17 +35,13 @@ LEDGER_COLUMNS = ["upload_id", "file_name", "status", "platform", "rows_read", "
                   "lines_read", "lines_damaged", "export_status", "export_reason"]  # issue 10: lines, re-exports
 
 
-@dg.asset(group_name="ingest", deps=[matched_attendance], kinds={"sqlite"})
+@dg.asset(group_name="ingest", deps=[stored_attendance], kinds={"sqlite"})
 def upload_ledger(warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
     """Every upload with its row accounting: rows read = kept + excluded + quarantined."""
-    with warehouse.engine().connect() as conn:
-        uploads = wh.load_uploads(conn)
+    uploads = wh.load_upload_ledger(warehouse.engine())
     ledger = uploads.reindex(columns=LEDGER_COLUMNS)
-    accepted = ledger[ledger["status"] == "accepted"]
-    balanced = bool(
-        (accepted["rows_read"] == accepted["rows_kept"] + accepted["rows_excluded"]
-         + accepted["rows_quarantined"]).all()
-    )
+    accepted = uploads[uploads["status"] == "accepted"]
+    balanced = bool(accepted["balanced"].eq(True).all())  # as each upload's ledger stored it when parsed
     return dg.Output(
         ledger,
         metadata={
@@ -60,13 +55,10 @@ def upload_ledger(warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
     )
 
 
-@dg.asset(group_name="ingest", deps=[matched_attendance], kinds={"sqlite"})
+@dg.asset(group_name="ingest", deps=[stored_attendance], kinds={"sqlite"})
 def quarantined_rows(warehouse: Warehouse) -> dg.Output[pd.DataFrame]:
     """Rows that could not be used, each with its reason and the original cells; never dropped."""
-    with warehouse.engine().connect() as conn:
-        rows = wh.load_row_issues(conn, kind="quarantined")
-    if len(rows):
-        rows["raw"] = rows["raw"].map(json.loads)
+    rows = wh.load_quarantined_rows(warehouse.engine())
     shown = rows.drop(columns=["raw"], errors="ignore")
     return dg.Output(rows, metadata={"rows": len(rows), "preview": preview(shown, 20)})
 
@@ -91,17 +83,16 @@ def engagement_report(
     conversion_summary: pd.DataFrame,
     crm: Crm,
     data_folder: DataFolder,
-    scoring: Scoring,
-    warehouse: Warehouse,
+    scoring: dg.ResourceParam[ScoringRun],
 ) -> dg.MaterializeResult:
     """The CSM's report: what needs action first (declining customers, new risk signals, outreach due), the top
     10 with score sparklines, advocacy, invitations per event, the score histogram, events by type, and the
-    statistics in a technical appendix; full tables in the .xlsx. One file per CSM owner beside it."""
-    as_of = scoring.as_of_date()
-    with warehouse.engine().connect() as conn:
-        advocacy = advocacy_conversion(conn)
+    statistics in a technical appendix; full tables in the .xlsx. One file per CSM owner beside it.
+
+    Fed only by asset outputs (the advocacy conversion travels with `conversion_summary`), dated by the run."""
+    as_of, config = scoring.as_of, scoring.config
+    advocacy = conversion_summary.attrs[ADVOCACY_ATTR]
     board = leaderboard(engagement_scores, engagement_trends)
-    config = scoring.config()
     report = EngagementReport(
         as_of=as_of,
         summary=upload_summary(attendance, events_held),

@@ -15,14 +15,17 @@ again, up to MAX_ATTEMPTS runs; then it stays in the inbox, named in the sensor'
 import hashlib
 import json
 from collections import defaultdict
+from datetime import date
 
 import dagster as dg
 
 from engagement_pipeline.inbox import InboxFile
 
-from .jobs import engagement_job, ingest_upload_job
+from ..engagement.jobs import engagement_job
+from ..engagement.resources import scoring_run_config
+from ..resources import Inbox
+from .jobs import ingest_upload_job
 from .partitions import upload_partitions_def
-from .resources import Inbox
 
 ACTIVE_STATUSES = [
     dg.DagsterRunStatus.QUEUED,
@@ -40,7 +43,10 @@ BATCH_TAG = "engagement/batch"  # a run over several files: JSON {file name: sig
 WILL_RETRY_TAG = "dagster/will_retry"  # set by Dagster on a failed run that run_retries will re-execute
 RANGE_START_TAG, RANGE_END_TAG = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 RUNS_LOOKED_AT = 1000  # the newest ingestion runs searched for a file's earlier attempts
-SENSOR_INTERVAL_SECONDS = 5  # the daemon evaluates sensors at most every 5 s anyway
+# The daemon's sensor loop comes round every 5 s (fixed in Dagster). A minimum interval of 5 s as well made
+# every other evaluation fall a few milliseconds short of it and be skipped: a dropped file waited up to 10 s
+# for its tick (measured: 10 s gaps between inbox ticks). Any minimum below the loop means every loop.
+SENSOR_INTERVAL_SECONDS = 1
 
 
 def run_files(run: dg.DagsterRun) -> dict[str, str]:
@@ -81,15 +87,17 @@ def _contiguous(keys: list[str], order: list[str]) -> list[list[str]]:
     return groups
 
 
-def _request(batch: list[tuple[InboxFile, int]]) -> dg.RunRequest:
-    """One run for a batch; the run key counts earlier attempts of each file version (see inbox_sensor)."""
+def _request(batch: list[tuple[InboxFile, int]], as_of: date) -> dg.RunRequest:
+    """One run for a batch; the run key counts earlier attempts of each file version (see inbox_sensor).
+    `as_of`, the tick's day, is the run's scoring date (a retry of the run keeps it)."""
     if len(batch) == 1:
         f, attempt = batch[0]
         return dg.RunRequest(partition_key=f.name, run_key=f"{f.name}:{f.signature}:{attempt}",
-                             tags={FILE_TAG: f.name, SIGNATURE_TAG: f.signature})
+                             run_config=scoring_run_config(as_of), tags={FILE_TAG: f.name, SIGNATURE_TAG: f.signature})
     signature = "\n".join(f"{f.name}:{f.signature}:{attempt}" for f, attempt in batch)
     return dg.RunRequest(
         run_key=f"batch:{len(batch)}:{hashlib.sha256(signature.encode()).hexdigest()[:32]}",
+        run_config=scoring_run_config(as_of),
         tags={RANGE_START_TAG: batch[0][0].name, RANGE_END_TAG: batch[-1][0].name,
               BATCH_TAG: json.dumps({f.name: f.signature for f, _ in batch})},
     )
@@ -138,7 +146,7 @@ def inbox_sensor(context: dg.SensorEvaluationContext, inbox: Inbox) -> dg.Sensor
     attempts = {f.name: (f, attempt) for f, attempt in requests}
     batches = _contiguous(list(attempts), existing + new_keys)
     return dg.SensorResult(
-        run_requests=[_request([attempts[name] for name in batch]) for batch in batches],
+        run_requests=[_request([attempts[name] for name in batch], date.today()) for batch in batches],
         dynamic_partitions_requests=[upload_partitions_def.build_add_request(new_keys)] if new_keys else [],
         cursor=json.dumps(cursor, sort_keys=True),
     )
@@ -171,6 +179,7 @@ def rescore_after_ingest_sensor(context: dg.SensorEvaluationContext) -> dg.Senso
     if context.cursor == latest.dagster_run.run_id:
         return dg.SkipReason("Already re-scored after the latest ingestion run.")
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=f"rescore-after-{latest.dagster_run.run_id}")],
+        run_requests=[dg.RunRequest(run_key=f"rescore-after-{latest.dagster_run.run_id}",
+                                    run_config=scoring_run_config(date.today()))],
         cursor=latest.dagster_run.run_id,
     )

@@ -1,6 +1,6 @@
-"""Per-file assets: the dropped upload, its validated records, and those records matched to customers.
+"""Per-file assets: the dropped upload, its validated records, and those records stored for the merge.
 
-Each is a thin wrapper: the work happens in `inbox`, `ingest`, `matching` and `warehouse`. One run may cover
+Each is a thin wrapper: the work happens in `inbox`, `ingest`, `ledger` and `warehouse`. One run may cover
 a batch of files (a range of `uploads` partitions, see `sensors.py`): then each asset does its per-file work
 for every file of the range, returns `{file name: value}` (stored per partition by `io.BatchPickleIOManager`)
 and records each file's metadata on its own partition. A one-file run returns the bare value, as always.
@@ -20,16 +20,14 @@ from engagement_pipeline import warehouse as wh
 from engagement_pipeline.config import missing_crm
 from engagement_pipeline.ingest.ledger import exclude_internal
 from engagement_pipeline.ingest.mappings import LoadedMapping, load_mappings, write_mapping_skeleton
-from engagement_pipeline.ingest.organiser import internal_domains_for
+from engagement_pipeline.ingest.organiser import internal_domains_for, organiser_records
 from engagement_pipeline.ingest.overrides import EventOverride, WaitingForEventDetails, load_overrides
 from engagement_pipeline.ingest.parse import parse_export
 from engagement_pipeline.ingest.result import ParsedUpload, RejectedFile
-from engagement_pipeline.matching import match_attendance
-from engagement_pipeline.matching.crm import Crm, load_crm_cached
 from engagement_pipeline.report.escape import mask_emails_in
 
+from ..resources import DataFolder, Inbox, Warehouse
 from .partitions import upload_partitions_def
-from .resources import DataFolder, Inbox, Warehouse
 
 # `backfill_policy` is marked beta; it is the documented way to run a range of partitions in one run.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
@@ -87,18 +85,14 @@ def attendance_upload(
 
 def _archive(file_name: str, store: Any, inbox: Inbox, warehouse: Warehouse) -> tuple[Upload, dict[str, Any]]:
     fetched = store.fetch(file_name)
-    with warehouse.engine().begin() as conn:
-        if fetched is None:  # already processed and gone from the inbox: re-run from its archived copy
-            previous = wh.load_uploads(conn)
-            previous = previous[previous["file_name"] == file_name]
-            if previous.empty:
-                raise dg.Failure(description=f"{file_name} is neither in the inbox ({store.location}) "
-                                             "nor in the archive.")
-            fetched = store.fetch_archived(str(previous.iloc[-1]["archive_path"]), file_name)
-        upload_id, first_seen = wh.register_upload(
-            conn, sha256=fetched.sha256, file_name=file_name, size_bytes=fetched.size,
-            archive_path=fetched.archive_ref,
-        )
+    if fetched is None:  # already processed and gone from the inbox: re-run from its archived copy
+        archived = wh.load_archive_ref(warehouse.engine(), file_name)
+        if archived is None:
+            raise dg.Failure(description=f"{file_name} is neither in the inbox ({store.location}) "
+                                         "nor in the archive.")
+        fetched = store.fetch_archived(archived, file_name)
+    upload_id, first_seen = wh.store_upload(warehouse.engine(), sha256=fetched.sha256, file_name=file_name,
+                                            size_bytes=fetched.size, archive_path=fetched.archive_ref)
     if inbox.consume:
         store.consume(fetched)
     upload = Upload(upload_id, file_name, fetched.sha256, fetched.archive_ref, first_seen, str(fetched.local_path))
@@ -172,8 +166,7 @@ def _validate(context: dg.AssetExecutionContext, attendance_upload: Upload, over
         )
     except WaitingForEventDetails as err:  # held, not rejected: an overrides.csv line processes it in place
         explanation = err.explanation()
-        with warehouse.engine().begin() as conn:
-            wh.mark_held(conn, attendance_upload.upload_id, explanation, [err.found])
+        wh.store_held_upload(warehouse.engine(), attendance_upload.upload_id, explanation, [err.found])
         reason = mask_emails_in(err.reason)  # the event log keeps no address
         context.log.warning(f"Holding {attendance_upload.file_name}: {reason}")
         return None, {"status": "held", "reason": explanation, "overrides_line": err.suggested_line}
@@ -185,8 +178,7 @@ def _validate(context: dg.AssetExecutionContext, attendance_upload: Upload, over
                                   explanation + (f"\n\n{skeleton}" if skeleton and inbox.url else ""))
         if skeleton and "://" not in error_file:
             write_mapping_skeleton(Path(error_file), skeleton)
-        with warehouse.engine().begin() as conn:
-            wh.mark_rejected(conn, attendance_upload.upload_id, explanation)
+        wh.store_rejected_upload(warehouse.engine(), attendance_upload.upload_id, explanation)
         reason = mask_emails_in(err.reason)  # a reason can quote a cell; the event log keeps no address
         context.log.warning(f"Rejected {attendance_upload.file_name}: {reason}")
         return None, {"status": "rejected", "reason": mask_emails_in(explanation),
@@ -202,45 +194,35 @@ def _validate(context: dg.AssetExecutionContext, attendance_upload: Upload, over
 
 @dg.asset(partitions_def=upload_partitions_def, group_name="ingest", kinds={"pandas", "sqlite"},
           backfill_policy=BATCH)
-def matched_attendance(
+def stored_attendance(
     context: dg.AssetExecutionContext, attendance_upload: Any, validated_attendance: Any,
     data_folder: DataFolder, warehouse: Warehouse,
 ) -> dg.Output[Any]:
-    """Records matched to customers (method and confidence per row), stored for this upload."""
+    """The upload's records, the organiser's own people moved to its ledger as excluded, stored for the merge.
+
+    Not matched to customers here: `attendance` matches the merged history of every upload once per run,
+    against the `crm` asset, so a CRM correction takes effect at the next re-score (docs/design.md)."""
     keys = list(context.partition_keys)
     uploads, parsed = _per_file(attendance_upload, keys), _per_file(validated_attendance, keys)
-    crm: list[Crm] = []  # the CRM is read once per run, and only when some file was accepted
-
-    def match(key: str) -> tuple[pd.DataFrame, dict[str, Any]]:
-        if parsed[key] is not None and not crm:
-            crm.append(load_crm_cached(data_folder.settings.crm_dir))
-        return _match(context, uploads[key], parsed[key], crm[0] if crm else None, data_folder, warehouse)
-
-    return _each_file(context, match)
+    return _each_file(context, lambda key: _store(context, uploads[key], parsed[key], data_folder, warehouse))
 
 
-def _match(context: dg.AssetExecutionContext, attendance_upload: Upload, validated_attendance: ParsedUpload | None,
-           crm: Crm | None, data_folder: DataFolder, warehouse: Warehouse) -> tuple[pd.DataFrame, dict[str, Any]]:
-    if validated_attendance is None or crm is None:
+def _store(context: dg.AssetExecutionContext, attendance_upload: Upload, validated_attendance: ParsedUpload | None,
+           data_folder: DataFolder, warehouse: Warehouse) -> tuple[pd.DataFrame, dict[str, Any]]:
+    if validated_attendance is None:
         return pd.DataFrame(), {"status": "rejected", "records": 0}
-    settings = data_folder.settings
-    internal_domains, rule = internal_domains_for(settings.internal_domains, validated_attendance)
-    outcome = match_attendance(validated_attendance.records, crm, internal_domains)
-    parsed = exclude_internal(validated_attendance, outcome.internal)
+    internal_domains, rule = internal_domains_for(data_folder.settings.internal_domains, validated_attendance)
+    parsed = exclude_internal(validated_attendance, organiser_records(validated_attendance.records,
+                                                                      internal_domains))
     if rule:
         parsed = replace(parsed, notes=[*parsed.notes, rule])
         context.log.info(rule)
     ledger = {**parsed.ledger, "notes": list(parsed.notes)}  # notes: inferred event dates, mappings used, ...
-    with warehouse.engine().begin() as conn:
-        wh.store_parsed_upload(
-            conn, attendance_upload.upload_id, platform=parsed.platform, records=outcome.matched,
-            excluded=parsed.excluded, quarantined=parsed.quarantined, ledger=ledger,
-        )
-    methods = outcome.matched["match_method"].value_counts().to_dict()
-    return outcome.matched, {
-        "records": len(outcome.matched),
-        "matched": int(outcome.matched["customer_id"].notna().sum()),
-        "by_method": dg.MetadataValue.json({str(k): int(v) for k, v in methods.items()}),
+    wh.store_upload_records(warehouse.engine(), attendance_upload.upload_id, platform=parsed.platform,
+                            records=parsed.records, excluded=parsed.excluded, quarantined=parsed.quarantined,
+                            ledger=ledger)
+    return parsed.records, {
+        "records": len(parsed.records),
         "ledger": dg.MetadataValue.json(ledger),
         "ledger_balanced": bool(ledger["balanced"]),
         "notes": "\n".join(parsed.notes) or "none",

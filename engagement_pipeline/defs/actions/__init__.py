@@ -6,9 +6,9 @@ record what they did in the warehouse and report it as materializations of the `
 and `invitations` assets, whose own definitions only read the warehouse.
 """
 
-from .action_assets import TRACKING_ASSETS, VIEW_ASSETS
-from .action_jobs import create_advocacy_opportunities_job, invitation_outbox_job, send_event_invitations_job
-from .action_resources import Mailer, mailer_from_env
+from .assets import TRACKING_ASSETS, VIEW_ASSETS
+from .jobs import create_advocacy_opportunities_job, invitation_outbox_job, send_event_invitations_job
+from .resources import Mailer, mailer_from_env
 
 ASSETS: list = [*VIEW_ASSETS, *TRACKING_ASSETS]
 JOBS: list = [create_advocacy_opportunities_job, send_event_invitations_job, invitation_outbox_job]

@@ -1,6 +1,7 @@
-"""Two jobs: a batch of dropped files through ingestion and the re-score, and the re-score on its own.
+"""The ingestion job: a batch of dropped files through ingestion and the re-score (`engagement_job` alone is
+in `engagement/jobs.py`).
 
-Both run in-process: on two cores the multiprocess executor spends seconds starting a process per
+Both jobs run in-process: on two cores the multiprocess executor spends seconds starting a process per
 small pandas step, and the embedded SQLite warehouse prefers a single writer anyway.
 
 Why the ingestion job also re-scores: a run costs seconds before any work starts (the daemon's tick, the
@@ -12,28 +13,17 @@ drop becomes a report in one run. `engagement_job` stays for the weekly schedule
 
 import dagster as dg
 
+from ..engagement.jobs import RESCORE_SELECTION
 from .partitions import upload_partitions_def
 
 INGEST_GROUPS = ("ingest",)
-INGEST_ASSET_NAMES = ("attendance_upload", "validated_attendance", "matched_attendance")
-RESCORE_SELECTION = (
-    dg.AssetSelection.groups("crm", "engagement", "insights", "actions", "actions_tracking", "report")
-    | dg.AssetSelection.assets("upload_ledger", "quarantined_rows")
-)
+INGEST_ASSET_NAMES = ("attendance_upload", "validated_attendance", "stored_attendance")
 
 ingest_upload_job = dg.define_asset_job(
     "ingest_upload_job",
     selection=dg.AssetSelection.assets(*INGEST_ASSET_NAMES) | RESCORE_SELECTION,
     partitions_def=upload_partitions_def,
     executor_def=dg.in_process_executor,
-    description="Archive, validate and match a batch of dropped files (one partition per file, one run per "
+    description="Archive, validate and store a batch of dropped files (one partition per file, one run per "
     "batch), then merge all uploads, re-score and write the report in the same run. Never sends anything.",
-)
-
-engagement_job = dg.define_asset_job(
-    "engagement_job",
-    selection=RESCORE_SELECTION,
-    executor_def=dg.in_process_executor,
-    description="Merge all uploads, re-score every customer as of the run's scoring date, update risk signals, "
-    "outreach tasks, health and conversion, and write the report. Never sends anything.",
 )

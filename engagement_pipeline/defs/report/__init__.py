@@ -1,0 +1,1 @@
+"""The engagement report and its freshness check."""

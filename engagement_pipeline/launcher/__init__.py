@@ -1,0 +1,168 @@
+"""A run launcher that hands each run to a Python process which has already imported the code.
+
+Why: Dagster's default launcher asks the code server to spawn a fresh interpreter per run, and that
+interpreter imports Dagster, the definitions and, during the run, Great Expectations and openpyxl before any
+work: about 9 CPU seconds on the 2-core development machine, more than the 19 demo files' ingestion and
+re-score themselves, for a person watching the report after a drop. This launcher keeps one spare worker
+(`worker.py`) that has done those imports and waits on its stdin; a run is the spare's, and a new spare warms
+up once no run is working. The run itself executes exactly as `dagster api execute_run` executes it (the same
+command, in the warm process), so what the run computes does not change. A worker finding the project's
+source changed since it warmed up (an edit, then a reload in the UI) replaces itself with a cold
+`dagster api execute_run` first.
+
+A worker that dies without finishing its run (killed, out of memory) gets its run marked failed by a watcher
+thread, as the code server does for the default launcher, so `run_retries` re-executes it. The launcher is
+configured in `dagster.yaml` for the embedded instance (one host); it lives outside `defs/` so the daemon that
+loads it imports no definitions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from dagster import _check as check
+from dagster._core.launcher.base import LaunchRunContext, RunLauncher
+from dagster._serdes import ConfigurableClass
+from dagster._serdes.config_class import ConfigurableClassData
+
+WORKER_MODULE = "engagement_pipeline.launcher.worker"
+PID_TAG = "engagement/worker_pid"
+WATCH_SECONDS = 1.0
+
+
+class WarmProcessRunLauncher(RunLauncher, ConfigurableClass):
+    """Launches each run in a spare worker process that has already imported the `preload` modules."""
+
+    def __init__(self, inst_data: ConfigurableClassData | None = None, preload: Sequence[str] = ()) -> None:
+        self._inst_data = inst_data
+        self.preload = list(preload)
+        self._lock = threading.Lock()
+        self._spare: tuple[tuple[str, str], subprocess.Popen] | None = None
+        self._workers: dict[str, subprocess.Popen] = {}
+        self._place: tuple[str, str] | None = None  # where the last run's worker ran: the next spare's place
+        self._watcher: threading.Thread | None = None
+        super().__init__()
+
+    @property
+    def inst_data(self) -> ConfigurableClassData | None:
+        return self._inst_data
+
+    @classmethod
+    def config_type(cls) -> dict:
+        from dagster import Array, Field
+
+        return {"preload": Field(Array(str), is_required=False, default_value=[],
+                                 description="Modules (or module:function) the spare worker imports (calls) "
+                                 "before it is given a run.")}
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData, config_value: Mapping[str, Any]
+                          ) -> WarmProcessRunLauncher:
+        return cls(inst_data=inst_data, preload=config_value.get("preload", []))
+
+    # -- workers ---------------------------------------------------------------------------------------------
+    def _spawn(self, place: tuple[str, str]) -> subprocess.Popen:
+        executable, cwd = place
+        return subprocess.Popen([executable, "-m", WORKER_MODULE, *self.preload], stdin=subprocess.PIPE,
+                                cwd=cwd or None, text=True)
+
+    def _take_worker(self, place: tuple[str, str]) -> subprocess.Popen:
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            spare_place, process = spare
+            if spare_place == place and process.poll() is None:
+                return process
+            self._retire(process)
+        return self._spawn(place)
+
+    def _retire(self, process: subprocess.Popen) -> None:
+        """A spare that will not be used: closing its stdin ends it (it reads an empty line); the watcher
+        reaps it (no run has that id)."""
+        if process.stdin is not None:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+        self._workers[f"retired-spare-{process.pid}"] = process
+
+    def launch_run(self, context: LaunchRunContext) -> None:
+        from dagster._grpc.types import ExecuteRunArgs
+        from dagster._serdes import serialize_value
+
+        run = context.dagster_run
+        origin = check.not_none(run.job_code_origin, "WarmProcessRunLauncher needs a run with a code origin")
+        pointer = origin.repository_origin.code_pointer
+        place = (origin.executable_path or sys.executable, getattr(pointer, "working_directory", None) or "")
+        payload = serialize_value(ExecuteRunArgs(job_origin=origin, run_id=run.run_id,
+                                                 instance_ref=self._instance.get_ref()))
+        with self._lock:
+            worker = self._take_worker(place)
+            assert worker.stdin is not None
+            worker.stdin.write(payload + "\n")
+            worker.stdin.close()
+            self._workers[run.run_id] = worker
+            self._place = place
+            if self._watcher is None:
+                self._watcher = threading.Thread(target=self._watch, name="warm-run-launcher-watch", daemon=True)
+                self._watcher.start()
+        self._instance.add_run_tags(run.run_id, {PID_TAG: str(worker.pid)})
+
+    def _watch(self) -> None:
+        """Marks a run failed when its worker ended and the run did not (the code server's job otherwise), and
+        starts the next spare once no run is working, so its imports never take CPU from a run."""
+        from dagster import DagsterInstance
+        from dagster._utils import get_run_crash_explanation
+
+        while True:
+            threading.Event().wait(WATCH_SECONDS)
+            with self._lock:
+                ended = {run_id: p for run_id, p in self._workers.items() if p.poll() is not None}
+                for run_id in ended:
+                    del self._workers[run_id]
+                working = any(not key.startswith("retired-") for key in self._workers)
+                if self._spare is None and self._place is not None and not working:
+                    self._spare = (self._place, self._spawn(self._place))
+            if not ended:
+                continue
+            with DagsterInstance.from_ref(self._instance.get_ref()) as instance:
+                for run_id, process in ended.items():
+                    run = instance.get_run_by_id(run_id)
+                    if run is None or run.is_finished:
+                        continue
+                    instance.report_engine_event(
+                        get_run_crash_explanation(prefix=f"Run execution process for {run_id}",
+                                                  exit_code=check.not_none(process.returncode)),
+                        run, cls=self.__class__)
+                    instance.report_run_failed(run)
+
+    def terminate(self, run_id: str) -> bool:
+        """SIGINT to the run's worker (Dagster turns it into a cancelled run), from any process on this host: the
+        webserver cancels runs too, and only the daemon holds the worker objects."""
+        run = self._instance.get_run_by_id(run_id)
+        if not run or run.is_finished or PID_TAG not in run.tags:
+            return False
+        pid = int(run.tags[PID_TAG])
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            command = b""
+        if WORKER_MODULE.encode() not in command and sys.platform.startswith("linux"):
+            return False  # the worker is gone and its pid may be someone else's now
+        self._instance.report_run_canceling(run)
+        try:
+            os.kill(pid, signal.SIGINT)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def dispose(self) -> None:
+        with self._lock:
+            spare, self._spare = self._spare, None
+            if spare is not None:
+                self._retire(spare[1])
