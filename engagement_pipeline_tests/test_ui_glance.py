@@ -80,7 +80,7 @@ def test_metadata_types_read_back_from_the_instance(scored: dict[str, Any]) -> N
         assert isinstance(report[key], dg.FloatMetadataValue), key
     for key in ("declining_customers", "customers_high", "customers_low", "report_lines"):
         assert isinstance(report[key], dg.IntMetadataValue), key
-    assert report["declining_customers"].value == 4 and report["arr_at_risk"].value > 0
+    assert report["declining_customers"].value == 5 and report["arr_at_risk"].value > 0
     assert report["report_lines"].value <= REPORT_LINE_BOUND
     for asset in ("engagement_scores", "engagement_risks", "attendance", "invitation_recommendations"):
         assert isinstance(meta[asset]["dagster/column_schema"], dg.TableSchemaMetadataValue), asset
