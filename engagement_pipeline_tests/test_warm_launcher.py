@@ -110,6 +110,15 @@ def test_a_preload_that_fails_is_reported_and_the_worker_still_takes_a_run() -> 
     assert "preloading no_such_module_here failed" in done.stderr
 
 
+def test_a_dagster_home_that_cannot_be_loaded_costs_the_head_start_not_the_worker(tmp_path: Path) -> None:
+    """A fresh clone has no .dagster_home yet: warming is skipped with a reason, the worker still answers."""
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "missing")}
+    done = subprocess.run([sys.executable, "-m", "engagement_pipeline.launcher.worker"], input="", env=env,
+                          capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "warming the Dagster instance failed: DagsterInvariantViolationError" in done.stderr
+
+
 def test_preload_calls_the_attribute_path_after_the_colon(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
     monkeypatch.setattr(sys.modules[__name__], "_recorded", lambda: calls.append("called"), raising=False)

@@ -50,8 +50,11 @@ def warm_dagster() -> None:
     if os.environ.get("DAGSTER_HOME"):
         from dagster import DagsterInstance
 
-        with DagsterInstance.get():
-            pass
+        try:
+            with DagsterInstance.get():
+                pass
+        except Exception as err:  # warming is only a head start: the run itself reports a broken instance
+            print(f"warming the Dagster instance failed: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
