@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engagement_pipeline.warehouse.action_tables import customer_health, read_table
+from engagement_pipeline.warehouse.store import insert_frame, write_lock
 
 DEFAULT_ENGAGEMENT_WEIGHT = 0.3
 HEALTH_COLUMNS: tuple[str, ...] = ("customer_id", "customer_name", "usage_health", "engagement_score",
@@ -38,8 +39,6 @@ def blend_health(scores: pd.DataFrame, customers: pd.DataFrame,
 
 
 def store_health(conn: Connection, as_of: date, health: pd.DataFrame) -> int:
-    from engagement_pipeline.warehouse import insert_frame, write_lock
-
     write_lock(conn)  # a concurrent run deleting the same date's rows would otherwise collide on the key
     conn.execute(sa.delete(customer_health).where(customer_health.c.as_of == as_of))
     return insert_frame(conn, customer_health, health, HEALTH_COLUMNS, as_of=as_of, computed_at=datetime.now(UTC))

@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from engagement_pipeline.warehouse.action_tables import advocacy_opportunities, invitations, read_table
+from engagement_pipeline.warehouse.store import write_lock
 
 from . import conversion, health, risks
 from .report import uplift_table
@@ -38,6 +39,7 @@ class SignalSync:
 def store_risk_signals(engine: Engine, causes: pd.DataFrame, as_of: date) -> SignalSync:
     """One open signal per (customer, cause), resolved when the cause is gone; which ones this call opened."""
     with engine.begin() as conn:
+        write_lock(conn)  # before `before`: a concurrent run's signals must not be reported as opened by this one
         before = set(risks.open_signals(conn)["signal_id"])
         counts = risks.sync_risk_signals(conn, causes, as_of)
         frame = risks.open_signals(conn)
