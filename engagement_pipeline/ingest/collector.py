@@ -35,6 +35,7 @@ from engagement_pipeline.ingest.overrides import (
     with_inferred_date,
 )
 from engagement_pipeline.ingest.result import ParsedUpload, empty_row_issues
+from engagement_pipeline.ingest.schema_check import validate_frame
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")  # same rule as CanonicalAttendance.attendee_email
 ROLE_RANK = {"attendee": 0, "panelist": 1, "speaker": 2, "host": 3}
@@ -306,7 +307,7 @@ class Collector:
             self.notes.append(f"{folded - len(records)} join/leave or ticket rows folded into existing records")
         return ParsedUpload(
             platform=self.platform,
-            records=CanonicalAttendance.validate(records) if len(records) else empty_canonical(),
+            records=validate_frame(CanonicalAttendance, records) if len(records) else empty_canonical(),
             excluded=_issues(self.excluded),
             quarantined=_issues(self.quarantined),
             rows_read=self.rows_read,

@@ -1,0 +1,96 @@
+"""validate_frame: the same coerced frame as pandera's CanonicalAttendance.validate on valid records, and
+pandera's own SchemaError on every kind of invalid one (it never lets a row through that pandera rejects)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+import pytest
+
+from engagement_pipeline.ingest import collector as collector_module
+from engagement_pipeline.ingest.canonical import CanonicalAttendance
+from engagement_pipeline.ingest.parse import parse_export
+from engagement_pipeline.ingest.result import RejectedFile
+from engagement_pipeline.ingest.schema_check import _schema, validate_frame
+
+SCHEMA_ERRORS = (pa.errors.SchemaError, pa.errors.SchemaErrors)  # one failure; or several (coercion, columns)
+EXPORTS = Path(__file__).parent / "fixtures" / "exports"
+
+
+def _records() -> pd.DataFrame:
+    """Two canonical records as the collector builds them (object columns, None for blanks, µs dates)."""
+    return pd.DataFrame({
+        "event_id": ["2026-03-01-launch", "2026-03-01-launch"], "event_name": ["Launch", "Launch"],
+        "event_type": ["webinar", "webinar"], "event_date": pd.to_datetime([datetime(2026, 3, 1)] * 2),
+        "platform": ["zoom_webinar", "zoom_webinar"], "attendee_key": ["ana@acme.io", "name:bo"],
+        "attendee_email": ["ana@acme.io", None], "attendee_name": ["Ana", "Bo"], "company": [None, "Acme"],
+        "registered": [True, True], "attended": [True, False], "minutes_attended": [12.5, 0.0],
+        "questions_asked": [1, 0], "polls_answered": [0, 0], "feedback_submitted": [False, True],
+        "role": ["attendee", "attendee"], "source_file": ["f.csv", "f.csv"], "source_row": [2, 3],
+        "rows_folded": [1, 2],
+    }).astype({c: object for c in ("event_name", "attendee_email", "attendee_name", "company", "role")})
+
+
+def test_the_canonical_model_is_one_the_fast_path_reproduces() -> None:
+    assert _schema(CanonicalAttendance) is not None  # else every file silently takes pandera's slow path
+
+
+def test_valid_records_come_out_exactly_as_pandera_coerces_them() -> None:
+    records = _records()
+    fast = validate_frame(CanonicalAttendance, records)
+    pd.testing.assert_frame_equal(fast, CanonicalAttendance.validate(records), check_exact=True)
+    assert fast["attendee_email"].isna().tolist() == [False, True] and fast["event_date"].dtype == "datetime64[ns]"
+
+
+@pytest.mark.parametrize("change", [
+    {"event_id": ["bad id", "2026-03-01-launch"]},  # str_matches
+    {"event_name": ["", "Launch"]},  # str_length
+    {"event_type": ["party", "webinar"]},  # isin
+    {"platform": ["myspace", "zoom_webinar"]},
+    {"attendee_key": ["ab", "name:bo"]},
+    {"attendee_email": ["not-an-address", None]},  # nullable, but a present value must match
+    {"minutes_attended": [-1.0, 0.0]},  # ge
+    {"questions_asked": [-2, 0]},
+    {"source_row": [0, 3]},
+    {"rows_folded": [1, 0]},
+    {"role": ["guest", "attendee"]},
+    {"event_name": [None, "Launch"]},  # not nullable
+    {"attendee_key": ["ana@acme.io", "ana@acme.io"]},  # one row per event and attendee
+    {"minutes_attended": [12.5, 3.0]},  # minutes for someone who did not attend
+    {"questions_asked": ["many", 0]},  # cannot be coerced
+])
+def test_an_invalid_record_gets_panderas_own_error(change: dict[str, list[object]]) -> None:
+    records = _records().assign(**change)
+    with pytest.raises(SCHEMA_ERRORS) as fast:
+        validate_frame(CanonicalAttendance, records)
+    with pytest.raises(SCHEMA_ERRORS) as slow:
+        CanonicalAttendance.validate(records)
+    assert type(fast.value) is type(slow.value) and str(fast.value) == str(slow.value)
+
+
+def test_a_missing_or_extra_column_gets_panderas_own_error() -> None:
+    for records in (_records().drop(columns=["company"]), _records().assign(extra=1)):
+        with pytest.raises(SCHEMA_ERRORS):
+            validate_frame(CanonicalAttendance, records)
+
+
+def test_every_fixture_export_parses_to_the_records_pandera_would_give(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[pd.DataFrame, pd.DataFrame]] = []
+
+    def spy(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> pd.DataFrame:
+        out = validate_frame(model, frame)
+        seen.append((out, model.validate(frame)))
+        return out
+
+    monkeypatch.setattr(collector_module, "validate_frame", spy)
+    for path in sorted(EXPORTS.iterdir()):
+        try:
+            parse_export(path, mappings=[])
+        except RejectedFile:
+            continue  # waiting for event details: nothing to validate
+    assert len(seen) >= 10
+    for fast, slow in seen:
+        pd.testing.assert_frame_equal(fast, slow, check_exact=True)
