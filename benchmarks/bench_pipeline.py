@@ -7,8 +7,9 @@ memory-hungry stage shows up with its name on it.
 
 Two measurements per size:
 - the *domain chain*: the pure functions the Dagster assets wrap, called in the same order the assets call
-  them, against a temporary SQLite warehouse (archive + register, parse + validate, match + store per upload,
-  merge + re-match + replace, events held, review queue, score, trends, insights, ledger, report);
+  them, against a temporary SQLite warehouse (archive + register, parse + validate, organiser rows + store
+  unmatched per upload, merge + one match + replace, events held, review queue, score, trends, insights,
+  ledger, report);
 - the *Dagster path* (1k and 10k only): `run_pipeline`, i.e. one real ingestion run per file, then the
   engagement job: the number a user experiences, including Dagster's own run overhead.
 
@@ -131,10 +132,11 @@ def child_domain_chain(records: int, data: Path, work: Path, anchor: date) -> di
     import pandas as pd
 
     from engagement_pipeline import warehouse as wh
-    from engagement_pipeline.config import DEMO_ORGANISER_DOMAIN, ScoringConfig
+    from engagement_pipeline.config import ScoringConfig, Settings
     from engagement_pipeline.inbox import archive_copy, sha256_of
-    from engagement_pipeline.ingest.attendance import events_held, merge_uploads
+    from engagement_pipeline.ingest.attendance import choose_exports, events_held, export_status, merge_platforms
     from engagement_pipeline.ingest.ledger import exclude_internal
+    from engagement_pipeline.ingest.organiser import internal_domains_for, organiser_records
     from engagement_pipeline.ingest.overrides import load_overrides
     from engagement_pipeline.ingest.parse import parse_export
     from engagement_pipeline.ingest.result import ParsedUpload, RejectedFile
@@ -157,7 +159,8 @@ def child_domain_chain(records: int, data: Path, work: Path, anchor: date) -> di
     label = f"domain {records:,}"
     crm_dir, events_dir = data / "crm", data / "events"
     archive_dir, reports_dir = work / "archive", work / "reports"
-    internal = frozenset({DEMO_ORGANISER_DOMAIN})
+    settings = Settings.from_env({"ENGAGEMENT_DATA_DIR": str(data)})  # as the CLI's: internal domains, ...
+    internal = settings.internal_domains
     max_bytes = 50 * 1024 * 1024  # the ENGAGEMENT_MAX_UPLOAD_MB default
     config = ScoringConfig()
     engine = wh.make_engine(f"sqlite:///{work / 'warehouse.sqlite'}")
@@ -194,16 +197,15 @@ def child_domain_chain(records: int, data: Path, work: Path, anchor: date) -> di
     counts["parsed_records"] = sum(len(p.records) for _, p in parsed)
     counts["rows_read"] = sum(p.rows_read for _, p in parsed)
 
-    with s.stage("match + store (per upload)"):  # matched_attendance: the CRM and index are cached by content
-        progress = Progress(f"{label}: matched and stored", len(parsed))
+    with s.stage("organiser + store (per upload)"):  # stored_attendance: stored unmatched, as the asset does
+        progress = Progress(f"{label}: stored", len(parsed))
         for n, (upload_id, upload) in enumerate(parsed, start=1):
-            crm = s.timed("load CRM (cached by content, per upload)", load_crm_cached, crm_dir)
-            outcome = s.timed("match_attendance (per upload)", match_attendance, upload.records, crm, internal)
-            kept = exclude_internal(upload, outcome.internal)
-            with engine.begin() as conn:
-                s.timed("store_parsed_upload", wh.store_parsed_upload, conn, upload_id, platform=kept.platform,
-                        records=outcome.matched, excluded=kept.excluded, quarantined=kept.quarantined,
-                        ledger=kept.ledger)
+            domains, rule = internal_domains_for(settings.internal_domains, upload)
+            kept = s.timed("exclude_internal", lambda u=upload, d=domains: exclude_internal(
+                u, organiser_records(u.records, d)))
+            ledger = {**kept.ledger, "notes": [*kept.notes, *([rule] if rule else [])]}
+            s.timed("store_upload_records", wh.store_upload_records, engine, upload_id, platform=kept.platform,
+                    records=kept.records, excluded=kept.excluded, quarantined=kept.quarantined, ledger=ledger)
             progress.tick(n)
         s.flush_breakdown()
     del parsed
@@ -212,14 +214,18 @@ def child_domain_chain(records: int, data: Path, work: Path, anchor: date) -> di
         crm = load_crm_cached(crm_dir)
     counts["customers"], counts["contacts"] = len(crm.customers), len(crm.contacts)
 
-    with s.stage("merge + re-match + replace"):  # attendance
+    with s.stage("attendance: merge + match once + replace"):  # attendance (store_attendance_from_uploads)
         with engine.begin() as conn:
+            wh.write_lock(conn)
             stored = s.timed("load_upload_records", wh.load_upload_records, conn)
-            merged, _superseded = s.timed("merge_uploads", merge_uploads, stored)
-            outcome = s.timed("match_attendance (all)", match_attendance, merged, crm, internal)
+            info = s.timed("load_export_info", wh.load_export_info, conn)
+            chosen, decisions = s.timed("choose_exports", choose_exports, stored, info)
+            merged = s.timed("merge_platforms", merge_platforms, chosen)
+            outcome = s.timed("match_attendance (all)", match_attendance, merged, crm, settings.internal_domains)
             s.timed("replace_attendance", wh.replace_attendance, conn, outcome.matched)
+            s.timed("store_export_status", wh.store_export_status, conn, export_status(decisions))
         attendance = outcome.matched
-        del stored, merged
+        del stored, merged, chosen
         s.flush_breakdown()
     counts["records"] = len(attendance)
     counts["attended_records"] = int(attendance["attended"].sum())

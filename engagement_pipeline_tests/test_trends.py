@@ -16,7 +16,7 @@ from scipy.stats import betabinom
 
 from engagement_pipeline.config import ScoringConfig
 from engagement_pipeline.scoring import absence_test, engagement_trends, population_prior
-from engagement_pipeline.scoring.trends import bernoulli_cusum
+from engagement_pipeline.scoring.trends import _attended_matrix, _per_distinct, bernoulli_cusum
 
 AS_OF = "2024-12-31"
 # Nine events in each half, 20 days apart: p0 2024-01-15 … p8 2024-06-23, c0 2024-07-15 … c8 2024-12-22.
@@ -221,3 +221,22 @@ def test_a_baseline_of_three_events_is_too_little_to_decline_from() -> None:
     row = engagement_trends(attendance, events, customers, day, ScoringConfig(trend_cusum_threshold=99)
                             ).set_index("customer_id").loc["X"]
     assert row["trend"] != "declining"
+
+
+def test_absence_test_per_distinct_row_is_bit_for_bit_scipys_elementwise_result() -> None:
+    x = pd.Series([0, 2, 2, 5, 0, 2, 7])
+    n = np.array([4, 6, 6, 9, 0, 6, 7])
+    a, b = pd.Series([1.5, 2.0, 2.0, 3.5, 1.0, 2.0, 9.0]), pd.Series([2.5, 4.0, 4.0, 1.0, 1.0, 4.0, 0.5])
+    for fn in (betabinom.cdf, betabinom.sf):
+        expected = fn(x, n, a, b)
+        got = _per_distinct(fn, x, n, a, b)
+        assert np.array_equal(got, expected, equal_nan=True) and got.dtype == expected.dtype
+
+
+def test_attended_matrix_marks_each_customers_events_also_with_a_repeated_event_id() -> None:
+    customers = pd.Index(["C1", "C2", "C3"])
+    att_c, att_e = pd.Series(["C1", "C3", "C3", "C9"]), pd.Series(["e2", "e1", "e2", "e1"])
+    assert _attended_matrix(customers, pd.Series(["e1", "e2", "e3"]), att_c, att_e).tolist() == [
+        [False, True, False], [False, False, False], [True, True, False]]
+    assert _attended_matrix(customers, pd.Series(["e1", "e1"]), att_c, att_e).tolist() == [
+        [False, False], [False, False], [True, True]]
