@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pandas as pd
 import pytest
@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.ingest.result import empty_row_issues
+from engagement_pipeline.warehouse.store import _frame_of
 
 
 @pytest.fixture
@@ -155,3 +156,15 @@ def test_bulk_insert_stores_exactly_what_sqlalchemy_stores(engine) -> None:
     with engine.begin() as conn:
         wh.replace_attendance(conn, records)
     assert stored() == expected
+
+
+def test_stored_rows_become_the_frame_from_records_would_build() -> None:
+    columns = ["upload_id", "event_date", "attendee_email", "attended", "minutes", "customer_id", "confidence"]
+    rows = [(1, datetime(2026, 3, 1), "ana@acme.io", True, 12.5, None, None),
+            (1, datetime(2026, 3, 2), None, False, 0.0, "C1", 0.9),
+            (2, datetime(2026, 3, 2, 9, 30), "bo@acme.io", True, 3.0, None, 1.0)]
+    for chosen in (rows, rows[:1], []):
+        expected = pd.DataFrame.from_records(chosen, columns=columns)
+        got = _frame_of(chosen, columns)
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+        assert [[type(v) for v in got[c]] for c in columns] == [[type(v) for v in expected[c]] for c in columns]

@@ -278,8 +278,9 @@ class Collector:
         if not len(kept):
             return pd.DataFrame(columns=list(CANONICAL_COLUMNS))
         row_types = kept["event_type"].fillna("")
-        events = pd.DataFrame({"name": names, "day": days.map(lambda d: pd.Timestamp(d).normalize()),
-                               "row_type": row_types})
+        normalised = {d: pd.Timestamp(d).normalize() for d in dict.fromkeys(days)}  # a file has few distinct
+        events = pd.DataFrame({"name": names, "day": [normalised[d] for d in days], "row_type": row_types},
+                              index=kept.index)
         distinct = events.drop_duplicates()
         ids, types = {}, {}
         for name, day, row_type in distinct.itertuples(index=False):
@@ -287,7 +288,8 @@ class Collector:
             types[(name, day, row_type)] = (override.event_type if override and override.event_type
                                             else row_type or infer_event_type(name, self.default_type))
         keys = list(zip(events["name"], events["day"], events["row_type"], strict=True))
-        email = kept["email"].map(lambda e: e.strip().lower() if isinstance(e, str) and e else None)
+        lowered = {e: e.strip().lower() if isinstance(e, str) and e else None for e in dict.fromkeys(kept["email"])}
+        email = pd.Series([lowered[e] for e in kept["email"]], index=kept.index, dtype=object)
         attended = kept["attended"].astype(bool) | kept["role"].isin(("panelist", "speaker"))
         return pd.DataFrame({
             "event_id": [ids[k] for k in keys], "event_name": events["name"], "event_type": [types[k] for k in keys],
