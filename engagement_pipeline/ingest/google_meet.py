@@ -11,22 +11,27 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from engagement_pipeline.ingest.collector import Collector, Kept
+from engagement_pipeline.ingest.collector import Collector
 from engagement_pipeline.ingest.common import (
     DURATION_CELL,
     NO_FIT,
     Fit,
     check_filled,
-    clean,
-    engagement,
-    fill_event_date,
+    clean_column,
+    either,
+    engagement_columns,
+    first_error,
     fit,
+    full_names,
     header_rows,
     locate,
+    mode_date,
     norm_header,
+    parse_cells,
     parse_datetime,
     parse_minutes,
     require,
@@ -100,23 +105,25 @@ def parse(table: Table, col: Collector) -> None:
     found = locate(sec, FIELDS)
     require(found, [("email", "first_name", "name"), ("minutes",)], "Google Meet attendance report", sec, FIELDS)
     check_filled(sec, found, {"minutes": parse_minutes}, "Google Meet attendance report")
-    joins: list[datetime | None] = []
-    for source_row, raw, v in col.rows(sec, found, GoogleMeetRows):
-        email = clean(v["email"])
-        name = clean(v["name"]) or clean(f"{v['first_name']} {v['last_name']}")
-        if norm_header(v["role"]) in HOST_ROLES:
-            col.exclude(source_row, "host", f"meeting organiser {name or email}", raw)
-            if email:
-                col.organisers.append(email)
-            continue
-        try:
-            minutes = parse_minutes(v["minutes"])
-            questions, polls, feedback = engagement(v)
-        except ValueError as err:
-            col.quarantine(source_row, "bad_value", str(err), raw)
-            continue
-        joins.append(_moment(v["joined"]))
-        col.keep(Kept(source_row=source_row, raw=raw, event_name=None, event_date=None, email=email, name=name,
-                      attended=minutes > 0 or bool(v["joined"].strip()), minutes=minutes, questions=questions,
-                      polls=polls, feedback=feedback))
-    fill_event_date(col.kept, col.notes, joins, "the participants' 'Time joined'")
+    rows = col.frame(sec, found, GoogleMeetRows)
+    email = clean_column(rows["email"])
+    name = either(clean_column(rows["name"]), full_names(rows["first_name"], rows["last_name"]))
+    is_host = rows["role"].map(norm_header).isin(HOST_ROLES)
+    col.organisers.extend(email[rows.index[is_host.to_numpy()]].dropna())
+    rows = col.exclude_where(rows, is_host, "host",
+                             lambda hit: (f"meeting organiser {w}" for w in either(name, email)[hit.index]))
+    minutes, minutes_error = parse_cells(rows["minutes"], parse_minutes)
+    questions, polls, feedback, engagement_error = engagement_columns(rows)
+    value_error = first_error(minutes_error, engagement_error)
+    rows = col.quarantine_where(rows, value_error.notna(), "bad_value", lambda hit: value_error[hit.index])
+    minutes = minutes[rows.index].astype(float)
+    # The event date, when the sheet has one: the most common day of the join times (rows that keep then
+    # quarantines or excludes count too, as they did row by row).
+    day = mode_date(list(parse_cells(rows["joined"], _moment)[0].dropna()))
+    kept = col.keep_frame(pd.DataFrame({
+        "event_name": None, "event_date": day, "email": email, "name": name,
+        "attended": (minutes > 0) | (rows["joined"].str.strip() != ""), "minutes": minutes,
+        "questions": questions, "polls": polls, "feedback": feedback,
+    }, index=rows.index))
+    if kept and day is not None:
+        col.notes.append(f"event date {day.date()} taken from the participants' 'Time joined'")
