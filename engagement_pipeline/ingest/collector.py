@@ -138,10 +138,10 @@ class Collector:
         self._pending.extend((int(r), kind, reason, d) for r, d in zip(hit.index, details, strict=True))
         return rows[~mask]
 
-    def keep_frame(self, rows: pd.DataFrame) -> int:
+    def keep_frame(self, rows: pd.DataFrame) -> pd.Index:
         """Keeps rows (index: source row; columns: KEPT_COLUMNS, defaults as in Kept), with the checks of
         `keep` run column-wise: no valid email or no identity is quarantined, a note-taker bot excluded.
-        Returns how many rows were kept."""
+        Returns the source rows kept."""
         rows = rows.assign(**{c: d for c, d in KEPT_DEFAULTS.items() if c not in rows.columns})
         email = rows["email"]
         has_email = email.notna().to_numpy()
@@ -158,7 +158,7 @@ class Collector:
                                                                                           strict=True)))
         if len(rows):
             self._kept_frames.append(rows[list(KEPT_DEFAULTS)])
-        return len(rows)
+        return rows.index
 
     def _flush(self) -> None:
         """Adds the column-wise path's issues, in source-row order, to the ledger lists."""

@@ -125,5 +125,5 @@ def parse(table: Table, col: Collector) -> None:
         "attended": (minutes > 0) | (rows["joined"].str.strip() != ""), "minutes": minutes,
         "questions": questions, "polls": polls, "feedback": feedback,
     }, index=rows.index))
-    if kept and day is not None:
+    if len(kept) and day is not None:
         col.notes.append(f"event date {day.date()} taken from the participants' 'Time joined'")

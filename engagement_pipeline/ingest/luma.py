@@ -121,7 +121,7 @@ def parse(table: Table, col: Collector) -> None:
         "company": clean_column(rows["company"]), "attended": checked_in[rows.index].notna(),
         "questions": questions, "polls": polls, "feedback": feedback,
     }, index=rows.index))
-    if kept and day is not None:
+    if len(kept) and day is not None:
         col.notes.append(f"event date {day.date()} taken from the guests' check-in times (UTC)")
 
 

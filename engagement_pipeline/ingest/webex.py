@@ -11,24 +11,28 @@ email are identified by name. Host and cohost rows are excluded and give the org
 
 from __future__ import annotations
 
-from datetime import datetime
-
+import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from engagement_pipeline.ingest.collector import Collector, Kept
+from engagement_pipeline.ingest.collector import Collector
 from engagement_pipeline.ingest.common import (
     DURATION_CELL,
     NO_FIT,
     Fit,
     check_filled,
     clean,
-    engagement,
-    fill_event_date,
+    clean_column,
+    either,
+    engagement_columns,
+    first_error,
     fit,
     header_rows,
     locate,
+    mode_date,
     norm_header,
+    parse_cells,
+    parse_dates,
     parse_datetime,
     parse_minutes,
     require,
@@ -125,27 +129,34 @@ def parse(table: Table, col: Collector) -> None:
     found = locate(sec, FIELDS)
     require(found, [("name", "email"), ("minutes",)], "Webex attendance report", sec, FIELDS)
     check_filled(sec, found, {"minutes": parse_minutes}, "Webex attendance report")
-    joins: list[datetime | None] = []
-    for source_row, raw, v in col.rows(sec, found, WebexRows):
-        email, name = clean(v["email"]), clean(v["name"])
-        role = norm_header(v["role"])
-        if role in HOST_ROLES:
-            col.exclude(source_row, "host", f"meeting {role} {name or email}", raw)
-            if email:
-                col.organisers.append(email)
-            continue
-        try:
-            minutes = parse_minutes(v["minutes"])
-            joined = parse_datetime(v["join_time"])
-            row_start = parse_datetime(v["meeting_start"]) if v["meeting_start"].strip() else None
-            questions, polls, feedback = engagement(v)
-        except ValueError as err:
-            col.quarantine(source_row, "bad_value", str(err), raw)
-            continue
-        joins.append(joined)
-        event_date: datetime | None = row_start or start
-        col.keep(Kept(source_row=source_row, raw=raw, event_name=clean(v["meeting_name"]) or clean(
-            summary.get("name", "")), event_date=event_date, email=email, name=name, company=clean(v["company"]),
-            attended=minutes > 0 or joined is not None, minutes=minutes, questions=questions, polls=polls,
-            feedback=feedback, role="speaker" if role in SPEAKER_ROLES else "attendee"))
-    fill_event_date(col.kept, col.notes, joins, "the participants' join times")
+    rows = col.frame(sec, found, WebexRows)
+    email, name = clean_column(rows["email"]), clean_column(rows["name"])
+    role = rows["role"].map(norm_header)
+    is_host = role.isin(HOST_ROLES)
+    col.organisers.extend(email[rows.index[is_host.to_numpy()]].dropna())
+    rows = col.exclude_where(rows, is_host, "host", lambda hit: (
+        f"meeting {r} {w}" for r, w in zip(role[hit.index], either(name, email)[hit.index], strict=True)))
+    minutes, minutes_error = parse_cells(rows["minutes"], parse_minutes)
+    joined, joined_error = parse_dates(rows["join_time"])
+    row_start, start_error = parse_dates(rows["meeting_start"])
+    questions, polls, feedback, engagement_error = engagement_columns(rows)
+    value_error = first_error(minutes_error, joined_error, start_error, engagement_error)
+    rows = col.quarantine_where(rows, value_error.notna(), "bad_value", lambda hit: value_error[hit.index])
+    at = rows.index
+    minutes, joined = minutes[at].astype(float), joined[at]
+    event_date = either(row_start[at], pd.Series([start] * len(at), index=at, dtype=object))
+    # Rows without a meeting start: the most common day of the join times (rows that keep then quarantines or
+    # excludes count too, as they did row by row), noted when a kept row takes it.
+    day = mode_date(list(joined.dropna()))
+    undated = event_date.isna()
+    if day is not None:
+        event_date = event_date.where(~undated, day)
+    summary_name = pd.Series([clean(summary.get("name", ""))] * len(at), index=at, dtype=object)
+    kept = col.keep_frame(pd.DataFrame({
+        "event_name": either(clean_column(rows["meeting_name"]), summary_name), "event_date": event_date,
+        "email": email, "name": name, "company": clean_column(rows["company"]),
+        "attended": (minutes > 0) | joined.notna(), "minutes": minutes, "questions": questions, "polls": polls,
+        "feedback": feedback, "role": role[at].isin(SPEAKER_ROLES).map({True: "speaker", False: "attendee"}),
+    }, index=at))
+    if day is not None and undated[kept].any():
+        col.notes.append(f"event date {day.date()} taken from the participants' join times")
