@@ -30,7 +30,8 @@ INPUTS = sorted([*(FIXTURES / "exports").iterdir(), *(FIXTURES / "hostile").iter
 # Files that name no event: the override a person would add, so their rows are parsed too.
 OVERRIDES = [EventOverride("google_meet*.csv", "Design Review", "training", date(2025, 3, 4)),
              EventOverride("eventbrite_en_gb.csv", "Partner Day", None, date(2025, 6, 1)),
-             EventOverride("teams_attendance_list.csv", "Weekly Sync", None, None)]
+             EventOverride("teams_attendance_list.csv", "Weekly Sync", None, None),
+             EventOverride("goto_legacy_hostile.csv", None, None, date(2025, 3, 4))]
 
 
 def _plain(value: Any) -> Any:

@@ -13,23 +13,30 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from engagement_pipeline.ingest.canonical import make_attendee_key
-from engagement_pipeline.ingest.collector import Collector, Kept
+from engagement_pipeline.ingest.collector import Collector
 from engagement_pipeline.ingest.common import (
     DURATION_CELL,
     Fit,
+    Section,
+    attendee_keys,
     check_filled,
     clean,
-    engagement,
+    clean_column,
+    either,
+    engagement_columns,
+    first_error,
     fit,
+    full_names,
     header_rows,
     is_blank,
     is_missing,
     locate,
     norm_header,
+    parse_cells,
     parse_datetime,
     parse_flag,
     parse_minutes,
@@ -150,28 +157,35 @@ def parse(table: Table, col: Collector) -> None:
             if any(parse_flag(cells[found["attended"]]) for _, cells in sec.rows
                    if found["attended"] is not None and found["attended"] < len(cells)):
                 check_filled(sec, found, {"minutes": parse_minutes}, what)
-        for source_row, raw, v in col.rows(sec, found, GoToWebinarRows, scope=kind):
-            email = clean(v["email"])
-            name = clean(f"{v['first_name']} {v['last_name']}")
-            key = make_attendee_key(email, name)
-            if kind == "host" or (key and key in host_keys):
-                col.exclude(source_row, "host", f"webinar organizer {name or email}", raw)
-                if key:
-                    host_keys.add(key)
-                if email:
-                    col.organisers.append(email)
-                continue
-            asked = v.get("questions", "")  # 2012 reports hold the question text here, not a count
-            v = {**v, "questions": asked if is_missing(asked) or asked.strip().isdigit() else "1"}
-            try:
-                minutes = parse_minutes(v["minutes"])
-                questions, polls, feedback = engagement(v)
-            except ValueError as err:
-                col.quarantine(source_row, "bad_value", str(err), raw)
-                continue
-            flag = parse_flag(v["attended"])
-            attended = minutes > 0 if flag is None else flag
-            col.keep(Kept(source_row=source_row, raw=raw, event_name=event_name, event_date=event_date,
-                          email=email, name=name, company=clean(v["company"]), attended=attended,
-                          minutes=minutes if attended else 0.0, questions=questions, polls=polls,
-                          feedback=feedback, role="panelist" if kind == "panelist" else "attendee"))
+        _parse_section(col, sec, found, kind, host_keys, event_name, event_date)
+
+
+def _parse_section(col: Collector, sec: Section, found: dict[str, int | None], kind: str, host_keys: set[str],
+                   event_name: str | None, event_date: datetime | None) -> None:
+    """One section's rows, column-wise: organizers (and anyone with an organizer's identity) excluded."""
+    rows = col.frame(sec, found, GoToWebinarRows, scope=kind)
+    email = clean_column(rows["email"])
+    name = full_names(rows["first_name"], rows["last_name"])
+    keys = attendee_keys(email, name)
+    is_host = keys.isin(host_keys) if kind != "host" else pd.Series(True, index=rows.index)
+    hosts = rows.index[is_host.to_numpy()]
+    col.organisers.extend(email[hosts].dropna())
+    host_keys.update(keys[hosts].dropna())
+    rows = col.exclude_where(rows, is_host, "host",
+                             lambda hit: (f"webinar organizer {w}" for w in either(name, email)[hit.index]))
+    # 2012 reports hold the question text in the questions column, not a count: any text counts as one.
+    asked = {a: a if is_missing(a) or a.strip().isdigit() else "1" for a in dict.fromkeys(rows["questions"])}
+    rows = rows.assign(questions=[asked[a] for a in rows["questions"]])
+    minutes, minutes_error = parse_cells(rows["minutes"], parse_minutes)
+    questions, polls, feedback, engagement_error = engagement_columns(rows)
+    value_error = first_error(minutes_error, engagement_error)
+    rows = col.quarantine_where(rows, value_error.notna(), "bad_value", lambda hit: value_error[hit.index])
+    minutes = minutes[rows.index].astype(float)
+    flag = parse_cells(rows["attended"], parse_flag)[0]
+    attended = flag.where(flag.notna(), minutes > 0).astype(bool)
+    col.keep_frame(pd.DataFrame({
+        "event_name": event_name, "event_date": event_date, "email": email, "name": name,
+        "company": clean_column(rows["company"]), "attended": attended, "minutes": minutes.where(attended, 0.0),
+        "questions": questions, "polls": polls, "feedback": feedback,
+        "role": "panelist" if kind == "panelist" else "attendee",
+    }, index=rows.index))
