@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
@@ -23,12 +24,17 @@ from engagement_pipeline.ingest.common import (
     best_fit,
     check_filled,
     clean,
-    engagement,
-    fill_event_date,
+    clean_column,
+    either,
+    engagement_columns,
+    first_error,
     fit,
     header_rows,
     locate,
+    mode_date,
     norm_header,
+    parse_cells,
+    parse_dates,
     parse_datetime,
     parse_minutes,
     require,
@@ -164,30 +170,32 @@ def parse(table: Table, col: Collector) -> None:
     found = locate(sec, FIELDS)
     require(found, [("name", "email"), ("minutes",)], "Teams participants section", sec, FIELDS)
     check_filled(sec, found, {"minutes": parse_minutes}, "Teams participants section")
-    first_joins: list[datetime | None] = []
-    for source_row, raw, v in col.rows(sec, found, TeamsParticipantRows, scope="participants"):
-        name = clean(_GUEST.sub("", v["name"]))
-        email = clean(v["email"]) or clean(v["upn"]) or clean(v["registration_email"])
-        email = email if email and "@" in email else None
-        role = norm_header(v["role"])
-        if role in HOST_ROLES:
-            col.exclude(source_row, "host", f"meeting {v['role'].lower()} {name or email}", raw)
-            if email:
-                col.organisers.append(email)
-            continue
-        try:
-            minutes = parse_minutes(v["minutes"])
-            joined = parse_datetime(v["first_join"])
-            questions, polls, feedback = engagement(v)
-        except ValueError as err:
-            col.quarantine(source_row, "bad_value", str(err), raw)
-            continue
-        first_joins.append(joined)
-        attended = minutes > 0 or joined is not None
-        col.keep(Kept(source_row=source_row, raw=raw, event_name=title, event_date=event_date, email=email,
-                      name=name, attended=attended, minutes=minutes, questions=questions, polls=polls,
-                      feedback=feedback, role="speaker" if role in SPEAKER_ROLES else "attendee"))
-    fill_event_date(col.kept, col.notes, first_joins, "the participants' first join times")
+    rows = col.frame(sec, found, TeamsParticipantRows, scope="participants")
+    name = parse_cells(rows["name"], lambda cell: clean(_GUEST.sub("", cell)))[0]
+    email = either(either(clean_column(rows["email"]), clean_column(rows["upn"])),
+                   clean_column(rows["registration_email"]))
+    email = parse_cells(email, lambda e: e if e and "@" in e else None)[0]
+    role = rows["role"].map(norm_header)
+    is_host = role.isin(HOST_ROLES)
+    col.organisers.extend(email[rows.index[is_host.to_numpy()]].dropna())
+    rows = col.exclude_where(rows, is_host, "host", lambda hit: (
+        f"meeting {r.lower()} {w}" for r, w in zip(hit["role"], either(name, email)[hit.index], strict=True)))
+    minutes, minutes_error = parse_cells(rows["minutes"], parse_minutes)
+    joined, joined_error = parse_dates(rows["first_join"])
+    questions, polls, feedback, engagement_error = engagement_columns(rows)
+    value_error = first_error(minutes_error, joined_error, engagement_error)
+    rows = col.quarantine_where(rows, value_error.notna(), "bad_value", lambda hit: value_error[hit.index])
+    minutes, joined = minutes[rows.index].astype(float), joined[rows.index]
+    # No start in the summary: the most common day of the first joins (rows that keep then quarantines or
+    # excludes count too, as they did row by row), noted when a row is kept with it.
+    day = mode_date(list(joined.dropna())) if event_date is None else None
+    kept = col.keep_frame(pd.DataFrame({
+        "event_name": title, "event_date": event_date or day, "email": email, "name": name,
+        "attended": (minutes > 0) | joined.notna(), "minutes": minutes, "questions": questions, "polls": polls,
+        "feedback": feedback, "role": role[rows.index].isin(SPEAKER_ROLES).map({True: "speaker", False: "attendee"}),
+    }, index=rows.index))
+    if day is not None and len(kept):
+        col.notes.append(f"event date {day.date()} taken from the participants' first join times")
 
 
 def _parse_flat(table: Table, col: Collector) -> None:
