@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from engagement_pipeline.ingest.mappings import load_mappings
 from engagement_pipeline.ingest.overrides import EventOverride
 from engagement_pipeline.ingest.parse import parse_export
 from engagement_pipeline.ingest.result import RejectedFile
@@ -49,7 +50,7 @@ def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def outcome(path: Path) -> dict[str, Any]:
     """What a user sees of one parse: records, ledger rows, notes, counts; or the rejection."""
     try:
-        upload = parse_export(path, overrides=OVERRIDES, mappings=[])
+        upload = parse_export(path, overrides=OVERRIDES, mappings=load_mappings(FIXTURES / "mappings"))
     except RejectedFile as err:
         return {"rejected": type(err).__name__, "explanation": err.explanation()}
     return {

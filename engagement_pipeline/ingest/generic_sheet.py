@@ -16,19 +16,23 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
 from engagement_pipeline.ingest.canonical import EVENT_TYPES, infer_event_type
-from engagement_pipeline.ingest.collector import Collector, Kept
+from engagement_pipeline.ingest.collector import Collector
 from engagement_pipeline.ingest.common import (
     NO_FIT,
     Fit,
     Section,
-    clean,
-    engagement,
+    clean_column,
+    engagement_columns,
+    first_error,
+    full_names,
     is_blank,
     is_missing,
+    parse_cells,
     parse_datetime,
     parse_minutes,
 )
@@ -236,43 +240,47 @@ def parse_rows(sec: Section, found: dict[str, int | None], col: Collector, model
     day_first = day_first_column(date_values)
     if day_first:
         col.notes.append("dates read day-first (DD/MM/YYYY), as some dates in the file have a day above 12")
-    for source_row, raw, v in col.rows(sec, found, model):
-        for key, value in fixed.items():
-            if not v.get(key):
-                v[key] = value
-        status_text = v.get("status", "")
-        lowered = status_text.strip().lower()
-        if found.get("status") is None and "status" not in fixed:
-            status = "attended"  # a list of participants without a status column: everyone listed took part
-        elif lowered in attended_values:
-            status = "attended"
-        elif lowered in absent_values:
-            status = "registered"
-        else:
-            status = attendance_of(status_text)
-        if status == "excluded":
-            col.exclude(source_row, "cancelled", f"attendance status {status_text!r}", raw)
-            continue
-        if status == "unknown":
-            col.quarantine(source_row, "bad_value", f"unrecognised attendance status {status_text!r}", raw)
-            continue
-        try:
-            event_date = parse_sheet_date(v.get("event_date", ""), day_first=day_first)
-            minutes = parse_minutes(v.get("minutes", "")) if status == "attended" else 0.0
-            questions, polls, feedback = engagement(v)
-        except ValueError as err:
-            col.quarantine(source_row, "bad_date" if "date" in str(err) else "bad_value", str(err), raw)
-            continue
-        email, name = clean(v.get("email", "")), clean(v.get("name", ""))
-        if not name and (v.get("first_name") or v.get("last_name")):
-            name = clean(f"{v.get('first_name', '')} {v.get('last_name', '')}")
-        if not email and name and "@" in name and " " not in name:
-            email, name = name, None  # the requirement's `user` column holds the email
-        event_name = clean(v.get("event_name", ""))
-        col.keep(Kept(
-            source_row=source_row, raw=raw, event_name=event_name, event_date=event_date, email=email, name=name,
-            company=clean(v.get("company", "")), attended=status == "attended", minutes=minutes,
-            questions=questions, polls=polls, feedback=feedback,
-            event_type=parse_event_type(v.get("event_type", ""), event_name),
-        ))
+    rows = col.frame(sec, found, model)
+    for key, value in fixed.items():  # a whole-file value fills the column where the table leaves it blank
+        rows[key] = rows[key].where(rows[key] != "", value) if key in rows.columns else value
 
+    def cell(name: str) -> pd.Series:  # a field's cells in the rows still in play; blank when absent
+        return rows[name] if name in rows.columns else pd.Series("", index=rows.index, dtype=object)
+
+    status_text = cell("status")
+    if found.get("status") is None and "status" not in fixed:
+        status = pd.Series("attended", index=rows.index, dtype=object)  # a list of participants: all took part
+    else:
+        status = parse_cells(status_text, lambda text: (
+            "attended" if text.strip().lower() in attended_values else
+            "registered" if text.strip().lower() in absent_values else attendance_of(text)))[0]
+    rows = col.exclude_where(rows, status == "excluded", "cancelled",
+                             lambda hit: (f"attendance status {t!r}" for t in status_text[hit.index]))
+    rows = col.quarantine_where(rows, status == "unknown", "bad_value",
+                                lambda hit: (f"unrecognised attendance status {t!r}" for t in status_text[hit.index]))
+    attended = (status[rows.index] == "attended").to_numpy()
+    event_date, date_error = parse_cells(cell("event_date"), lambda c: parse_sheet_date(c, day_first=day_first))
+    minutes, minutes_error = parse_cells(cell("minutes").where(attended, ""), parse_minutes)
+    questions, polls, feedback, engagement_error = engagement_columns(rows)
+    error = first_error(date_error, minutes_error, engagement_error)
+    dated = error.map(lambda e: "date" in e, na_action="ignore").fillna(False).astype(bool)
+    rows = col.quarantine_where(rows, dated, "bad_date", lambda hit: error[hit.index])
+    rows = col.quarantine_where(rows, error.notna() & ~dated, "bad_value", lambda hit: error[hit.index])
+    at = rows.index
+    email, name = clean_column(cell("email"))[at], clean_column(cell("name"))[at]
+    first, last = cell("first_name")[at], cell("last_name")[at]
+    split = name.isna() & ((first != "") | (last != ""))
+    name = name.where(~split, full_names(first, last))
+    in_name = email.isna() & name.map(lambda n: "@" in n and " " not in n, na_action="ignore").fillna(False)
+    email, name = email.where(~in_name, name), name.where(~in_name, None)  # the `user` column holds the email
+    event_name = clean_column(cell("event_name"))[at]
+    types: dict[tuple[str, str | None], str | None] = {}
+    for pair in zip(cell("event_type")[at], event_name, strict=True):
+        if pair not in types:
+            types[pair] = parse_event_type(*pair)
+    col.keep_frame(pd.DataFrame({
+        "event_name": event_name, "event_date": event_date[at], "email": email, "name": name,
+        "company": clean_column(cell("company"))[at], "attended": status[at] == "attended",
+        "minutes": minutes[at].astype(float), "questions": questions, "polls": polls, "feedback": feedback,
+        "event_type": [types[pair] for pair in zip(cell("event_type")[at], event_name, strict=True)],
+    }, index=at))
