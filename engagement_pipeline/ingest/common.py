@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Protocol
 
 import pandas as pd
 import pandera.pandas as pa
@@ -280,12 +279,6 @@ def locate(sec: Section, fields: dict[str, tuple[str, ...]], start: int = 0) -> 
     return {name: sec.col(*aliases, start=start) for name, aliases in {**fields, **ENGAGEMENT_ALIASES}.items()}
 
 
-def engagement(values: dict[str, str]) -> tuple[int, int, bool]:
-    """(questions, polls, feedback) from the optional engagement columns; ValueError on garbage counts."""
-    return (parse_count(values.get("questions", "")), parse_count(values.get("polls", "")),
-            parse_feedback(values.get("feedback", "")))
-
-
 def clean(value: str) -> str | None:
     """A cell as an optional value: None for blanks and `--`/`NA` placeholders."""
     return None if is_missing(value) else value.strip()
@@ -367,22 +360,6 @@ def check_filled(sec: Section, found: dict[str, int | None], parsers: dict[str, 
 # A duration cell as the platforms write it (for the pandera row models): minutes, a clock, unit words, or blank.
 DURATION_CELL = (r"(?i)^(\d+(\.\d+)?|\d+:\d{2}(:\d{2})?"
                  r"|(\d+(\.\d+)?\s*(hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)[\s,]*)+|--|)$")
-
-
-class _Dated(Protocol):
-    event_date: datetime | None
-
-
-def fill_event_date(kept: Sequence[_Dated], notes: list[str], moments: Sequence[datetime | None],
-                    source: str) -> None:
-    """Rows without an event date get the most common day of `moments` (join or check-in times), noted."""
-    day = mode_date(moments)
-    if day is None or all(row.event_date is not None for row in kept):
-        return
-    notes.append(f"event date {day.date()} taken from {source}")
-    for row in kept:
-        if row.event_date is None:
-            row.event_date = day
 
 
 def mode_date(values: Sequence[datetime | None]) -> datetime | None:
