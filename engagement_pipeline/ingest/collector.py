@@ -27,7 +27,14 @@ from engagement_pipeline.ingest.canonical import (
     make_attendee_key,
     make_event_id,
 )
-from engagement_pipeline.ingest.common import Section, field_frame, is_bot, schema_problems
+from engagement_pipeline.ingest.common import (
+    Section,
+    attendee_keys,
+    either,
+    field_frame,
+    is_bot,
+    schema_problems,
+)
 from engagement_pipeline.ingest.overrides import (
     EventOverride,
     WaitingForEventDetails,
@@ -137,6 +144,19 @@ class Collector:
         details = [detail] * len(hit) if isinstance(detail, str) else list(detail(hit))
         self._pending.extend((int(r), kind, reason, d) for r, d in zip(hit.index, details, strict=True))
         return rows[~mask]
+
+    def exclude_hosts(self, rows: pd.DataFrame, email: pd.Series, name: pd.Series, host_keys: set[str], *,
+                      host_section: bool, label: str) -> pd.DataFrame:
+        """Excludes a host section's rows (`host_section`), or the rows with the identity of a host met earlier
+        in the file, as `host` ("<label> <name or email>"); their emails join the organisers (internal-domain
+        inference) and their keys `host_keys`. Returns the other rows."""
+        keys = attendee_keys(email, name)
+        is_host = pd.Series(True, index=rows.index) if host_section else keys.isin(host_keys)
+        hosts = rows.index[is_host.to_numpy()]
+        self.organisers.extend(email[hosts].dropna())
+        host_keys.update(keys[hosts].dropna())
+        return self.exclude_where(rows, is_host, "host",
+                                  lambda hit: (f"{label} {w}" for w in either(name, email)[hit.index]))
 
     def keep_frame(self, rows: pd.DataFrame) -> pd.Index:
         """Keeps rows (index: source row; columns: KEPT_COLUMNS, defaults as in Kept), with the checks of

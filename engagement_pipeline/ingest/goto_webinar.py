@@ -22,11 +22,9 @@ from engagement_pipeline.ingest.common import (
     DURATION_CELL,
     Fit,
     Section,
-    attendee_keys,
     check_filled,
     clean,
     clean_column,
-    either,
     engagement_columns,
     first_error,
     fit,
@@ -166,13 +164,7 @@ def _parse_section(col: Collector, sec: Section, found: dict[str, int | None], k
     rows = col.frame(sec, found, GoToWebinarRows, scope=kind)
     email = clean_column(rows["email"])
     name = full_names(rows["first_name"], rows["last_name"])
-    keys = attendee_keys(email, name)
-    is_host = keys.isin(host_keys) if kind != "host" else pd.Series(True, index=rows.index)
-    hosts = rows.index[is_host.to_numpy()]
-    col.organisers.extend(email[hosts].dropna())
-    host_keys.update(keys[hosts].dropna())
-    rows = col.exclude_where(rows, is_host, "host",
-                             lambda hit: (f"webinar organizer {w}" for w in either(name, email)[hit.index]))
+    rows = col.exclude_hosts(rows, email, name, host_keys, host_section=kind == "host", label="webinar organizer")
     # 2012 reports hold the question text in the questions column, not a count: any text counts as one.
     asked = {a: a if is_missing(a) or a.strip().isdigit() else "1" for a in dict.fromkeys(rows["questions"])}
     rows = rows.assign(questions=[asked[a] for a in rows["questions"]])

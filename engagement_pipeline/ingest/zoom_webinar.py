@@ -17,7 +17,6 @@ from engagement_pipeline.ingest.collector import Collector
 from engagement_pipeline.ingest.common import (
     Fit,
     Section,
-    attendee_keys,
     clean,
     clean_column,
     either,
@@ -134,13 +133,7 @@ def _parse_section(col: Collector, sec: Section, found: dict[str, int | None], k
     rows = col.frame(sec, found, ZoomWebinarRows, scope=kind)
     email = clean_column(rows["email"])
     name = either(clean_column(rows["user_name"]), full_names(rows["first_name"], rows["last_name"]))
-    keys = attendee_keys(email, name)
-    is_host = keys.isin(host_keys) if kind != "host" else pd.Series(True, index=rows.index)
-    hosts = rows.index[is_host.to_numpy()]
-    col.organisers.extend(email[hosts].dropna())
-    host_keys.update(keys[hosts].dropna())
-    rows = col.exclude_where(rows, is_host, "host",
-                             lambda hit: (f"webinar host {w}" for w in either(name, email)[hit.index]))
+    rows = col.exclude_hosts(rows, email, name, host_keys, host_section=kind == "host", label="webinar host")
     flag = parse_cells(rows["attended"], parse_flag)[0]
     minutes, minutes_error = parse_cells(rows["minutes"], parse_minutes)
     questions, polls, feedback, engagement_error = engagement_columns(rows)
