@@ -555,9 +555,15 @@ def render_table(results: list[dict[str, Any]]) -> str:
         row(("  " if level == 0 else "      ") + name,
             [_failed(d, lambda d, n=name, lv=level: _secs((_stage(d, n, lv) or {}).get("seconds"))) for d in dom])
     row("  TOTAL domain chain (s)", [_failed(d, lambda d: _secs(d["total_seconds"])) for d in dom])
+    row("  TOTAL domain chain CPU (s)", [_failed(d, lambda d: _secs(d.get("cpu_seconds"))) for d in dom])
     row("  records per second",
         [_failed(d, lambda d: f"{d['counts']['records'] / d['total_seconds']:,.0f}") for d in dom])
     row("  PEAK RSS domain chain (MB)", [_failed(d, lambda d: _mb(d["peak_rss_mb"])) for d in dom])
+
+    section("DOMAIN CHAIN, CPU seconds per stage (process time: what a loaded machine stretches least)")
+    for name, level in names:
+        row(("  " if level == 0 else "      ") + name,
+            [_failed(d, lambda d, n=name, lv=level: _secs((_stage(d, n, lv) or {}).get("cpu_seconds"))) for d in dom])
 
     section("DOMAIN CHAIN, peak RSS reached by the end of each stage (MB)")
     row("  after imports", [_failed(d, lambda d: _mb(d["rss_after_imports_mb"])) for d in dom])
