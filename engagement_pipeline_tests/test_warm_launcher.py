@@ -71,6 +71,7 @@ def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         yield test_instance
 
 
+@pytest.mark.slow  # starts worker processes
 def test_a_run_in_a_spare_worker_succeeds_and_the_next_spare_waits_after_it(instance: dg.DagsterInstance,
                                                                            tmp_path: Path) -> None:
     launcher = WarmProcessRunLauncher(preload=["engagement_pipeline.launcher.worker"])
@@ -88,6 +89,7 @@ def test_a_run_in_a_spare_worker_succeeds_and_the_next_spare_waits_after_it(inst
     assert _wait(lambda: spare.poll() is not None, 180, "the retired spare to exit") and spare.returncode == 0
 
 
+@pytest.mark.slow  # starts worker processes
 def test_a_worker_killed_mid_run_gets_its_run_marked_failed(instance: dg.DagsterInstance) -> None:
     launcher = WarmProcessRunLauncher()
     launcher.register_instance(instance)
@@ -103,6 +105,7 @@ def test_a_worker_killed_mid_run_gets_its_run_marked_failed(instance: dg.Dagster
         launcher.dispose()
 
 
+@pytest.mark.slow  # starts worker processes
 def test_a_preload_that_fails_is_reported_and_the_worker_still_takes_a_run() -> None:
     done = subprocess.run([sys.executable, "-m", "engagement_pipeline.launcher.worker", "no_such_module_here"],
                           input="", capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
@@ -110,6 +113,7 @@ def test_a_preload_that_fails_is_reported_and_the_worker_still_takes_a_run() -> 
     assert "preloading no_such_module_here failed" in done.stderr
 
 
+@pytest.mark.slow  # starts worker processes
 def test_a_dagster_home_that_cannot_be_loaded_costs_the_head_start_not_the_worker(tmp_path: Path) -> None:
     """A fresh clone has no .dagster_home yet: warming is skipped with a reason, the worker still answers."""
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "missing")}
