@@ -17,8 +17,7 @@ JOBS: list = [create_advocacy_opportunities_job, send_event_invitations_job, inv
 
 def environment_resources() -> dict:
     """The code location's mailer: ENGAGEMENT_SMTP_* read when it is set up (a launched job), never at import."""
-    return {"mailer": at_setup(mailer_from_env, "Where invitations go (outbox folder or SMTP), from the environment "
-                                                "when set up")}
+    return {"mailer": at_setup(mailer_from_env, "Where invitations go, from the environment when set up")}
 
 
 __all__ = ["ASSETS", "JOBS", "Mailer", "environment_resources"]
