@@ -26,6 +26,7 @@ every process of an instance creates first thing, it asks the launcher for a spa
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -219,6 +220,9 @@ class WarmQueuedRunCoordinator(QueuedRunCoordinator):
     def register_instance(self, instance: Any) -> None:
         super().register_instance(instance)
         if in_daemon_process():
-            launcher = instance.run_launcher
-            if isinstance(launcher, WarmProcessRunLauncher):
-                launcher.warm_up()
+            try:
+                launcher = instance.run_launcher
+                if isinstance(launcher, WarmProcessRunLauncher):
+                    launcher.warm_up()
+            except Exception as err:  # a head start only: the daemon must start, the first run warms itself
+                logging.getLogger(__name__).warning(f"Could not start a spare run worker: {err!r}")
