@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,14 @@ def test_wrong_columns_in_a_recognised_export(tmp_path: Path) -> None:
     with pytest.raises(RejectedFile, match="missing required columns") as caught:
         parse_export(path)
     assert "'email'" in caught.value.expected and "Attended, Phone" in caught.value.found
+
+
+def test_lone_cells_are_the_rows_with_one_non_blank_cell_and_a_replaced_table_finds_its_own(tmp_path: Path) -> None:
+    path = tmp_path / "sections.csv"
+    path.write_text("1. Summary\nMeeting title,Weekly sync\n,  2. Participants ,\nName,Email\nAda,\n , \n",
+                    encoding="utf-8")
+    table = read_table(path)
+    assert table.lone_cells() == [(0, 0, "1. Summary"), (2, 1, "2. Participants"), (4, 0, "Ada")]
+    assert table.lone_cells() is table.lone_cells()  # found once per table
+    other = replace(table, rows=[["a", "b"], ["", "Section"]])
+    assert other.lone_cells() == [(1, 1, "Section")]

@@ -87,8 +87,8 @@ class GoToWebinarRows(pa.DataFrameModel):
 
 
 def _markers(table: Table) -> list[tuple[int, str]]:
-    return [(i, SECTIONS[norm_header(r[0])]) for i, r in enumerate(table.rows)
-            if len([c for c in r if c.strip()]) == 1 and r[0].strip() and norm_header(r[0]) in SECTIONS]
+    return [(i, SECTIONS[norm_header(cell)]) for i, column, cell in table.lone_cells()
+            if column == 0 and norm_header(cell) in SECTIONS]
 
 
 def identify(table: Table) -> Fit:

@@ -77,9 +77,30 @@ class Table:
     physical_lines: int = 0
     # A workbook's other sheets (name -> rows), so a format can be found on any sheet, not only the first.
     other_sheets: dict[str, list[list[str]]] = field(default_factory=dict)
+    _lone: list[tuple[int, int, str]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def row_number(self, index: int) -> int:
         return index + 1
+
+    def lone_cells(self) -> list[tuple[int, int, str]]:
+        """(row index, column, cell) of every row with exactly one non-blank cell: the section and title rows
+        several platforms' `identify` look for. Found once per table (every module is asked about every file,
+        and a full scan of each row per module was a sizeable part of detecting a big file's platform); a
+        row stops being looked at on its second non-blank cell."""
+        if self._lone is None:
+            found: list[tuple[int, int, str]] = []
+            for index, row in enumerate(self.rows):
+                lone: tuple[int, int, str] | None = None
+                for column, cell in enumerate(row):
+                    if cell.strip():
+                        if lone is not None:
+                            break
+                        lone = (index, column, cell)
+                else:
+                    if lone is not None:
+                        found.append(lone)
+            self._lone = found
+        return self._lone
 
     def line_counts(self) -> dict[str, int]:
         """Where every physical line went: blank, inside a sound record, or damaged (quarantined)."""

@@ -101,9 +101,8 @@ class TeamsActionRows(pa.DataFrameModel):
 def _sections(table: Table) -> dict[str, int]:
     """Kind ('summary' | 'participants' | 'activities') -> row index of its numbered section row."""
     found: dict[str, int] = {}
-    for index, row in enumerate(table.rows):
-        cells = [c for c in row if c.strip()]
-        match = _SECTION.match(norm_header(cells[0])) if len(cells) == 1 else None
+    for index, _, cell in table.lone_cells():
+        match = _SECTION.match(norm_header(cell))
         if not match:
             continue
         label = match[2]
