@@ -180,11 +180,13 @@ def score_customers(attendance: pd.DataFrame, events: pd.DataFrame, customers: p
     speaking = rows.loc[rows["role"].isin(comp.SPEAKING_ROLES)].groupby("customer_id")["event_id"].nunique()
     ev["speaker_events"] = speaking.reindex(idx).fillna(0).astype("int64")
     distinct = rows.drop_duplicates(["customer_id", "event_id"])
-    # Frequency: "one of its people comes to an event", estimated from each person's own weighted share of
-    # the events held (less noisy than the one bit per event "someone came"; docs/methods.md).
-    per_person = rows.drop_duplicates(["customer_id", "event_id", "attendee_key"]).groupby(
-        ["customer_id", "attendee_key"])["w"].sum()
-    attended_w = comp.any_person_rate(per_person, held_w) * held_w
+    attended_w = distinct.groupby("customer_id")["w"].sum().reindex(idx).fillna(0.0)
+    if config.frequency_from_people:
+        # "One of its people comes to an event", estimated from each person's own weighted share of the
+        # events held (less noisy than the one bit per event "someone came"; docs/methods.md).
+        per_person = rows.drop_duplicates(["customer_id", "event_id", "attendee_key"]).groupby(
+            ["customer_id", "attendee_key"])["w"].sum()
+        attended_w = comp.any_person_rate(per_person, held_w) * held_w
     type_counts = distinct.groupby(["customer_id", "event_type"])["w"].sum().unstack(fill_value=0.0)
     months = distinct.assign(month=distinct["event_day"].dt.to_period("M")).drop_duplicates(["customer_id", "month"])
     months_attended_w = (months.merge(month_w["w"].rename("mw"), left_on="month", right_index=True)
