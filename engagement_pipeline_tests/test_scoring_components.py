@@ -120,3 +120,9 @@ def test_any_person_rate_combines_each_persons_share() -> None:
     assert got["C"] == 0.0
     assert got["D"] == pytest.approx(0.999)
     assert comp.any_person_rate(pd.Series(dtype=float), held).tolist() == [0.0] * 4
+
+
+def test_back_again_needs_at_most_as_many_attended_as_events_looked_at() -> None:
+    assert ScoringConfig(trend_recovered_attended=0).trend_recovered_of == 3  # 0 turns the check off
+    with pytest.raises(ConfigError, match="trend_recovered_attended"):
+        ScoringConfig(trend_recovered_attended=4, trend_recovered_of=3)
