@@ -9,7 +9,7 @@ PORT ?= 3000
 # The CSM's dashboard and API (`engagement-pipeline serve`), started next to the Dagster UI by `make run`.
 WEB_PORT ?= 8080
 
-.PHONY: run test lint bench bench-drop demo clean-data evaluate
+.PHONY: run test test-fast lint bench bench-drop demo clean-data evaluate
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check engagement_pipeline engagement_pipeline_tests benchmarks
 	$(BIN)/python -m pytest -q
+
+# The fast tier, for while you work: everything but the tests marked `slow` (pipeline runs, the scored demo,
+# processes, browsers), with 20 examples per ingestion property instead of 60. `make test` runs everything.
+test-fast: $(STAMP)
+	INGEST_PROPERTY_EXAMPLES=$${INGEST_PROPERTY_EXAMPLES:-20} $(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check engagement_pipeline engagement_pipeline_tests benchmarks

@@ -12,6 +12,11 @@ Every test that touches the warehouse takes one of the warehouse fixtures below,
   data folder and warehouse (SQLite: the file is copied; PostgreSQL: `CREATE DATABASE … TEMPLATE`), so a test
   may change it freely. Running the 19 demo files through Dagster costs seconds; a copy costs milliseconds.
 
+Two tiers: `pytest -m "not slow"` (`make test-fast`) runs the unit tests, domain functions on small frames and
+Dagster definitions evaluated without a pipeline run; `slow` marks what starts processes or runs the pipeline,
+and every test on the scored demo is marked slow here (`pytest_collection_modifyitems`), since its first use in
+a session scores the demo. `make test` runs both.
+
 PostgreSQL tests create their own database and drop it afterwards. Without a server they skip with a
 reason on a laptop, and fail in CI (CI=true), where a skipped PostgreSQL test would hide a regression.
 """
@@ -37,6 +42,17 @@ if TYPE_CHECKING:
 
 PG_ADMIN_URL = os.environ.get("ENGAGEMENT_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 DEMO_ANCHOR = date(2026, 11, 2)
+
+
+# Fixtures whose first use in a session runs the whole demo through Dagster: a test that takes one is slow.
+SCORED_DEMO_FIXTURES = frozenset({"scored_demo", "module_scored_demo", "scored_demo_templates"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects: the marker must be there when it looks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SCORED_DEMO_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 def _postgres_unavailable(reason: str) -> None:

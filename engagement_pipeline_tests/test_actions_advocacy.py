@@ -86,8 +86,9 @@ def test_actions_say_to_score_first_on_an_empty_warehouse(tmp_path: Path, db_url
 
 
 def test_the_action_jobs_are_registered_and_never_launched_by_a_sensor_or_the_schedule() -> None:
-    from engagement_pipeline.defs import defs
+    from engagement_pipeline.defs import defs as load_defs
 
+    defs = load_defs()
     for name in ("create_advocacy_opportunities_job", "send_event_invitations_job"):
         assert defs.resolve_job_def(name) is not None
     automated = {defs.resolve_sensor_def(s).job_name for s in ("inbox_sensor", "rescore_after_ingest_sensor")}

@@ -160,6 +160,7 @@ def _webinar(demo_dir: Path) -> Path:
     return next(p for p in sorted((demo_dir / "inbox").iterdir()) if p.name.endswith("Attendee Report.csv"))
 
 
+@pytest.mark.slow  # ingestion runs through Dagster against the S3 emulator
 def test_sensor_and_ingest_job_read_the_bucket_end_to_end(bucket: tuple[Any, str], s3_endpoint: str,
                                                           demo_dir: Path, data_folder: Settings) -> None:
     client, name = bucket
@@ -218,6 +219,7 @@ def test_sensor_and_ingest_job_read_the_bucket_end_to_end(bucket: tuple[Any, str
         assert len(rerun.output_for_node("validated_attendance").records) == WEBINAR_RECORDS
 
 
+@pytest.mark.slow  # the pipeline, once from the bucket and once from the folder
 def test_the_bucket_and_the_folder_give_the_same_records(demo_dir: Path, data_folder: Settings) -> None:
     """The concrete figure above is the folder inbox's own, read through the same assets."""
     from engagement_pipeline.defs.runner import run_pipeline

@@ -18,6 +18,8 @@ from engagement_pipeline.defs.runner import run_pipeline
 
 from .conftest import DEMO_ANCHOR, fresh_postgres_database
 
+pytestmark = pytest.mark.slow  # a Dagster instance on PostgreSQL, a pipeline run and sensor ticks stored there
+
 
 @pytest.fixture
 def postgres_instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -6,10 +6,12 @@ from datetime import datetime
 
 import dagster as dg
 
-from engagement_pipeline.defs import build_definitions, defs
+from engagement_pipeline.defs import build_definitions
+from engagement_pipeline.defs import defs as load_defs
 
 
 def test_definitions_load_and_resolve() -> None:
+    defs = load_defs()
     dg.Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
@@ -53,5 +55,6 @@ def test_the_rescore_updates_the_tracking_but_never_sends_anything() -> None:
         assert {"risk_signals", "outreach_tasks", "customer_health", "conversion_summary", "advocacy_opportunities",
                 "invitations", "engagement_report"} <= nodes
         assert not {"create_advocacy_opportunities", "send_event_invitations"} & nodes
+    defs = load_defs()
     launched = {s.job_name for s in defs.sensors} | {s.job_name for s in defs.schedules}
     assert launched == {"ingest_upload_job", "engagement_job"}

@@ -159,7 +159,8 @@ def test_the_module_the_chart_serves_is_the_workspaces_and_exposes_defs() -> Non
     workspace = yaml.safe_load((ROOT / "workspace.yaml").read_text())
     assert module == workspace["load_from"][0]["python_module"]["module_name"]
     assert module == PYPROJECT["tool"]["dagster"]["module_name"]
-    assert isinstance(getattr(importlib.import_module(module), attribute), dg.Definitions)
+    # `defs` is loaded lazily (`@dg.definitions`): the server calls it when it loads the code location.
+    assert isinstance(getattr(importlib.import_module(module), attribute)(), dg.Definitions)
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert f'"--module-name", "{module}", "--attribute", "{attribute}"' in dockerfile
     assert f'"--port", "{_deployment()["port"]}"' in dockerfile

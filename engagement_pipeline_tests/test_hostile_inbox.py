@@ -247,6 +247,7 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path,
     return run, data, good
 
 
+@pytest.mark.slow  # the hostile inbox runs through the whole pipeline (`hostile_run`)
 def test_good_files_are_scored(hostile_run) -> None:
     run, _, good = hostile_run
     by_name = {Path(u["file"]).name: u for u in run.uploads}
@@ -258,6 +259,7 @@ def test_good_files_are_scored(hostile_run) -> None:
     assert set(run.outputs["attendance"]["source_file"]) <= set(good)
 
 
+@pytest.mark.slow  # the hostile inbox runs through the whole pipeline (`hostile_run`)
 @pytest.mark.parametrize("name", sorted(BAD_FILES))
 def test_every_bad_file_is_rejected_with_a_readable_reason(hostile_run, name: str) -> None:
     run, data, _ = hostile_run
@@ -272,6 +274,7 @@ def test_every_bad_file_is_rejected_with_a_readable_reason(hostile_run, name: st
     assert not any(marker in text for marker in ("Traceback", 'File "')), text
 
 
+@pytest.mark.slow  # the hostile inbox runs through the whole pipeline (`hostile_run`)
 def test_nothing_is_written_outside_the_data_folder(hostile_run) -> None:
     _, data, _ = hostile_run
     outside = data.parent
@@ -279,6 +282,7 @@ def test_nothing_is_written_outside_the_data_folder(hostile_run) -> None:
     assert not (data.parent / "escape..csv").exists()
 
 
+@pytest.mark.slow  # the hostile inbox runs through the whole pipeline (`hostile_run`)
 def test_every_accepted_ledger_balances_and_no_reason_holds_a_stack_trace(hostile_run) -> None:
     run, _, good = hostile_run
     ledger = run.outputs["upload_ledger"]
@@ -294,6 +298,7 @@ def test_every_accepted_ledger_balances_and_no_reason_holds_a_stack_trace(hostil
         assert not any(marker in reason for marker in ("Traceback", 'File "')), reason
 
 
+@pytest.mark.slow  # the hostile inbox runs through the whole pipeline (`hostile_run`)
 def test_the_report_workbook_neutralises_formulas(hostile_run) -> None:
     run, _, _ = hostile_run
     book = openpyxl.load_workbook(run.outputs["report_paths"]["excel_path"])

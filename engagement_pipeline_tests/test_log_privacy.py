@@ -35,6 +35,7 @@ def _messages(instance: dg.DagsterInstance) -> list[str]:
     return out
 
 
+@pytest.mark.slow  # ingests and scores a file through Dagster, logs captured
 def test_no_attendee_email_in_logs_at_info(tmp_path: Path, demo_dir: Path, db_url: str,
                                            caplog: pytest.LogCaptureFixture) -> None:
     data = tmp_path / "data"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+import pytest
 import sqlalchemy as sa
 
 from engagement_pipeline import warehouse as wh
@@ -24,6 +25,7 @@ from .conftest import DEMO_ANCHOR
 LATER = DEMO_ANCHOR + timedelta(days=40)  # no demo event is dated after the anchor
 
 
+@pytest.mark.slow  # the pipeline on three demo files
 def test_a_run_configured_for_a_day_stores_and_reports_that_day(tmp_path: Path, demo_dir: Path, db_url: str) -> None:
     data = tmp_path / "data"
     for folder in ("crm", "events"):

@@ -261,12 +261,11 @@ def test_the_outbox_job_confirms_from_the_ui(sqlite_only: tuple[sa.Engine, str],
     from engagement_pipeline.config import Settings
     from engagement_pipeline.defs import build_definitions
     from engagement_pipeline.defs.actions.resources import Mailer
-    from engagement_pipeline.defs.resources import default_resources
 
     engine, db_url = sqlite_only
     unknown = _one_unknown(engine)
     settings = Settings.from_env({"ENGAGEMENT_DATA_DIR": str(tmp_path), "ENGAGEMENT_DB_URL": db_url})
-    defs = build_definitions(resources={**default_resources(settings), "mailer": Mailer()})
+    defs = build_definitions(settings=settings, resources={"mailer": Mailer()})
     job = defs.resolve_job_def("invitation_outbox_job")
     config = {"ops": {"review_invitation_outbox": {"config": {"action": "confirm", "invitation_ids": [unknown]}}}}
     with dg.instance_for_test() as instance:

@@ -40,6 +40,7 @@ def unborn_databases() -> tuple[str, str]:
         admin.dispose()
 
 
+@pytest.mark.slow  # `init` creates two databases, migrates and installs a Dagster instance
 def test_init_creates_both_databases_migrates_and_installs_the_postgres_instance(
         unborn_databases: tuple[str, str], demo_dir: Path, tmp_path: Path) -> None:
     warehouse_url, dagster_url = unborn_databases

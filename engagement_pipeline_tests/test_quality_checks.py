@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -10,14 +9,13 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from engagement_pipeline.config import COMPONENTS, DEFAULT_WEIGHTS, Settings
+from engagement_pipeline.config import COMPONENTS, DEFAULT_WEIGHTS
 from engagement_pipeline.defs import ENGAGEMENT_ASSETS, checks
 from engagement_pipeline.defs.engagement.assets import events_held
 from engagement_pipeline.defs.resources import Scoring, default_resources
-from engagement_pipeline.defs.runner import run_pipeline
 from engagement_pipeline.quality import expectations as ex
 
-from .conftest import DEMO_ANCHOR
+from .conftest import DEMO_ANCHOR, ScoredDemo
 
 RUN_DATE = date(2026, 11, 2)
 
@@ -119,17 +117,10 @@ def test_blocking_check_failure_stops_downstream_assets_in_the_same_run(tmp_path
     assert "events_held" not in materialized
 
 
-def test_checks_run_and_pass_in_a_materialize_of_the_engagement_assets(
-    tmp_path: Path, demo_dir: Path, db_url: str
-) -> None:
-    data = tmp_path / "data"
-    for folder in ("crm", "events"):
-        shutil.copytree(demo_dir / folder, data / folder)
-    settings = Settings.from_env({"ENGAGEMENT_DATA_DIR": str(data), "ENGAGEMENT_DB_URL": db_url})
-    files = sorted((demo_dir / "inbox").iterdir())[:4]
-    run_pipeline(files, settings=settings, as_of=DEMO_ANCHOR)  # fills the warehouse
+def test_checks_run_and_pass_in_a_materialize_of_the_engagement_assets(scored_demo: ScoredDemo) -> None:
+    """The engagement assets again, with their checks, on this test's copy of the scored demo's warehouse."""
     result = dg.materialize(
-        [*ENGAGEMENT_ASSETS, *checks.ASSET_CHECKS], resources=default_resources(settings),
+        [*ENGAGEMENT_ASSETS, *checks.ASSET_CHECKS], resources=default_resources(scored_demo.settings),
         run_config={"resources": {"scoring": {"config": {"as_of": DEMO_ANCHOR.isoformat()}}}},
     )
     assert result.success

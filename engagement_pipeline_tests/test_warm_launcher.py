@@ -15,7 +15,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from engagement_pipeline.launcher import PID_TAG, WarmProcessRunLauncher
+from engagement_pipeline.launcher import (
+    PID_TAG,
+    WarmProcessRunLauncher,
+    WarmQueuedRunCoordinator,
+    in_daemon_process,
+    run_place,
+)
 from engagement_pipeline.launcher.worker import preload
 
 REPO = Path(__file__).resolve().parent.parent
@@ -71,15 +77,19 @@ def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         yield test_instance
 
 
+@pytest.mark.slow  # starts worker processes
 def test_a_run_in_a_spare_worker_succeeds_and_the_next_spare_waits_after_it(instance: dg.DagsterInstance,
                                                                            tmp_path: Path) -> None:
     launcher = WarmProcessRunLauncher(preload=["engagement_pipeline.launcher.worker"])
     launcher.register_instance(instance)
     try:
+        launcher.warm_up()  # what the daemon's run queue asks for when the daemon starts
+        first_spare = launcher._spare[1]
         run_id = _launch(instance, launcher, marker_job)
         run = _wait(lambda: (r := instance.get_run_by_id(run_id)) and r.is_finished and r, 120, "the run to end")
         assert run.status == dg.DagsterRunStatus.SUCCESS
         worker_pid = int(run.tags[PID_TAG])
+        assert worker_pid == first_spare.pid  # the first run took the spare started before it
         assert (tmp_path / "marker.txt").read_text() == str(worker_pid)  # the op ran in the launched worker
         spare = _wait(lambda: launcher._spare, 60, "the next spare worker")[1]
         assert spare.pid != worker_pid and spare.poll() is None
@@ -88,6 +98,7 @@ def test_a_run_in_a_spare_worker_succeeds_and_the_next_spare_waits_after_it(inst
     assert _wait(lambda: spare.poll() is not None, 180, "the retired spare to exit") and spare.returncode == 0
 
 
+@pytest.mark.slow  # starts worker processes
 def test_a_worker_killed_mid_run_gets_its_run_marked_failed(instance: dg.DagsterInstance) -> None:
     launcher = WarmProcessRunLauncher()
     launcher.register_instance(instance)
@@ -101,8 +112,37 @@ def test_a_worker_killed_mid_run_gets_its_run_marked_failed(instance: dg.Dagster
         assert any("was terminated by signal 9 (SIGKILL)" in m for m in messages), messages
     finally:
         launcher.dispose()
+    # The watcher reports to this instance: it ends with the launcher, not after the instance's folder is gone.
+    assert launcher._watcher is not None and not launcher._watcher.is_alive()
 
 
+def test_the_run_queue_starts_the_first_spare_in_the_daemon_only(instance: dg.DagsterInstance,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    launcher = WarmProcessRunLauncher(preload=["engagement_pipeline.launcher.worker"])
+    launcher.register_instance(instance)
+    monkeypatch.setattr(instance, "_run_launcher", launcher)
+    monkeypatch.setattr(sys, "argv", [os.path.join(sys.prefix, "bin", "dagster-webserver")])
+    WarmQueuedRunCoordinator().register_instance(instance)
+    assert launcher._spare is None  # the webserver reads the queue too, and launches nothing
+    monkeypatch.setattr(sys, "argv", [os.path.join(sys.prefix, "bin", "dagster-daemon"), "run"])
+    try:
+        WarmQueuedRunCoordinator().register_instance(instance)
+        assert launcher._spare is not None
+        # `workspace.yaml`'s working directory is `.`: the spare's place is the one a run from here gets.
+        assert launcher._spare[0] == run_place(sys.executable, ".") == run_place(None, str(REPO))
+    finally:
+        launcher.dispose()
+
+
+def test_only_the_daemon_process_counts_as_the_daemon() -> None:
+    assert in_daemon_process(["/opt/engagement/.venv/bin/dagster-daemon", "run"])
+    assert in_daemon_process([os.path.join(sys.prefix, "lib", "dagster", "_daemon", "__main__.py"), "run"])
+    assert not in_daemon_process([os.path.join(sys.prefix, "bin", "dagster-webserver")])
+    assert not in_daemon_process([os.path.join(sys.prefix, "lib", "dagster", "__main__.py"), "code-server"])
+    assert not in_daemon_process([])
+
+
+@pytest.mark.slow  # starts worker processes
 def test_a_preload_that_fails_is_reported_and_the_worker_still_takes_a_run() -> None:
     done = subprocess.run([sys.executable, "-m", "engagement_pipeline.launcher.worker", "no_such_module_here"],
                           input="", capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
@@ -110,6 +150,7 @@ def test_a_preload_that_fails_is_reported_and_the_worker_still_takes_a_run() -> 
     assert "preloading no_such_module_here failed" in done.stderr
 
 
+@pytest.mark.slow  # starts worker processes
 def test_a_dagster_home_that_cannot_be_loaded_costs_the_head_start_not_the_worker(tmp_path: Path) -> None:
     """A fresh clone has no .dagster_home yet: warming is skipped with a reason, the worker still answers."""
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "missing")}

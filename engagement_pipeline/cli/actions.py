@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,11 +26,10 @@ def _run_job(job_name: str, op_name: str, config: dict[str, Any], settings: Sett
     from engagement_pipeline.actions.state import NOT_SCORED
     from engagement_pipeline.defs import build_definitions
     from engagement_pipeline.defs.actions.resources import mailer_from_env
-    from engagement_pipeline.defs.resources import default_resources
 
     if not settings.data_dir.is_dir():
         raise click.ClickException(f"{settings.data_dir} does not exist. {NOT_SCORED}")
-    defs = build_definitions(resources={**default_resources(settings), "mailer": mailer_from_env()})
+    defs = build_definitions(settings=settings, resources={"mailer": mailer_from_env()})
     job = defs.resolve_job_def(job_name)
     run_config = {"ops": {op_name: {"config": config}},
                   "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -213,7 +211,7 @@ def outbox_send() -> None:
     from engagement_pipeline.actions import outbox
     from engagement_pipeline.defs.actions.resources import mailer_from_env
 
-    mailer = mailer_from_env(dict(os.environ))  # plain values: the password is needed here, outside Dagster
+    mailer = mailer_from_env()
     settings = Settings.from_env()
     counts = outbox.deliver_due(_engine(), mailer.client(settings.outbox_dir),
                                 retry=outbox.RetryPolicy(mailer.retries + 1, mailer.backoff_seconds))

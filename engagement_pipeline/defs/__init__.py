@@ -1,11 +1,22 @@
-"""The Dagster definitions: assets, jobs, the inbox sensor, the re-score sensor and the weekly schedule."""
+"""The Dagster definitions: assets, jobs, the inbox sensor, the re-score sensor and the weekly schedule.
+
+Importing this package reads nothing from the environment. `defs` is loaded lazily (`@dg.definitions`): when
+Dagster loads the code location it calls `defs()`, which reads the settings for one thing, the catalogue the
+invitation job's event drop-down lists (`events/upcoming_events.csv` in ENGAGEMENT_DATA_DIR: a job's config
+schema is fixed when its definition is built, so a drop-down cannot wait for a run). Every resource reads the
+environment when a run or a sensor tick sets it up (`resources.environment_resources`).
+"""
 
 import warnings
+from pathlib import Path
 
 import dagster as dg
 
+from engagement_pipeline.config import Settings
+
 from . import actions
 from .actions.jobs import action_jobs
+from .actions.resources import Mailer
 from .engagement import checks
 from .engagement.assets import (
     advocacy_candidates,
@@ -27,7 +38,7 @@ from .ingest.held_uploads import held_uploads_sensor
 from .ingest.jobs import ingest_upload_job
 from .ingest.sensors import inbox_sensor, rescore_after_ingest_sensor
 from .report.assets import REPORT_FRESHNESS_CHECKS, engagement_report, quarantined_rows, upload_ledger
-from .resources import default_resources
+from .resources import default_resources, environment_resources
 
 INGEST_ASSETS = [attendance_upload, validated_attendance, stored_attendance]
 ENGAGEMENT_ASSETS = [
@@ -37,10 +48,15 @@ ENGAGEMENT_ASSETS = [
 ]
 
 
-def build_definitions(resources: dict | None = None) -> dg.Definitions:
-    merged = {**default_resources(), **actions.RESOURCES, **(resources or {})}
-    folder = merged.get("data_folder")
-    events_csv = folder.settings.events_dir / "upcoming_events.csv" if hasattr(folder, "settings") else None
+def build_definitions(resources: dict | None = None, settings: Settings | None = None,
+                      events_csv: Path | None = None) -> dg.Definitions:
+    """Everything, bound to `settings` (the CLI, tests: resources made from them, the mailer writing `.eml`
+    files to their outbox folder, the event drop-down from their catalogue) or, without them, to resources that
+    read the environment when set up (and the events of `events_csv`, if given). `resources` replace any."""
+    base = {**default_resources(settings), "mailer": Mailer()} if settings else \
+        {**environment_resources(), **actions.environment_resources()}
+    merged = {**base, **(resources or {})}
+    catalogue = settings.events_dir / "upcoming_events.csv" if settings else events_csv
     with warnings.catch_warnings():  # code references are a beta API; the warning is noise for every CLI run
         warnings.simplefilter("ignore", dg.BetaWarning)
         # Code references: each asset's page links to the function that computes it.
@@ -49,11 +65,14 @@ def build_definitions(resources: dict | None = None) -> dg.Definitions:
         assets=assets,
         asset_checks=[*checks.ASSET_CHECKS, *REPORT_FRESHNESS_CHECKS],
         # The action jobs: the event a drop-down read from the catalogue now; infrastructure hidden.
-        jobs=[ingest_upload_job, engagement_job, *action_jobs(merged, events_csv)],
+        jobs=[ingest_upload_job, engagement_job, *action_jobs(merged, catalogue)],
         sensors=[inbox_sensor, rescore_after_ingest_sensor, held_uploads_sensor],
         schedules=[weekly_rescore_schedule],
         resources=merged,
     )
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The code location `workspace.yaml` names, built when Dagster loads it (not when this module is imported)."""
+    return build_definitions(events_csv=Settings.from_env().events_dir / "upcoming_events.csv")

@@ -1,15 +1,22 @@
-"""Configurable resources every domain uses: where the data folder is, which warehouse, the inbox.
+"""The resources every domain uses: the deployment's settings, the warehouse, the inbox (and the mailer,
+`actions/resources.py`), and how they reach a run.
+
+There is one settings model, `config.Settings`, and one reader of the environment, `Settings.from_env`. The
+code location (`defs`) binds resources that call it when they are set up (each run, each sensor tick), never
+when the definitions are imported or loaded: `environment_resources`. The CLI and the tests, which already
+hold a `Settings`, bind the same resources made from it: `default_resources(settings)`. Both go through
+`resources_for`, so the two ways cannot drift apart. The warehouse URL (it may hold a password) is therefore
+never part of a config the UI shows.
 
 The `scoring` resource (the run's date and parameters) lives in `engagement/resources.py`.
 """
 
-import os
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from pydantic import Field
 from sqlalchemy.engine import Engine
 
 from engagement_pipeline.config import Settings
@@ -18,6 +25,10 @@ from engagement_pipeline.warehouse import create_schema, make_engine
 
 from .engagement.resources import Scoring
 from .io import batch_io_manager
+
+# What an asset or sensor declares as `data_folder: DataFolder`: the deployment's `Settings` itself (folders,
+# organiser domains, upload limit), the object the CLI and the web app use too. No copy, no round trip.
+DataFolder = dg.ResourceParam[Settings]
 
 
 @cache
@@ -28,29 +39,12 @@ def _engine(url: str) -> Engine:
 
 
 class Warehouse(dg.ConfigurableResource):
-    """The SQLAlchemy warehouse; SQLite file by default, any URL from ENGAGEMENT_DB_URL."""
+    """The SQLAlchemy warehouse: `Settings.db_url` (SQLite file by default, any URL from ENGAGEMENT_DB_URL)."""
 
     url: str
 
     def engine(self) -> Engine:
         return _engine(self.url)
-
-
-class DataFolder(dg.ConfigurableResource):
-    """The data folder (CRM, events, archive, rejected, reports) and the organiser's own domains."""
-
-    path: str
-    internal_domains: list[str] = Field(default_factory=list)
-    max_upload_mb: int = 50
-
-    @property
-    def settings(self) -> Settings:
-        return Settings(
-            data_dir=Path(self.path),
-            db_url="",
-            internal_domains=frozenset(d.lower() for d in self.internal_domains),
-            max_upload_bytes=self.max_upload_mb * 1024 * 1024,
-        )
 
 
 class Inbox(dg.ConfigurableResource):
@@ -82,20 +76,41 @@ class Inbox(dg.ConfigurableResource):
         return self.store().ready()
 
 
-def default_resources(settings: Settings | None = None) -> dict[str, Any]:
-    """Resources for the embedded defaults, read from the environment at load time."""
-    s = settings or Settings.from_env()
-    # From the environment, the URL (it may hold a password) is resolved at run time and never shown in the UI.
-    from_env = settings is None and bool(os.environ.get("ENGAGEMENT_DB_URL"))
+def resources_for(settings: Settings) -> dict[str, Any]:
+    """The deployment's resources made from `settings`: the one place that says which resource takes what."""
     return {
-        "warehouse": Warehouse(url=dg.EnvVar("ENGAGEMENT_DB_URL") if from_env else s.db_url),
-        "data_folder": DataFolder(
-            path=str(s.data_dir),
-            internal_domains=sorted(s.internal_domains),
-            max_upload_mb=max(1, s.max_upload_bytes // (1024 * 1024)),
-        ),
-        "inbox": Inbox(directory=str(s.inbox_dir), url=s.inbox_url),
+        "data_folder": settings,
+        "warehouse": Warehouse(url=settings.db_url),
+        "inbox": Inbox(directory=str(settings.inbox_dir), url=settings.inbox_url),
+    }
+
+
+def at_setup(make: Callable[[], object], description: str) -> dg.ResourceDefinition:
+    """A resource `make` builds when it is set up (each run, each sensor tick): what it reads from the
+    environment is read then, never at import. It has no config: the Launchpad shows nothing to edit."""
+    return dg.ResourceDefinition(resource_fn=lambda _context: make(), description=description)
+
+
+def environment_resources() -> dict[str, Any]:
+    """The code location's resources, each made from `Settings.from_env()` (ENGAGEMENT_DATA_DIR,
+    ENGAGEMENT_DB_URL, ENGAGEMENT_INBOX_URL, ...) when it is set up. Calling this reads nothing."""
+    what = {"data_folder": "The data folder's settings", "warehouse": "The warehouse",
+            "inbox": "The inbox (folder or bucket)"}
+    return {
+        **{key: at_setup(lambda key=key: resources_for(Settings.from_env())[key],
+                         f"{text}, from the environment when set up") for key, text in what.items()},
         "scoring": Scoring(),
         # The filesystem IO manager, able to store a run that covers a batch of files (see defs/io.py).
+        "io_manager": batch_io_manager,
+    }
+
+
+def default_resources(settings: Settings) -> dict[str, Any]:
+    """The same resources for an in-process run (the CLI, tests) on `settings`, which the caller already holds."""
+    made = resources_for(settings)
+    return {
+        **made,
+        "data_folder": dg.ResourceDefinition.hardcoded_resource(made["data_folder"], "The data folder's settings"),
+        "scoring": Scoring(),
         "io_manager": batch_io_manager,
     }

@@ -6,7 +6,6 @@ app's call in this one adapter means that change touches one function here, not 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,7 +32,7 @@ def send_event_invitations(engine: Engine, settings: Settings, state: ScoredStat
     found = find_event(state.upcoming, event)
     chosen = select_recommendations(state.invitation_recommendations(), str(found["event_name"]), customers,
                                     top or None)
-    mailer = mailer_from_env(dict(os.environ))
+    mailer = mailer_from_env()
     policy = mailer.policy(MAX_PER_CONTACT, CAP_DAYS, installation_secret(settings.data_dir))
     run = send_invitations(engine, chosen, found, state.attendance, mailer.client(settings.outbox_dir), policy,
                            dry_run=dry_run, catalogue=state.upcoming)

@@ -7,8 +7,8 @@ Safe by default in the Launchpad: the invitation job's `event` is a drop-down of
 (`events/upcoming_events.csv`, read when the definitions load: `build_invitation_job`), `dry_run` is true
 unless a person sets it false, and a dry run records who would get what (the recipient table, emails
 masked, and the rendered message) as the run's metadata. `action_jobs` binds the jobs' resources (warehouse,
-data folder, mailer) without any config schema (`hidden_resources`): they come from the environment at run
-time, and the Launchpad shows no SMTP or warehouse setting to edit.
+data folder, mailer) without any config schema (`hidden_resources`): they come from the environment when a run
+sets them up, and the Launchpad shows no SMTP or warehouse setting to edit.
 """
 
 import enum
@@ -85,7 +85,7 @@ def event_enum(names: list[str]) -> type[enum.Enum]:
 
 def _state(warehouse: Warehouse, data_folder: DataFolder) -> ScoredState:
     try:
-        return load_scored_state(warehouse.engine(), data_folder.settings)
+        return load_scored_state(warehouse.engine(), data_folder)
     except NotScoredError as err:
         raise dg.Failure(description=str(err)) from err
 
@@ -143,11 +143,11 @@ def _send(context: dg.OpExecutionContext, config: InvitationConfig, warehouse: W
         raise dg.Failure(description=str(err)) from err
     chosen = select_recommendations(state.invitation_recommendations(), str(event["event_name"]),
                                     config.customers, config.top_n or None)
-    outbox = data_folder.settings.outbox_dir
+    outbox = data_folder.outbox_dir
     try:
         run = send_invitations(warehouse.engine(), chosen, event, state.attendance, mailer.client(outbox),
                                mailer.policy(config.max_per_contact, config.cap_days,
-                                             installation_secret(data_folder.settings.data_dir),
+                                             installation_secret(data_folder.data_dir),
                                              config.holdout_share),
                                dry_run=config.dry_run, catalogue=state.upcoming)
     except ValueError as err:
@@ -192,22 +192,15 @@ def build_invitation_job(events: list[str], resource_defs: dict | None = None) -
 
 
 def hidden_resources(resources: dict) -> dict[str, dg.ResourceDefinition]:
-    """Each resource bound without a config schema, its `EnvVar` fields read at run time: a job built with these
-    shows nothing about infrastructure to edit in the Launchpad."""
+    """Each resource bound without a config schema: a job built with these shows nothing about infrastructure to
+    edit in the Launchpad. The code location's resources have none already (made from the environment when set
+    up: `resources.at_setup`); a resource object the CLI or a test made is bound as the value it is."""
 
     def bind(resource: object) -> dg.ResourceDefinition:
         if isinstance(resource, dg.ResourceDefinition) and not isinstance(resource, dg.ConfigurableResource):
             return resource
-        if not isinstance(resource, dg.ConfigurableResource):
-            return dg.ResourceDefinition.hardcoded_resource(resource)
-
-        def build(_context: dg.InitResourceContext) -> object:
-            values = {name: getattr(resource, name) for name in type(resource).model_fields}
-            return type(resource)(**{k: v.get_value() if isinstance(v, dg.EnvVar) else v
-                                     for k, v in values.items() if v is not None})
-
-        return dg.ResourceDefinition(resource_fn=build, description=f"{type(resource).__name__}, from the "
-                                     "environment (not editable at launch)")
+        return dg.ResourceDefinition.hardcoded_resource(resource, f"{type(resource).__name__} (not editable at "
+                                                                  "launch)")
 
     return {key: bind(value) for key, value in resources.items()}
 
@@ -250,7 +243,7 @@ def review_invitation_outbox(context: dg.OpExecutionContext, config: OutboxRevie
             for invitation_id in config.invitation_ids:
                 (outbox.confirm if config.action == "confirm" else outbox.release)(engine, invitation_id)
         elif config.action == "send":
-            counts = outbox.deliver_due(engine, mailer.client(data_folder.settings.outbox_dir),
+            counts = outbox.deliver_due(engine, mailer.client(data_folder.outbox_dir),
                                         retry=outbox.RetryPolicy(mailer.retries + 1, mailer.backoff_seconds))
             context.log.info(f"outbox delivered: {counts}")
         elif config.action != "list":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
@@ -49,8 +50,10 @@ class Mailer(dg.ConfigurableResource):
                                 max_attempts=self.retries + 1, backoff_seconds=self.backoff_seconds)
 
 
-def mailer_from_env(environ: dict[str, str] | None = None) -> Mailer:
-    """The resource from ENGAGEMENT_SMTP_* and ENGAGEMENT_MAIL_FROM, read at load time."""
+def mailer_from_env(environ: Mapping[str, str] | None = None) -> Mailer:
+    """The mailer from ENGAGEMENT_SMTP_*, ENGAGEMENT_MAIL_FROM and ENGAGEMENT_UNSUBSCRIBE_URL (`environ`, else the
+    process environment). Called when the code location's `mailer` resource is set up, or by the CLI and the web
+    app when they send: the values (the password too) live in the made resource, never in a config the UI shows."""
     env = os.environ if environ is None else environ
     values: dict = {}
     if env.get("ENGAGEMENT_SMTP_HOST"):
@@ -59,9 +62,8 @@ def mailer_from_env(environ: dict[str, str] | None = None) -> Mailer:
         values["smtp_port"] = int(env["ENGAGEMENT_SMTP_PORT"])
     if env.get("ENGAGEMENT_SMTP_USER"):
         values["smtp_user"] = env["ENGAGEMENT_SMTP_USER"]
-    if env.get("ENGAGEMENT_SMTP_PASSWORD"):  # resolved at run time, never shown in the UI's config
-        values["smtp_password"] = dg.EnvVar("ENGAGEMENT_SMTP_PASSWORD") if environ is None else \
-            env["ENGAGEMENT_SMTP_PASSWORD"]
+    if env.get("ENGAGEMENT_SMTP_PASSWORD"):
+        values["smtp_password"] = env["ENGAGEMENT_SMTP_PASSWORD"]
     if env.get("ENGAGEMENT_SMTP_STARTTLS"):
         values["smtp_starttls"] = env["ENGAGEMENT_SMTP_STARTTLS"].strip().lower() in _TRUE
     if env.get("ENGAGEMENT_UNSUBSCRIBE_URL"):

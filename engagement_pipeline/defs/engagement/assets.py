@@ -38,7 +38,7 @@ from .resources import ScoringRun
 @dg.asset(group_name="crm", kinds={"csv"})
 def crm(data_folder: DataFolder) -> dg.Output[Crm]:
     """Customers (with their domains) and contacts, from `crm/customers.csv` and `crm/contacts.csv`."""
-    loaded = load_crm_cached(data_folder.settings.crm_dir)
+    loaded = load_crm_cached(data_folder.crm_dir)
     return dg.Output(
         loaded,
         metadata={"customers": len(loaded.customers), "contacts": len(loaded.contacts)},
@@ -57,7 +57,7 @@ def attendance(
 
     def derive(records: pd.DataFrame, export_info: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         kept, derived["decisions"] = choose_exports(records, export_info)
-        derived["matched"] = match_attendance(merge_platforms(kept), crm, data_folder.settings.internal_domains
+        derived["matched"] = match_attendance(merge_platforms(kept), crm, data_folder.internal_domains
                                               ).matched
         return derived["matched"], export_status(derived["decisions"])
 
@@ -162,7 +162,7 @@ def advocacy_candidates(
     """High, not declining customers, with the participation that makes them credible advocates."""
     found = find_advocacy_candidates(
         engagement_scores, engagement_trends, attendance, crm.contacts, customers=crm.customers,
-        window_days=scoring.config.window_days, internal_domains=data_folder.settings.internal_domains,
+        window_days=scoring.config.window_days, internal_domains=data_folder.internal_domains,
         as_of=scoring.as_of,
     )
     shown = found.drop(columns=["notable", "suggested_types"], errors="ignore")
@@ -188,7 +188,7 @@ def engagement_risks(
 @dg.asset(group_name="insights", kinds={"csv"})
 def upcoming_events(data_folder: DataFolder, scoring: dg.ResourceParam[ScoringRun]) -> dg.Output[pd.DataFrame]:
     """The events catalogue from `events/upcoming_events.csv`, restricted to after the scoring date."""
-    upcoming = load_upcoming_events(data_folder.settings.events_dir / "upcoming_events.csv",
+    upcoming = load_upcoming_events(data_folder.events_dir / "upcoming_events.csv",
                                     as_of=scoring.as_of)
     return dg.Output(upcoming, metadata={"events": len(upcoming), "preview": preview(upcoming)})
 
@@ -201,7 +201,7 @@ def invitation_recommendations(
     """Who to invite to each upcoming event, and a reason grounded in their own attendance."""
     recommendations = recommend_invitations(
         upcoming_events, attendance, engagement_scores, engagement_trends, crm.customers, crm.contacts,
-        scoring.as_of, internal_domains=data_folder.settings.internal_domains,
+        scoring.as_of, internal_domains=data_folder.internal_domains,
     )
     return dg.Output(
         recommendations,

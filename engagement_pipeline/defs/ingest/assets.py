@@ -76,10 +76,10 @@ def attendance_upload(
     context: dg.AssetExecutionContext, inbox: Inbox, data_folder: DataFolder, warehouse: Warehouse
 ) -> dg.Output[Any]:
     """The dropped file, archived by content hash; the same bytes under any name are one upload."""
-    no_crm = missing_crm(data_folder.settings)
+    no_crm = missing_crm(data_folder)
     if no_crm:  # before anything is archived or stored: the file stays in the inbox for when the CRM is there
         raise dg.Failure(description=no_crm)
-    store = inbox.store(data_folder.settings)
+    store = inbox.store(data_folder)
     return _each_file(context, lambda file_name: _archive(file_name, store, inbox, warehouse))
 
 
@@ -126,7 +126,7 @@ def validated_attendance(
     """
     keys = list(context.partition_keys)
     uploads = _per_file(attendance_upload, keys)
-    settings = data_folder.settings
+    settings = data_folder
     overrides = load_overrides(settings.events_dir / "overrides.csv")  # once per run, not per file of a batch
     mappings = load_mappings(settings.mappings_dir)
     rejected: dict[str, str] = {}
@@ -157,7 +157,7 @@ def validated_attendance(
 def _validate(context: dg.AssetExecutionContext, attendance_upload: Upload, overrides: list[EventOverride],
               mappings: list[LoadedMapping], inbox: Inbox, data_folder: DataFolder,
               warehouse: Warehouse) -> tuple[ParsedUpload | None, dict[str, Any]]:
-    settings = data_folder.settings
+    settings = data_folder
     archived = Path(attendance_upload.local_path or attendance_upload.archive_path)
     try:
         parsed = parse_export(
@@ -211,7 +211,7 @@ def _store(context: dg.AssetExecutionContext, attendance_upload: Upload, validat
            data_folder: DataFolder, warehouse: Warehouse) -> tuple[pd.DataFrame, dict[str, Any]]:
     if validated_attendance is None:
         return pd.DataFrame(), {"status": "rejected", "records": 0}
-    internal_domains, rule = internal_domains_for(data_folder.settings.internal_domains, validated_attendance)
+    internal_domains, rule = internal_domains_for(data_folder.internal_domains, validated_attendance)
     parsed = exclude_internal(validated_attendance, organiser_records(validated_attendance.records,
                                                                       internal_domains))
     if rule:

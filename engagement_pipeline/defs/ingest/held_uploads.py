@@ -23,7 +23,7 @@ HELD_TAG = "engagement/held_upload"
 
 
 def overrides_digest(data_folder: DataFolder) -> str:
-    path = data_folder.settings.events_dir / "overrides.csv"
+    path = data_folder.events_dir / "overrides.csv"
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.exists() else "none"
 
 
@@ -40,7 +40,7 @@ def held_uploads_sensor(context: dg.SensorEvaluationContext, data_folder: DataFo
     if context.cursor == digest:
         return dg.SkipReason("events/overrides.csv unchanged.")
     try:
-        overrides = load_overrides(data_folder.settings.events_dir / "overrides.csv")
+        overrides = load_overrides(data_folder.events_dir / "overrides.csv")
     except ValueError as err:
         context.log.warning(f"events/overrides.csv cannot be read, held uploads stay held: {err}")
         return dg.SensorResult(skip_reason=dg.SkipReason(str(err)), cursor=digest)

@@ -119,7 +119,7 @@ def engagement_report(
         trend_alpha=config.trend_alpha,
     )
     markdown = render_markdown(report)
-    reports_dir = data_folder.settings.reports_dir
+    reports_dir = data_folder.reports_dir
     reports_dir.mkdir(parents=True, exist_ok=True)
     md_path = reports_dir / f"engagement_report_{as_of.isoformat()}.md"
     md_path.write_text(markdown, encoding="utf-8")
