@@ -42,8 +42,11 @@ class ScoringConfig(BaseModel):
 
     weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     window_days: int = 365
-    recency_half_life_days: float = 60.0
-    activity_half_life_days: float = 90.0  # weight of an event in frequency/diversity/depth/consistency halves
+    recency_half_life_days: float = 90.0
+    activity_half_life_days: float = 50.0
+    # Frequency from each person's share of events, 1 − Π(1 − r_u) (less noisy); False: the plain share of
+    # events one of its people attended (for teams that always come together, which the former reads high).
+    frequency_from_people: bool = True  # weight of an event in frequency/diversity/depth/consistency halves
     trend_window_days: int = 182  # the window the report's trend wording uses ("the last 6 months")
     # Decline test (scoring/trends.py, docs/methods.md): short recent window, baseline before it, one-sided level.
     trend_recent_days: int = 56
@@ -51,12 +54,16 @@ class ScoringConfig(BaseModel):
     trend_alpha: float = 0.005
     trend_min_drop: float = 0.5
     trend_drop_ratio: float = 0.35  # the CUSUM's alternative: the rate fell to about a third
-    trend_cusum_threshold: float = 3.5
+    trend_cusum_threshold: float = 3.0
     trend_baseline_quantile: float = 0.2
     trend_rising_alpha: float = 0.05
     trend_min_events: int = 4
     trend_people_alpha: float = 0.02  # the account-level look (person-attendances per event); 0 turns it off
     trend_season_alpha: float = 0.05  # same weeks last year as low as now (p >= this): a seasonal lull, not news
+    # Back again: attended at least `trend_recovered_attended` of the last `trend_recovered_of` events held
+    # clears a decline (0 turns it off): the flag says "comes less now", and it came just now.
+    trend_recovered_attended: int = 2
+    trend_recovered_of: int = 3
     prior_strength: float = 4.0
     diversity_shrink_events: float = 2.0
     # Participation depth of one attended record: sub-weights of its parts (sum to 1); speaking counts 1.0.
@@ -96,6 +103,8 @@ class ScoringConfig(BaseModel):
             raise ConfigError("trend_recent_days must be >= 7 and trend_baseline_days at least as long")
         if not 0 < self.trend_min_drop <= 1:
             raise ConfigError("trend_min_drop must be in (0, 1]")
+        if not 0 <= self.trend_recovered_attended <= self.trend_recovered_of:
+            raise ConfigError("trend_recovered_attended must be between 0 and trend_recovered_of")
         if not 0 < self.trend_alpha < 1:
             raise ConfigError("trend_alpha must be between 0 and 1")
         if self.prior_strength < 0 or self.diversity_shrink_events < 0:

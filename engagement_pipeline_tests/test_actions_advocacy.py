@@ -38,7 +38,7 @@ def test_top_3_creates_three_opportunities_and_a_second_launch_creates_nothing(s
     assert opportunities["opportunity_type"].tolist() == ["speaking"] * 3
     tango = opportunities.iloc[0]
     assert tango["champion_name"] == "Jamal Ortega"
-    assert tango["notes"].startswith("engagement score 82 (stable); spoke at ")
+    assert tango["notes"].startswith("engagement score 81 (stable); spoke at ")
     assert "ARR $" in tango["notes"]
     assert tango["next_task"] == "Contact Jamal Ortega: invite to speak at an upcoming event"
 

@@ -41,7 +41,7 @@ def test_demo_then_score_json_gives_the_products_figures(scored: tuple[Path, dic
     assert len(doc["files"]) == 19 and all(f["balanced"] for f in doc["files"])
     assert sum(f["rows_read"] for f in doc["files"]) == sum(
         f["rows_kept"] + f["rows_excluded"] + f["rows_quarantined"] for f in doc["files"])
-    assert len(doc["scores"]) == 82 and len(doc["advocacy_candidates"]) == 7 and len(doc["risks"]) == 5
+    assert len(doc["scores"]) == 82 and len(doc["advocacy_candidates"]) == 8 and len(doc["risks"]) == 5
     assert {r["match_method"] for r in doc["attendance"]} >= {"contact_email", "domain", "company_name", "unmatched"}
 
 

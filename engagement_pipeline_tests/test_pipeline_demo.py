@@ -86,7 +86,9 @@ def test_advocates_are_the_top_of_the_leaderboard_and_the_advocacy_candidates(de
     # The planned advocates, plus (issue 9) the rising customers whose recency-weighted scores are now High:
     # they came to most recent events, so the score follows them now rather than a year's average.
     assert set(truth["advocacy"]) <= set(candidates["customer_id"])
-    assert set(candidates["customer_id"]) - set(truth["advocacy"]) <= set(truth["rising"])
+    # And one steady customer: Vantage Systems (C024, 72.5), whose three people come in turns, so the
+    # person-share frequency credits it with more of the events than one person would have reached.
+    assert set(candidates["customer_id"]) - set(truth["advocacy"]) - set(truth["rising"]) == {"C024"}
     candidates = candidates.loc[candidates["customer_id"].isin(truth["advocacy"])]
     for notable, types in zip(candidates["notable_text"], candidates["suggested_types"], strict=True):
         assert "spoke at" in notable and "questions" in notable

@@ -106,3 +106,23 @@ def test_depth_sub_weights_are_validated() -> None:
     with pytest.raises(ConfigError, match="depth"):
         ScoringConfig(depth_time_weight=0.5)
     assert ScoringConfig(depth_time_weight=0.55, depth_poll_weight=0.0).depth_time_weight == 0.55
+
+
+def test_any_person_rate_combines_each_persons_share() -> None:
+    # A: two people at half and a quarter of 8 events: 1 − (1 − 0.5)(1 − 0.25) = 0.625. B: one person at 3 of 6.
+    # C: nobody came. A rate of 1 is held just below 1 so one perfect attender stays finite.
+    per_person = pd.Series([4.0, 2.0, 3.0, 5.0], index=pd.MultiIndex.from_tuples(
+        [("A", "a1"), ("A", "a2"), ("B", "b1"), ("D", "d1")]))
+    held = pd.Series([8.0, 6.0, 5.0, 5.0], index=list("ABCD"))
+    got = comp.any_person_rate(per_person, held)
+    assert got["A"] == pytest.approx(0.625)
+    assert got["B"] == pytest.approx(0.5)
+    assert got["C"] == 0.0
+    assert got["D"] == pytest.approx(0.999)
+    assert comp.any_person_rate(pd.Series(dtype=float), held).tolist() == [0.0] * 4
+
+
+def test_back_again_needs_at_most_as_many_attended_as_events_looked_at() -> None:
+    assert ScoringConfig(trend_recovered_attended=0).trend_recovered_of == 3  # 0 turns the check off
+    with pytest.raises(ConfigError, match="trend_recovered_attended"):
+        ScoringConfig(trend_recovered_attended=4, trend_recovered_of=3)

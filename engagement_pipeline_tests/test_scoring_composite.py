@@ -55,18 +55,20 @@ def _score(rows: list[dict] = ROWS, as_of: str = AS_OF, config: ScoringConfig | 
     return scores.set_index("customer_id", drop=False)
 
 
-# Hand computation for A (default config; issue 9: activity is recency-weighted, half-life h = 90 days):
-#   event weights 2^(-age/90) as of 2024-05-01: w1 (107 d), w2 (76 d), w3 (60 d), w4 (16 d).
+# Hand computation for A (default config; issue 9: activity is recency-weighted, half-life h = 50 days):
+#   event weights 2^(-age/50) as of 2024-05-01: w1 (107 d), w2 (76 d), w3 (60 d), w4 (16 d).
 #   held (weighted) H = w1 + w2 + w3 + w4 for A, B, C; D (since 2024-04-20) has none.
 #   pooled μ = (A: w1 + w3, B: w1 + w2 + w4, C: 0) / 3H. The 4 prior pseudo-events are "of average age":
 #   scaled by A's mean event weight H/4, so frequency A = (w1 + w3 + H·μ)/(H + H)
-#   recency A: last attended 2024-03-02, 60 days before 2024-05-01 -> 2^-1 = 0.5 (60-day half-life)
+#   recency A: last attended 2024-03-02, 60 days before 2024-05-01 -> 2^(-60/90) (90-day half-life)
+#   A has one person, so frequency's person-share estimate 1 − (1 − r) is its plain event share
 #   diversity: K = 1 -> not applicable, its 0.20 re-distributed over 0.80
 #   depth records (no polls anywhere; questions recorded only at w3, feedback at w1, w2, w4):
 #     A w1 = (.4·1)/(.4 + .2) = 0.666667; A w3 = (.4·.5 + .25)/(.4 + .25) = 0.692308; B ×3 = (.4 + .2)/.6 = 1
 #     weighted mean shrunk to the weighted pooled mean with m = 4 pseudo-records of A's mean weight (w1 + w3)/2
 #   consistency A: attended Jan and Mar; each month weighs its event's weight -> (w1 + w3)/H
-W1, W2, W3, W4 = (2 ** (-age / 90) for age in (107, 76, 60, 16))
+W1, W2, W3, W4 = (2 ** (-age / 50) for age in (107, 76, 60, 16))
+RECENCY_A = 2 ** (-60 / 90)
 H = W1 + W2 + W3 + W4
 MU = (W1 + W3 + W1 + W2 + W4) / (3 * H)
 FREQ_A = (W1 + W3 + H * MU) / (H + H)
@@ -74,13 +76,13 @@ A_DEPTH_SUM = W1 * 0.4 / 0.6 + W3 * 0.45 / 0.65
 POOLED_DEPTH = (A_DEPTH_SUM + W1 + W2 + W4) / (W1 + W3 + W1 + W2 + W4)
 DEPTH_A = (A_DEPTH_SUM + 2 * (W1 + W3) * POOLED_DEPTH) / (W1 + W3 + 2 * (W1 + W3))
 CONSISTENCY_A = (W1 + W3) / H
-SCORE_A = 100 * (0.3 * FREQ_A + 0.25 * 0.5 + 0.15 * DEPTH_A + 0.1 * CONSISTENCY_A) / 0.8
+SCORE_A = 100 * (0.3 * FREQ_A + 0.25 * RECENCY_A + 0.15 * DEPTH_A + 0.1 * CONSISTENCY_A) / 0.8
 
 
 def test_hand_computed_components_and_renormalised_score() -> None:
     a = _score().loc["A"]
     assert a["frequency"] == pytest.approx(FREQ_A, abs=1e-4)
-    assert a["recency"] == pytest.approx(0.5)
+    assert a["recency"] == pytest.approx(RECENCY_A, abs=1e-4)
     assert a["depth"] == pytest.approx(DEPTH_A, abs=1e-4)
     assert a["consistency"] == pytest.approx(CONSISTENCY_A, abs=1e-4)
     assert math.isnan(a["diversity"]) and a["diversity_status"] == "not_applicable"
@@ -131,7 +133,7 @@ def test_contributions_sum_to_the_score() -> None:
 def test_custom_weights_are_used() -> None:
     weights = {"frequency": 0.5, "recency": 0.5, "diversity": 0.0, "depth": 0.0, "consistency": 0.0}
     a = _score(config=ScoringConfig(weights=weights)).loc["A"]
-    assert a["score"] == round(100 * (0.5 * FREQ_A + 0.5 * 0.5), 1)
+    assert a["score"] == round(100 * (0.5 * FREQ_A + 0.5 * RECENCY_A), 1)
 
 
 def test_customer_since_limits_events_held() -> None:
@@ -163,7 +165,7 @@ def test_diversity_counts_types_offered() -> None:
     a = scores.set_index("customer_id").loc["A"]
     # Attended events: webinars w1, w3 + training t1 (30 days old) of K = 3 offered; recency-weighted shares,
     # effective n = w1 + w3 + wt, shrunk by n/(n + 2·mean weight of the 6 events held for A).
-    wt, wu = 2 ** (-30 / 90), 2 ** (-29 / 90)
+    wt, wu = 2 ** (-30 / 50), 2 ** (-29 / 50)
     n = W1 + W3 + wt
     shares = ((W1 + W3) / n, wt / n)
     h = -sum(p * math.log(p) for p in shares)
@@ -190,3 +192,13 @@ def test_a_customer_that_stopped_scores_below_one_that_kept_coming() -> None:
     assert scores.loc["B", "frequency"] > scores.loc["A", "frequency"]
     assert scores.loc["B", "consistency"] > scores.loc["A", "consistency"]
     assert scores.loc["B", "score"] > scores.loc["A", "score"]
+
+
+def test_frequency_from_each_persons_share_or_from_the_event_share() -> None:
+    # A second person of A at w2 and w4: A's people came to all 4 events, each person to half of them.
+    rows = [*ROWS, _row("w2", "A", "a2@acme.com"), _row("w4", "A", "a2@acme.com")]
+    people = _score(rows=rows).loc["A", "frequency"]
+    events = _score(rows=rows, config=ScoringConfig(frequency_from_people=False)).loc["A", "frequency"]
+    a1, a2 = (W1 + W3) / H, (W2 + W4) / H  # each person's weighted share of the events held
+    assert 1 - (1 - a1) * (1 - a2) < 1.0  # the people estimate: below the event share of 4 of 4
+    assert people < events

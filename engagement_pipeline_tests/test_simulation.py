@@ -70,3 +70,33 @@ def test_decline_reason_is_plain_words() -> None:
         "missed the last 5 events in a row, including 5 webinars it would usually attend; attended 0 of 6 "
         "events since 5 July where about 4 were expected from its past (14 of 20 before); 2 of its 3 people "
         "have not attended since June; a drop this large would happen by chance about 1 time in 290")
+
+
+def test_decline_reason_agrees_one_lapsed_person_with_has() -> None:
+    """'1 of its 3 people has not attended', 'none of its 3 people has', '2 of its 3 people have'."""
+    from types import SimpleNamespace
+
+    from engagement_pipeline.insights.risks import decline_reason
+
+    def lapsed(n: int) -> str:
+        row = SimpleNamespace(events_missed=0, usual_type=None, usual_type_missed=0, held_current=0,
+                              events_current=0, expected_current=float("nan"), window_days=56, events_previous=0,
+                              held_previous=0, people=3, people_lapsed=n,
+                              people_lapsed_since=pd.Timestamp("2026-06-18"), p_value=float("nan"))
+        return decline_reason(row)
+
+    assert lapsed(1) == "1 of its 3 people has not attended since June"
+    assert lapsed(2) == "2 of its 3 people have not attended since June"
+    assert lapsed(3) == "none of its 3 people has attended since June"
+
+
+def test_targets_are_judged_on_unrounded_figures() -> None:
+    from engagement_pipeline.simulation.evaluate import SeedResult, missed_targets, table
+
+    result = SeedResult(9, spearman=[0.848, 0.9, 0.71], churners=[("S1", pd.Timestamp("2026-09-01").date(),
+                                                                     pd.Timestamp("2026-06-01").date())],
+                        flags=20, true_flags=17, match_precision=1.0, match_recall=0.95)
+    assert missed_targets(result) == ["Spearman median >= 0.85"]  # 0.848 prints as 0.85 with two digits
+    assert "| 0.848 | 0.710 |" in table([result]) and "no: Spearman median >= 0.85 |" in table([result])
+    result.spearman = [0.85, 0.9, 0.71]
+    assert missed_targets(result) == [] and table([result]).endswith("| yes |")

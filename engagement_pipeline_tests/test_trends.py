@@ -16,7 +16,7 @@ from scipy.stats import betabinom
 
 from engagement_pipeline.config import ScoringConfig
 from engagement_pipeline.scoring import absence_test, engagement_trends, population_prior
-from engagement_pipeline.scoring.trends import _attended_matrix, _per_distinct, bernoulli_cusum
+from engagement_pipeline.scoring.trends import _attended_matrix, _per_distinct, bernoulli_cusum, recovered
 
 AS_OF = "2024-12-31"
 # Nine events in each half, 20 days apart: p0 2024-01-15 … p8 2024-06-23, c0 2024-07-15 … c8 2024-12-22.
@@ -240,3 +240,25 @@ def test_attended_matrix_marks_each_customers_events_also_with_a_repeated_event_
         [False, True, False], [False, False, False], [True, True, False]]
     assert _attended_matrix(customers, pd.Series(["e1", "e1"]), att_c, att_e).tolist() == [
         [False, False], [False, False], [True, True]]
+
+
+def test_came_to_two_of_the_last_three_is_recovered() -> None:
+    # Customers × events in date order; a False in `held` is an event before the customer's since.
+    attended = np.array([[1, 1, 0, 0, 0, 0, 1, 0, 1],   # 2 of the last 3: back
+                         [1, 1, 1, 1, 1, 0, 0, 0, 1],   # 1 of the last 3: not back
+                         [0, 0, 0, 0, 0, 0, 0, 1, 1]], dtype=bool)  # 2 of 2 held: too few held to say
+    held = np.ones_like(attended)
+    held[2, :7] = False
+    assert recovered(attended, held, 2, 3).tolist() == [True, False, False]
+    assert recovered(attended, held, 0, 3).tolist() == [False, False, False]  # 0: the check is off
+
+
+def test_one_attendance_then_silence_is_no_streak_to_decline_from() -> None:
+    # Came once (event 12 of 30), then 17 missed. The streak's baseline ends on that attendance, so it always
+    # holds one success; without it there is no past rate (it read as 1 of 13, and the silence as a decline).
+    data = _history({"a@x.com": [12]}, 30, step=10)
+    config = ScoringConfig(trend_cusum_threshold=99, trend_people_alpha=0)
+    assert engagement_trends(*data, config).set_index("customer_id").loc["X", "trend"] != "declining"
+    twice = _history({"a@x.com": [11, 12]}, 30, step=10)  # two in a row, then 17 missed: 1 of 12 before
+    row = engagement_trends(*twice, config).set_index("customer_id").loc["X"]
+    assert (row["trend"], row["evidence"], row["events_previous"]) == ("declining", "streak", 1)

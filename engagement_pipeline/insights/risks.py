@@ -101,7 +101,8 @@ def decline_reason(row: object) -> str:
         elif lapsed == people:
             parts.append(f"none of its {people} people has attended{when}")
         else:
-            parts.append(f"{lapsed} of its {people} people have not attended{when}")
+            verb = "has" if lapsed == 1 else "have"  # "1 of its 3 people has", "2 of its 3 people have"
+            parts.append(f"{lapsed} of its {people} people {verb} not attended{when}")
     chance = chance_words(row.p_value)
     if chance:
         parts.append(chance)

@@ -25,6 +25,9 @@ def frequency(attended: pd.Series, held: pd.Series, prior_strength: float | pd.S
               population_rate: float | None = None) -> pd.Series:
     """Share of the events held for the customer that at least one of its people attended, shrunk.
 
+    `attended` is that share times `held` (events "of which one of its people came"); `score_customers` passes
+    `any_person_rate` × held, the same share estimated from each person's own attendance.
+
     μ defaults to the pooled share Σk/Σn over the customers given (the whole CRM in `score_customers`).
     Breadth is deliberately *not* in this number: the event counts once however many people came, so a
     five-person customer whose one champion attends everything scores like a 5,000-seat one; head-count
@@ -36,6 +39,25 @@ def frequency(attended: pd.Series, held: pd.Series, prior_strength: float | pd.S
     value = beta_shrunk_rate(attended.astype(float), held, prior_strength, mu)
     value = value.where(attended > 0, 0.0)
     return value.where(held > 0).clip(0.0, 1.0)
+
+
+def any_person_rate(person_attended: pd.Series, held: pd.Series) -> pd.Series:
+    """The chance that at least one of a customer's people comes to an event, `1 − Π_u (1 − r_u)`, from each
+    person's own share r_u of the events held (both may be recency-weighted).
+
+    `person_attended` is indexed by (customer_id, person); `held` by customer_id. It estimates the same
+    quantity as "share of events one of its people attended", with less noise: three people who each come to
+    half the events say more about the next event than the one bit "someone came" per event (under
+    independence its variance is less than half). A team that always comes together (r_u equal and perfectly
+    correlated) reads higher than its event share; the event counts beside the score stay the plain ones.
+    Customers without attendance get 0.
+    """
+    if person_attended.empty:
+        return pd.Series(0.0, index=held.index)
+    owner = person_attended.index.get_level_values(0)
+    rate = (person_attended.to_numpy(dtype=float) / held.reindex(owner).to_numpy(dtype=float)).clip(0.0, 0.999)
+    log_miss = pd.Series(np.log1p(-rate), index=owner).groupby(level=0).sum()
+    return (-np.expm1(log_miss)).reindex(held.index).fillna(0.0)
 
 
 def recency(days_since_last: pd.Series, half_life_days: float) -> pd.Series:

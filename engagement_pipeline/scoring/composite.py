@@ -10,11 +10,13 @@
 Only attendance and events on or before `as_of` count, so any past score can be rebuilt.
 
 Activity is recency-weighted: every event in the window counts with weight `2^(−age/h)`, h =
-`activity_half_life_days` (90 by default), in the numerator (attended) and the denominator (held) of
+`activity_half_life_days` (50 by default), in the numerator (attended) and the denominator (held) of
 frequency and consistency, in the type shares of diversity and in the mean of depth. A customer that stopped
 coming three months ago has half its weight on events it missed, so its score falls now, not a year later;
 a flat 12-month share kept such customers at 76-82 while their engagement was a fraction of what it was
-(issue 9). The counts shown beside the score (events attended / held) stay plain counts.
+(issue 9). The counts shown beside the score (events attended / held) stay plain counts. Frequency's
+"one of its people came" share is estimated from each person's own weighted share of the events
+(`components.any_person_rate`), which ranks customers closer to their true engagement on the simulation.
 """
 
 from __future__ import annotations
@@ -179,6 +181,12 @@ def score_customers(attendance: pd.DataFrame, events: pd.DataFrame, customers: p
     ev["speaker_events"] = speaking.reindex(idx).fillna(0).astype("int64")
     distinct = rows.drop_duplicates(["customer_id", "event_id"])
     attended_w = distinct.groupby("customer_id")["w"].sum().reindex(idx).fillna(0.0)
+    if config.frequency_from_people:
+        # "One of its people comes to an event", estimated from each person's own weighted share of the
+        # events held (less noisy than the one bit per event "someone came"; docs/methods.md).
+        per_person = rows.drop_duplicates(["customer_id", "event_id", "attendee_key"]).groupby(
+            ["customer_id", "attendee_key"])["w"].sum()
+        attended_w = comp.any_person_rate(per_person, held_w) * held_w
     type_counts = distinct.groupby(["customer_id", "event_type"])["w"].sum().unstack(fill_value=0.0)
     months = distinct.assign(month=distinct["event_day"].dt.to_period("M")).drop_duplicates(["customer_id", "month"])
     months_attended_w = (months.merge(month_w["w"].rename("mw"), left_on="month", right_index=True)

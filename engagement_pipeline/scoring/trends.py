@@ -16,8 +16,10 @@ Declining needs a surprise *and* a drop that matters (recent rate at most `trend
 customers be judged: 0 of 16 after 3 of 16 is surprising against any plausible rate, while a two-month-old
 customer's empty month is not. A sequential look completes them: Page's CUSUM (`bernoulli_cusum`) over the
 events of the last `trend_window_days`, for a drop of the rate to `trend_drop_ratio` of the baseline's (its
-low `trend_baseline_quantile`), alarming at `trend_cusum_threshold`. Rising is the upper tail of the whole
-trend window against the baseline before it, at `trend_rising_alpha` (a rise is good news, not a warning).
+low `trend_baseline_quantile`), alarming at `trend_cusum_threshold`. A customer that attended
+`trend_recovered_attended` of the last `trend_recovered_of` events held is not declining (`recovered`).
+Rising is the upper tail of the whole trend window against the baseline before it, at `trend_rising_alpha`
+(a rise is good news, not a warning).
 'insufficient_data' when fewer than `trend_min_events` events were held for the customer in the long window
 and its baseline together.
 Judged on the ground-truth simulation (`make evaluate`, docs/methods.md), not on the demo.
@@ -173,6 +175,18 @@ def bernoulli_cusum(attended: np.ndarray, held: np.ndarray, p0: np.ndarray, rati
     return stat, begin
 
 
+def recovered(attended: np.ndarray, held: np.ndarray, at_least: int, of: int) -> np.ndarray:
+    """Per customer (rows of the customers × events booleans, in date order): attended at least `at_least` of
+    the last `of` events held for it. A decline flag says "comes less now"; a customer that came to two of
+    the last three events is not that, whatever a window or the CUSUM still remembers (a regular that missed
+    five by chance stayed flagged for weeks after it was back). `at_least` = 0 turns the check off."""
+    if at_least <= 0:
+        return np.zeros(held.shape[0], dtype=bool)
+    from_end = np.cumsum(held[:, ::-1], axis=1)[:, ::-1]  # held events from this one to the last
+    last = held & (from_end <= of)
+    return ((attended & last).sum(axis=1) >= at_least) & (last.sum(axis=1) >= of)
+
+
 def engagement_trends(attendance: pd.DataFrame, events: pd.DataFrame, customers: pd.DataFrame,
                       as_of: date | pd.Timestamp | str, config: ScoringConfig = DEFAULT_CONFIG) -> pd.DataFrame:
     """One row per CRM customer: trend, the evidence window's counts, the test's p-value and plain facts."""
@@ -222,6 +236,10 @@ def engagement_trends(attendance: pd.DataFrame, events: pd.DataFrame, customers:
     missed = _held(table, since, after, pd.Series(day, index=idx))
     x0s = _count(att_day, owner, idx, last - base, last).where(last.notna(), 0)
     n0s = _held(table, since, (last - base).fillna(day), last.fillna(day - pd.Timedelta(days=36500)))
+    # The streak starts right after an attendance, so the window that ends on it always ends on a success:
+    # that one event is left out of its baseline (a quiet customer's lucky cluster of 4 in 14 read as a rate
+    # to decline from, and its long silence after it as a decline).
+    x0s, n0s = (x0s - 1).clip(lower=0), (n0s - 1).clip(lower=0)
     zero = pd.Series(0, index=idx)
     streak_days = (day - last).dt.days.fillna(0).astype(int)
     looks["streak"] = (zero, missed, x0s, n0s, streak_days, absence_test(zero, missed, x0s, n0s, prior))
@@ -269,6 +287,9 @@ def engagement_trends(attendance: pd.DataFrame, events: pd.DataFrame, customers:
     seasonal = seasons["short"] | seasons["long"]
     tested, alarm = tested & ~seasonal, alarm & ~seasonal
     chosen = chosen.where(tested | ~alarm, "cusum")
+    back = recovered(att_m, held_m, config.trend_recovered_attended, config.trend_recovered_of)
+    back = pd.Series(back, index=idx)
+    tested, alarm = tested & ~back, alarm & ~back
     declining = tested | alarm
     chosen = chosen.where(declining, "long")
 
