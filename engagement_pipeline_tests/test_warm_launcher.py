@@ -6,6 +6,7 @@ that fails does not take the worker down."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -165,3 +166,31 @@ def test_preload_calls_the_attribute_path_after_the_colon(monkeypatch: pytest.Mo
     monkeypatch.setattr(sys.modules[__name__], "_recorded", lambda: calls.append("called"), raising=False)
     preload(f"{__name__}:_recorded")
     assert calls == ["called"]
+
+
+def test_the_repos_run_queue_has_the_daemon_look_at_its_sensors_every_two_seconds(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dagster._daemon import sensor as sensor_daemon
+
+    monkeypatch.setattr(sensor_daemon, "MIN_INTERVAL_LOOP_TIME", 5)  # Dagster's own; restored after the test
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copyfile(REPO / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setattr(sys, "argv", [os.path.join(sys.prefix, "bin", "dagster-webserver")])
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        coordinator = instance.run_coordinator
+        assert isinstance(coordinator, WarmQueuedRunCoordinator)
+        assert coordinator.get_run_queue_config().max_concurrent_runs == 1  # the queue's own settings still apply
+        assert sensor_daemon.MIN_INTERVAL_LOOP_TIME == 5  # the webserver runs no sensors: nothing changed there
+    queue = WarmQueuedRunCoordinator.from_config_value(None, {"max_concurrent_runs": 1, "sensor_loop_seconds": 2.0})
+    monkeypatch.setattr(sys, "argv", [os.path.join(sys.prefix, "bin", "dagster-daemon"), "run"])
+    with dg.instance_for_test() as instance:
+        queue.register_instance(instance)
+        assert sensor_daemon.MIN_INTERVAL_LOOP_TIME == 2.0
+        with pytest.raises(ValueError, match="must be positive"):
+            WarmQueuedRunCoordinator(sensor_loop_seconds=0).register_instance(instance)
+
+
+def test_the_postgres_deploy_asks_for_the_same_sensor_loop() -> None:
+    deploy = (REPO / "deploy" / "dagster-postgres.yaml").read_text()
+    assert "class: WarmQueuedRunCoordinator" in deploy and "sensor_loop_seconds: 2" in deploy
