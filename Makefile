@@ -54,6 +54,6 @@ demo: $(STAMP)
 
 # Ground-truth evaluation (issue 9): simulated exports with known latent engagement and churn dates, run through
 # the domain functions for several seeds; prints Spearman, lead time before churn, flag and match precision.
-SEEDS ?= 1 2 3
+SEEDS ?= 1 2 3 4 5 6 7 8
 evaluate: $(STAMP)
 	$(BIN)/python -m engagement_pipeline.simulation.evaluate --seeds $(SEEDS)
