@@ -50,8 +50,11 @@ SCORED_DEMO_FIXTURES = frozenset({"scored_demo", "module_scored_demo", "scored_d
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects: the marker must be there when it looks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow: a test on the scored demo, and the PostgreSQL variant of a test that runs on both warehouses.
+    The fast tier is the embedded SQLite one; each PostgreSQL variant creates and drops a database on the
+    server (a checkpoint and fsyncs each: 12.8 of the fast tier's 69 s), and `make test` runs every one."""
     for item in items:
-        if SCORED_DEMO_FIXTURES & set(getattr(item, "fixturenames", ())):
+        if SCORED_DEMO_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("postgres"):
             item.add_marker(pytest.mark.slow)
 
 
