@@ -16,6 +16,7 @@ from functools import lru_cache
 
 import pandas as pd
 import pandera.pandas as pa
+from pandera.engines import numpy_engine
 
 # The built-in column checks this knows, as the vectorised test pandera's own backend runs for each.
 _COLUMN_CHECKS: dict[str, Callable[[pd.Series, dict], pd.Series]] = {
@@ -55,6 +56,13 @@ def _schema(model: type[pa.DataFrameModel]) -> pa.DataFrameSchema | None:
     return schema
 
 
+def _already(column: pa.Column, values: pd.Series) -> bool:
+    """True when the column already has the numpy dtype the model coerces to (bool, int64, float64): astype would
+    only copy it, and those copies were a large share of validating a small file's records."""
+    target = column.dtype
+    return isinstance(target, numpy_engine.DataType) and values.dtype == target.type
+
+
 def _passes(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame | None:
     """The coerced frame when every column and frame check holds; None when anything fails."""
     if list(frame.columns) != list(dict.fromkeys(frame.columns)) or set(frame.columns) != set(schema.columns):
@@ -62,14 +70,20 @@ def _passes(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame | N
     coerced = {}
     for name in frame.columns:
         column = schema.columns[name]
-        try:
-            values = column.dtype.coerce(frame[name])
-        except (TypeError, ValueError, OverflowError):
-            return None
-        present = values.notna()
-        if not column.nullable and not present.all():
-            return None
-        checked = values[present] if not present.all() else values
+        values = frame[name]
+        if not _already(column, values):
+            try:
+                values = column.dtype.coerce(values)
+            except (TypeError, ValueError, OverflowError):
+                return None
+        if values.dtype.kind in "biu":  # integers and booleans have no missing value: skip the per-call notna
+            checked = values
+        else:
+            present = values.notna()
+            all_present = bool(present.all())
+            if not column.nullable and not all_present:
+                return None
+            checked = values if all_present else values[present]
         for check in column.checks:
             if not bool(_COLUMN_CHECKS[check.name](checked, check.statistics or {}).all()):
                 return None
