@@ -299,23 +299,23 @@ class Collector:
         """The canonical columns of kept rows, computed column-wise; event id and type once per distinct event."""
         if not len(kept):
             return pd.DataFrame(columns=list(CANONICAL_COLUMNS))
-        row_types = kept["event_type"].fillna("")
+        # Plain lists, not a frame: a file has few distinct events, and pandas' per-call cost on a frame built
+        # and de-duplicated here was most of this function for the typical small export.
+        row_types = [t if isinstance(t, str) else "" for t in kept["event_type"]]
         normalised = {d: pd.Timestamp(d).normalize() for d in dict.fromkeys(days)}  # a file has few distinct
-        events = pd.DataFrame({"name": names, "day": [normalised[d] for d in days], "row_type": row_types},
-                              index=kept.index)
-        distinct = events.drop_duplicates()
+        day_list = [normalised[d] for d in days]
+        keys = list(zip(names, day_list, row_types, strict=True))
         ids, types = {}, {}
-        for name, day, row_type in distinct.itertuples(index=False):
+        for name, day, row_type in dict.fromkeys(keys):
             ids[(name, day, row_type)] = _event_id(name, day)
             types[(name, day, row_type)] = (override.event_type if override and override.event_type
                                             else row_type or infer_event_type(name, self.default_type))
-        keys = list(zip(events["name"], events["day"], events["row_type"], strict=True))
         lowered = {e: e.strip().lower() if isinstance(e, str) and e else None for e in dict.fromkeys(kept["email"])}
         email = pd.Series([lowered[e] for e in kept["email"]], index=kept.index, dtype=object)
         attended = kept["attended"].astype(bool) | kept["role"].isin(("panelist", "speaker"))
         return pd.DataFrame({
-            "event_id": [ids[k] for k in keys], "event_name": events["name"], "event_type": [types[k] for k in keys],
-            "event_date": pd.to_datetime(events["day"]), "platform": self.platform,
+            "event_id": [ids[k] for k in keys], "event_name": names, "event_type": [types[k] for k in keys],
+            "event_date": pd.to_datetime(pd.Series(day_list, index=kept.index)), "platform": self.platform,
             "attendee_key": [_attendee_key(e, n) for e, n in zip(email, kept["name"], strict=True)],
             "attendee_email": email, "attendee_name": kept["name"].map(_text_or_none),
             "company": kept["company"].map(_text_or_none), "registered": kept["registered"].astype(bool),
