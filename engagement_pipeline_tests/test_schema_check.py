@@ -94,3 +94,27 @@ def test_every_fixture_export_parses_to_the_records_pandera_would_give(monkeypat
     assert len(seen) >= 10
     for fast, slow in seen:
         pd.testing.assert_frame_equal(fast, slow, check_exact=True)
+
+
+class _Rows(pa.DataFrameModel):
+    """A platform row model using the three checks the collector's pre-check reproduces."""
+
+    flag: pa.typing.Series[str] = pa.Field(str_matches=r"(?i)^(yes|no|)$")
+    name: pa.typing.Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 5})
+    kind: pa.typing.Series[str] = pa.Field(isin=["a", "b"])
+
+    class Config:
+        strict = False
+
+
+@pytest.mark.parametrize(("column", "value"), [("flag", "maybe"), ("name", ""), ("name", "toolong"),
+                                               ("kind", "c"), ("kind", None)])
+def test_the_row_pre_check_passes_only_frames_pandera_passes(column: str, value: object) -> None:
+    good = pd.DataFrame({"flag": ["Yes", ""], "name": ["ann", "bo"], "kind": ["a", "b"]}, dtype=object)
+    assert collector_module._all_rows_pass(_Rows, good) == {}
+    _Rows.validate(good)
+    bad = good.copy()
+    bad.loc[1, column] = value
+    assert collector_module._all_rows_pass(_Rows, bad) is None  # pandera then decides, and it rejects the row
+    with pytest.raises(SCHEMA_ERRORS):
+        _Rows.validate(bad)

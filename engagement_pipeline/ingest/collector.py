@@ -368,37 +368,50 @@ def _event_id(event_name: str, day: pd.Timestamp) -> str:
 
 
 def _all_rows_pass(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> dict[int, tuple[str, str]] | None:
-    """{} when every row passes the platform model, checked with the same vectorised tests pandera runs
-    (`str.match`, `str.len`, `isin`) without pandera's per-call machinery (most of parsing time for a batch of
-    small files); None when a row fails or the model uses anything else: then pandera decides and reports."""
+    """{} when every row passes the platform model, checked with the same tests pandera runs (`str.match`,
+    `str.len`, `isin`, as plain Python over the cells) without pandera's per-call machinery (most of parsing time
+    for a batch of small files); None when a row fails or the model uses anything else: then pandera decides
+    and reports."""
     if frame.empty:
         return {}
+    plan = _row_plan(model)
+    if plan is None:
+        return None
+    for name, tests in plan:
+        if name not in frame.columns or frame[name].dtype != object:
+            return None
+        for value in frame[name].tolist():
+            if type(value) is not str or not all(test(value) for test in tests):
+                return None
+    return {}
+
+
+@lru_cache(maxsize=64)
+def _row_plan(model: type[pa.DataFrameModel]) -> tuple[tuple[str, tuple[Callable[[str], bool], ...]], ...] | None:
+    """The model's column checks as predicates on one cell, built once per model (not per file); None when the
+    model uses a feature `_all_rows_pass` does not reproduce."""
     schema = model.to_schema()
     if schema.checks or getattr(schema, "unique", None) or schema.coerce:
         return None
+    plan = []
     for name, column in schema.columns.items():
-        if (name not in frame.columns or column.nullable or column.regex or column.coerce or column.unique
-                or str(column.dtype) not in ("str", "string[python]") or frame[name].dtype != object):
+        if (column.nullable or column.regex or column.coerce or column.unique
+                or str(column.dtype) not in ("str", "string[python]")):
             return None
-        values = frame[name]
-        if not values.map(type).eq(str).all():
-            return None
+        tests: list[Callable[[str], bool]] = []
         for check in column.checks:
             stats = check.statistics or {}
-            if check.name == "str_matches":
-                passed = values.str.match(stats["pattern"], na=False)
+            if check.name == "str_matches":  # pandas' str.match: re.match at the start of the cell
+                tests.append(lambda v, rx=re.compile(stats["pattern"]): rx.match(v) is not None)
             elif check.name == "str_length" and stats.get("exact_value") is None:
-                length = values.str.len()
-                passed = length >= (stats.get("min_value") or 0)
-                if stats.get("max_value") is not None:
-                    passed &= length <= stats["max_value"]
+                low, high = stats.get("min_value") or 0, stats.get("max_value")
+                tests.append(lambda v, low=low, high=high: len(v) >= low and (high is None or len(v) <= high))
             elif check.name == "isin":
-                passed = values.isin(stats["allowed_values"])
+                tests.append(lambda v, allowed=frozenset(stats["allowed_values"]): v in allowed)
             else:
                 return None
-            if not passed.all():
-                return None
-    return {}
+        plan.append((name, tuple(tests)))
+    return tuple(plan)
 
 
 def _fold(records: pd.DataFrame) -> pd.DataFrame:
