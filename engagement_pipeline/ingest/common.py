@@ -325,7 +325,15 @@ def best_fit(*fits: Fit) -> Fit:
 
 def header_rows(table: Table, limit: int = 60) -> list[tuple[int, set[str]]]:
     """(row index, normalised cells) of the first `limit` rows: what identify() functions look at."""
-    return [(i, {norm_header(c) for c in row}) for i, row in enumerate(table.rows[:limit]) if row]
+    return [(i, normalised_cells(table, i)) for i, row in enumerate(table.rows[:limit]) if row]
+
+
+def normalised_cells(table: Table, index: int) -> frozenset[str]:
+    """Row `index`'s cells through norm_header, computed once per table (ten modules ask about each file)."""
+    cells = table._normalised.get(index)
+    if cells is None:
+        cells = table._normalised[index] = frozenset(norm_header(c) for c in table.rows[index])
+    return cells
 
 
 def check_filled(sec: Section, found: dict[str, int | None], parsers: dict[str, Callable[[str], object]],

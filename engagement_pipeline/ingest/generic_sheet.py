@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import pandas as pd
 import pandera.pandas as pa
@@ -101,6 +102,7 @@ class GenericSheetRows(pa.DataFrameModel):
         strict = False
 
 
+@lru_cache(maxsize=8_192)
 def header_key(text: str) -> str:
     """`Attendance Status`, `attendance_status`, ` ATTENDANCE-status ` -> `attendancestatus`."""
     return re.sub(r"[^0-9a-z]+", "", text.replace("\ufeff", "").lower())
@@ -111,14 +113,16 @@ _KEYS = {field: tuple(header_key(s) for s in spellings) for field, spellings in 
 
 def match_headers(headers: list[str]) -> dict[str, int | None]:
     """Column index per field; each column serves one field, the more specific spelling first."""
-    keys = [header_key(h) for h in headers]
+    positions: dict[str, list[int]] = {}  # key -> its columns, in order: one lookup per spelling, not a scan
+    for i, h in enumerate(headers):
+        positions.setdefault(header_key(h), []).append(i)
     found: dict[str, int | None] = dict.fromkeys(SYNONYMS)
     taken: set[int] = set()
     # Fields with specific spellings claim their columns first, so `Contact Email` is the email, not the contact.
     for field in ("email", "event_type", "event_date", "event_name", "status", "company", "first_name",
                   "last_name", "minutes", "questions", "polls", "feedback", "name"):
         for key in _KEYS[field]:
-            index = next((i for i, k in enumerate(keys) if k == key and i not in taken), None)
+            index = next((i for i in positions.get(key, ()) if i not in taken), None)
             if index is not None:
                 found[field] = index
                 taken.add(index)

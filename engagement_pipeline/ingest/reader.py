@@ -78,6 +78,9 @@ class Table:
     # A workbook's other sheets (name -> rows), so a format can be found on any sheet, not only the first.
     other_sheets: dict[str, list[list[str]]] = field(default_factory=dict)
     _lone: list[tuple[int, int, str]] | None = field(default=None, init=False, repr=False, compare=False)
+    # Row index -> its normalised cells (common.normalised_cells): every module's identify() reads the same top
+    # rows, so each row is normalised once per table, not once per module.
+    _normalised: dict[int, frozenset[str]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def row_number(self, index: int) -> int:
         return index + 1

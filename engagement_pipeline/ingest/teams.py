@@ -33,6 +33,7 @@ from engagement_pipeline.ingest.common import (
     locate,
     mode_date,
     norm_header,
+    normalised_cells,
     parse_cells,
     parse_dates,
     parse_datetime,
@@ -115,7 +116,7 @@ def _sections(table: Table) -> dict[str, int]:
 
 def _participants_header(table: Table, start: int = 0) -> int | None:
     for index in range(start, min(len(table.rows), start + 200)):
-        cells = {norm_header(c) for c in table.rows[index]}
+        cells = normalised_cells(table, index)
         if cells & {"name", "nome"} and cells & {"in-meeting duration", "duração na reunião"}:
             return index
     return None
