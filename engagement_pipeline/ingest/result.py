@@ -45,16 +45,20 @@ class RejectedFile(Exception):
         return "\n".join(parts)
 
 
+_EMPTY_ROW_ISSUES = pd.DataFrame(
+    {
+        "source_row": pd.Series(dtype="int64"),
+        "reason": pd.Series(dtype="object"),
+        "detail": pd.Series(dtype="object"),
+        "raw": pd.Series(dtype="object"),
+    }
+)
+
+
 def empty_row_issues() -> pd.DataFrame:
-    """Excluded or quarantined rows: 1-based source row, a reason code, a human detail, the raw cells."""
-    return pd.DataFrame(
-        {
-            "source_row": pd.Series(dtype="int64"),
-            "reason": pd.Series(dtype="object"),
-            "detail": pd.Series(dtype="object"),
-            "raw": pd.Series(dtype="object"),
-        }
-    )
+    """Excluded or quarantined rows: 1-based source row, a reason code, a human detail, the raw cells.
+    A copy of one frame built at import: building it was ~0.75 ms, twice per parsed file with no issues."""
+    return _EMPTY_ROW_ISSUES.copy()
 
 
 @dataclass
