@@ -43,10 +43,10 @@ class ScoringConfig(BaseModel):
     weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     window_days: int = 365
     recency_half_life_days: float = 90.0
-    activity_half_life_days: float = 50.0
+    activity_half_life_days: float = 50.0  # weight of an event in frequency/diversity/depth/consistency halves
     # Frequency from each person's share of events, 1 − Π(1 − r_u) (less noisy); False: the plain share of
     # events one of its people attended (for teams that always come together, which the former reads high).
-    frequency_from_people: bool = True  # weight of an event in frequency/diversity/depth/consistency halves
+    frequency_from_people: bool = True
     trend_window_days: int = 182  # the window the report's trend wording uses ("the last 6 months")
     # Decline test (scoring/trends.py, docs/methods.md): short recent window, baseline before it, one-sided level.
     trend_recent_days: int = 56

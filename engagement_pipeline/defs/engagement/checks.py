@@ -66,22 +66,20 @@ def _blocking(name: str) -> bool:
     return {**_ATTENDANCE, **_SCORES}[name][0]
 
 
-@dg.multi_asset_check(
-    specs=[dg.AssetCheckSpec(name, asset=attendance, blocking=blocking, description=text)
-           for name, (blocking, text) in _ATTENDANCE.items()],
-    can_subset=False,
-)
+def _specs(asset: dg.AssetsDefinition, rules: dict[str, tuple[bool, str]]) -> list[dg.AssetCheckSpec]:
+    """One check per rule on `asset`: (blocking, description) as the rule tables above say."""
+    return [dg.AssetCheckSpec(name, asset=asset, blocking=blocking, description=text)
+            for name, (blocking, text) in rules.items()]
+
+
+@dg.multi_asset_check(specs=_specs(attendance, _ATTENDANCE), can_subset=False)
 def attendance_quality(attendance: pd.DataFrame, scoring: dg.ResourceParam[ScoringRun]
                        ) -> Iterator[dg.AssetCheckResult]:
     """Great Expectations rules on the merged attendance history."""
     yield from _results(ATTENDANCE_KEY, ex.validate_attendance(attendance, run_date(scoring)))
 
 
-@dg.multi_asset_check(
-    specs=[dg.AssetCheckSpec(name, asset=engagement_scores, blocking=blocking, description=text)
-           for name, (blocking, text) in _SCORES.items()],
-    can_subset=False,
-)
+@dg.multi_asset_check(specs=_specs(engagement_scores, _SCORES), can_subset=False)
 def engagement_scores_quality(engagement_scores: pd.DataFrame, scoring: dg.ResourceParam[ScoringRun]
                               ) -> Iterator[dg.AssetCheckResult]:
     """Great Expectations rules on the scores, plus the weights they were computed with."""
