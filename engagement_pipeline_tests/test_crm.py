@@ -9,6 +9,8 @@ import pytest
 
 from engagement_pipeline.matching.crm import Crm, CrmError, load_crm
 
+from .crm_files import write_crm_csvs
+
 CUSTOMERS = """customer_id,name,domains,arr,usage_health,csm_owner,customer_since,segment
 C001,Acme Analytics Inc.,Acme.com; @acme-analytics.io,120000,80,Dana Ruiz,2023-01-15,enterprise
 C002,Orbit Data Ltd,orbitdata.co.uk,,55,Lee Park,2024-06-01,smb
@@ -22,9 +24,7 @@ C002,Bo Chen,bo@orbitdata.co.uk,,
 
 
 def write_crm(folder: Path, customers: str = CUSTOMERS, contacts: str = CONTACTS) -> Path:
-    (folder / "customers.csv").write_text(customers, encoding="utf-8")
-    (folder / "contacts.csv").write_text(contacts, encoding="utf-8")
-    return folder
+    return write_crm_csvs(folder, customers, contacts)
 
 
 def test_happy_path_types_and_extra_columns(tmp_path: Path) -> None:

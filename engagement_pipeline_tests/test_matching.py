@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,6 +11,8 @@ from engagement_pipeline.ingest.canonical import CANONICAL_COLUMNS, make_attende
 from engagement_pipeline.matching import domains as domains_module
 from engagement_pipeline.matching import match_attendance, normalise_company_name, unmatched_attendees
 from engagement_pipeline.matching.crm import Crm, load_crm
+
+from .crm_files import write_crm_csvs
 
 INTERNAL = frozenset({"northwind-analytics.com"})
 CUSTOMERS = """customer_id,name,domains,arr,usage_health,csm_owner,customer_since
@@ -33,19 +34,13 @@ C006,Kim Novak,kim.novak@globex.com,Director,no
 
 @pytest.fixture(scope="module")
 def crm(tmp_path_factory: pytest.TempPathFactory) -> Crm:
-    folder: Path = tmp_path_factory.mktemp("crm")
-    (folder / "customers.csv").write_text(CUSTOMERS, encoding="utf-8")
-    (folder / "contacts.csv").write_text(CONTACTS, encoding="utf-8")
-    return load_crm(folder)
+    return load_crm(write_crm_csvs(tmp_path_factory.mktemp("crm"), CUSTOMERS, CONTACTS))
 
 
 @pytest.fixture(scope="module")
 def zenith_crm(tmp_path_factory: pytest.TempPathFactory) -> Crm:
     """The CRM above plus two customers whose names share the word "Zenith"."""
-    folder: Path = tmp_path_factory.mktemp("crm_zenith")
-    (folder / "customers.csv").write_text(CUSTOMERS + TWO_ZENITHS, encoding="utf-8")
-    (folder / "contacts.csv").write_text(CONTACTS, encoding="utf-8")
-    return load_crm(folder)
+    return load_crm(write_crm_csvs(tmp_path_factory.mktemp("crm_zenith"), CUSTOMERS + TWO_ZENITHS, CONTACTS))
 
 
 def records(*people: tuple[str | None, str | None, str | None], event: str = "2026-10-01-webinar",

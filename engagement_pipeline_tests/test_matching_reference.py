@@ -11,7 +11,6 @@ domain, free-mail, the organiser's domain or none, and CRM contacts' names and a
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -25,6 +24,8 @@ from engagement_pipeline.matching.crm import Crm, load_crm
 from engagement_pipeline.matching.domains import email_domain
 from engagement_pipeline.matching.index import CrmIndex
 from engagement_pipeline.matching.names import compact, normalise_company_name
+
+from .crm_files import write_crm_csvs
 
 INTERNAL = frozenset({"northwind-analytics.com"})
 CUSTOMERS = """customer_id,name,domains,arr,usage_health,csm_owner,customer_since
@@ -54,10 +55,7 @@ SUFFIXES = ["", " Inc.", " Ltd", " GmbH", ", S.A.", " Corp."]
 
 @pytest.fixture(scope="module")
 def crm(tmp_path_factory: pytest.TempPathFactory) -> Crm:
-    folder: Path = tmp_path_factory.mktemp("crm_reference")
-    (folder / "customers.csv").write_text(CUSTOMERS, encoding="utf-8")
-    (folder / "contacts.csv").write_text(CONTACTS, encoding="utf-8")
-    return load_crm(folder)
+    return load_crm(write_crm_csvs(tmp_path_factory.mktemp("crm_reference"), CUSTOMERS, CONTACTS))
 
 
 def _look_alike(name: str, rng: random.Random) -> str:
