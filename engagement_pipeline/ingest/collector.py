@@ -295,35 +295,45 @@ class Collector:
         return frame, lambda: [self._raw(int(r)) for r in frame["source_row"]]
 
     def _records(self, kept: pd.DataFrame, names: pd.Series, days: pd.Series, override: EventOverride | None
-                 ) -> pd.DataFrame:
-        """The canonical columns of kept rows, computed column-wise; event id and type once per distinct event."""
-        if not len(kept):
-            return pd.DataFrame(columns=list(CANONICAL_COLUMNS))
-        # Plain lists, not a frame: a file has few distinct events, and pandas' per-call cost on a frame built
-        # and de-duplicated here was most of this function for the typical small export.
-        row_types = [t if isinstance(t, str) else "" for t in kept["event_type"]]
-        normalised = {d: pd.Timestamp(d).normalize() for d in dict.fromkeys(days)}  # a file has few distinct
-        day_list = [normalised[d] for d in days]
-        keys = list(zip(names, day_list, row_types, strict=True))
-        ids, types = {}, {}
-        for name, day, row_type in dict.fromkeys(keys):
-            ids[(name, day, row_type)] = _event_id(name, day)
-            types[(name, day, row_type)] = (override.event_type if override and override.event_type
-                                            else row_type or infer_event_type(name, self.default_type))
-        lowered = {e: e.strip().lower() if isinstance(e, str) and e else None for e in dict.fromkeys(kept["email"])}
-        email = pd.Series([lowered[e] for e in kept["email"]], index=kept.index, dtype=object)
-        attended = kept["attended"].astype(bool) | kept["role"].isin(("panelist", "speaker"))
-        return pd.DataFrame({
-            "event_id": [ids[k] for k in keys], "event_name": names, "event_type": [types[k] for k in keys],
-            "event_date": pd.to_datetime(pd.Series(day_list, index=kept.index)), "platform": self.platform,
-            "attendee_key": [_attendee_key(e, n) for e, n in zip(email, kept["name"], strict=True)],
-            "attendee_email": email, "attendee_name": kept["name"].map(_text_or_none),
-            "company": kept["company"].map(_text_or_none), "registered": kept["registered"].astype(bool),
-            "attended": attended, "minutes_attended": kept["minutes"].astype(float).where(attended, 0.0),
-            "questions_asked": kept["questions"].astype("int64"), "polls_answered": kept["polls"].astype("int64"),
-            "feedback_submitted": kept["feedback"].astype(bool), "role": kept["role"], "source_file": self.source_file,
-            "source_row": kept["source_row"].astype("int64"), "rows_folded": 1,
-        }).reset_index(drop=True)
+                 ) -> dict[str, np.ndarray]:
+        """The canonical columns of kept rows as arrays (one frame is built once, after folding): event id and
+        type once per distinct event, the day normalised once per distinct date (iterating a datetime column
+        boxes every cell as a Timestamp, which was most of this function for a Zoom report)."""
+        n = len(kept)
+        day_codes, day_uniques = pd.factorize(days.to_numpy())
+        normalised = [pd.Timestamp(d).normalize() for d in day_uniques]
+        day_codes, day_uniques = _recode(day_codes, normalised)
+        row_types = np.array([t if isinstance(t, str) else "" for t in kept["event_type"].to_numpy()], dtype=object)
+        name_codes, name_uniques = pd.factorize(names.to_numpy())
+        type_codes, type_uniques = pd.factorize(row_types)
+        event_codes, first = _combined(name_codes, day_codes, type_codes)
+        ids, types = [], []
+        for at in first:
+            name, day, row_type = name_uniques[name_codes[at]], day_uniques[day_codes[at]], type_uniques[type_codes[at]]
+            ids.append(_event_id(name, day))
+            types.append(override.event_type if override and override.event_type
+                         else row_type or infer_event_type(name, self.default_type))
+        emails = kept["email"].to_numpy()
+        lowered = {e: e.strip().lower() if isinstance(e, str) and e else None for e in dict.fromkeys(emails)}
+        email = np.array([lowered[e] for e in emails], dtype=object) if n else np.empty(0, dtype=object)
+        people = kept["name"].to_numpy()
+        roles = kept["role"].to_numpy()
+        attended = kept["attended"].to_numpy().astype(bool) | np.array([r in _VOICED for r in roles], dtype=bool)
+        return {
+            "event_id": _take(ids, event_codes), "event_name": names.to_numpy(),
+            "event_type": _take(types, event_codes),
+            "event_date": pd.to_datetime(pd.Series(day_uniques, dtype=object)).to_numpy()[day_codes],
+            "platform": np.full(n, self.platform, dtype=object),
+            "attendee_key": np.array([_attendee_key(e, p) for e, p in zip(email, people, strict=True)], dtype=object),
+            "attendee_email": email, "attendee_name": _texts(people), "company": _texts(kept["company"].to_numpy()),
+            "registered": kept["registered"].to_numpy().astype(bool), "attended": attended,
+            "minutes_attended": np.where(attended, kept["minutes"].to_numpy().astype(float), 0.0),
+            "questions_asked": kept["questions"].to_numpy().astype(np.int64),
+            "polls_answered": kept["polls"].to_numpy().astype(np.int64),
+            "feedback_submitted": kept["feedback"].to_numpy().astype(bool), "role": roles,
+            "source_file": np.full(n, self.source_file, dtype=object),
+            "source_row": kept["source_row"].to_numpy().astype(np.int64), "rows_folded": np.ones(n, dtype=np.int64),
+        }
 
     def _upload(self, records: pd.DataFrame) -> ParsedUpload:
         folded = int(records["rows_folded"].sum()) if len(records) else 0
@@ -341,8 +351,37 @@ class Collector:
         )
 
 
-def _text_or_none(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
+_VOICED = frozenset({"panelist", "speaker"})  # roles that attended whatever their attendance flag says
+
+
+def _texts(values: np.ndarray) -> np.ndarray:
+    """Each value when it is a non-empty text, else None."""
+    return np.array([v if isinstance(v, str) and v else None for v in values], dtype=object)
+
+
+def _take(per_code: list[Any], codes: np.ndarray) -> np.ndarray:
+    """`per_code[code]` for every row's code, as an object array."""
+    table = np.empty(len(per_code), dtype=object)
+    table[:] = per_code
+    return table[codes]
+
+
+def _recode(codes: np.ndarray, values: list[Any]) -> tuple[np.ndarray, list[Any]]:
+    """Codes into `values` (one per old code) re-coded so that equal values share a code (first seen first)."""
+    index: dict[Any, int] = {}
+    remap = np.array([index.setdefault(v, len(index)) for v in values], dtype=np.intp)
+    return (remap[codes] if len(remap) else codes), list(index)
+
+
+def _combined(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One code per distinct combination of several code columns (first seen first), and each combination's
+    first row."""
+    out = np.zeros(len(codes[0]), dtype=np.int64)
+    for column in codes:  # re-factorised after each column, so the combined code stays below rows**2
+        out, _ = pd.factorize(out * (int(column.max()) + 1 if len(column) else 1) + column)
+    first = np.full(int(out.max()) + 1 if len(out) else 0, len(out), dtype=np.intp)
+    np.minimum.at(first, out, np.arange(len(out)))
+    return out, first
 
 
 def _issues(items: list[dict[str, Any]]) -> pd.DataFrame:
@@ -414,21 +453,86 @@ def _row_plan(model: type[pa.DataFrameModel]) -> tuple[tuple[str, tuple[Callable
     return tuple(plan)
 
 
-def _fold(records: pd.DataFrame) -> pd.DataFrame:
-    """One record per (event, attendee): minutes/questions/polls summed, flags OR-ed, strongest role.
-
-    Email, name and company take the first non-empty value (pandas' "first" skips nulls), vectorised:
-    a per-group Python function here was half of parsing time in the benchmark."""
-    if not len(records):
+def _fold(columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """One record per (event, attendee): minutes/questions/polls summed, flags OR-ed, strongest role; email, name
+    and company the first non-empty value (pandas' "first" skips nulls); in source-row order of each group's
+    first row. Arrays in, one frame out: sorted and reduced with numpy, as building and grouping frames here was
+    most of folding a file's records."""
+    if not len(columns["source_row"]):
         return pd.DataFrame(columns=list(CANONICAL_COLUMNS))
-    frame = records.sort_values("source_row", kind="stable")
-    if not frame.duplicated(["event_id", "attendee_key"]).any():
-        # Nothing to fold (one row per person and event, as in most exports): each group would be one row,
-        # and every aggregate of one row is that row's value; skip pandas' groupby machinery.
+    order = np.argsort(columns["source_row"], kind="stable")
+    columns = {c: v[order] for c, v in columns.items()}
+    event_codes, _ = pd.factorize(columns["event_id"])
+    key_codes, _ = pd.factorize(columns["attendee_key"])
+    if (event_codes < 0).any() or (key_codes < 0).any():  # groupby drops rows with a missing key
+        return _fold_grouped(pd.DataFrame(columns))
+    group, first = _combined(event_codes, key_codes)
+    if len(first) == len(group):
+        # Nothing to fold (one row per person and event, as in most exports): every aggregate of one row is
+        # that row's value.
         for column in ("attendee_email", "attendee_name", "company"):
-            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
-        return frame[list(CANONICAL_COLUMNS)].reset_index(drop=True)
-    frame["role_rank"] = frame["role"].map(ROLE_RANK)
+            columns[column] = np.where(pd.notna(columns[column]), columns[column].astype(object), None)
+        return pd.DataFrame({c: columns[c] for c in CANONICAL_COLUMNS})
+    folded = _fold_sorted(columns, group)
+    return folded if folded is not None else _fold_grouped(pd.DataFrame(columns))
+
+
+# How `_fold` combines each canonical column's values within one (event, attendee) group.
+_FIRST = ("event_name", "event_type", "event_date", "platform", "attendee_email", "attendee_name", "company",
+          "source_file")
+_ANY = ("registered", "attended", "feedback_submitted")
+_SUM = ("minutes_attended", "questions_asked", "polls_answered", "rows_folded")
+
+
+def _fold_sorted(columns: dict[str, np.ndarray], group: np.ndarray) -> pd.DataFrame | None:
+    """`_fold_grouped` as one stable sort by group and one numpy reduction per column (columns: in source-row
+    order; group: each row's group, numbered in order of first appearance); None when a value is one this does
+    not reproduce exactly (a non-numeric count, a null date): then the groupby decides."""
+    order = np.argsort(group, kind="stable")  # each group's rows together, in source-row order
+    grouped = group[order]
+    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+    out: dict[str, Any] = {"event_id": columns["event_id"][order][starts],
+                           "attendee_key": columns["attendee_key"][order][starts]}
+    positions = np.arange(len(order))
+    for column in _FIRST:  # pandas' "first": the first value that is not null, None when all are
+        values = columns[column][order]
+        present = pd.notna(values)
+        if present.all():
+            out[column] = values[starts]
+            continue
+        if values.dtype != object:
+            return None
+        first = np.minimum.reduceat(np.where(present, positions, len(values)), starts)
+        out[column] = np.append(values, None)[first]
+    for column in _ANY:
+        values = columns[column]
+        if values.dtype != bool:
+            return None
+        out[column] = np.logical_or.reduceat(values[order], starts)
+    for column in _SUM:
+        values = columns[column]
+        if values.dtype.kind == "f":
+            if not (np.isfinite(values).all() and (values == np.round(values)).all()
+                    and np.abs(values).sum() < 2.0**52):
+                # Whole numbers sum exactly in any order; others keep pandas' own (compensated) summation.
+                out[column] = pd.Series(values).groupby(group, sort=True).sum().to_numpy()
+                continue
+        elif values.dtype.kind not in "iu":
+            return None
+        out[column] = np.add.reduceat(values[order], starts)
+    ranks = np.array([ROLE_RANK.get(r, -1) if isinstance(r, str) else -1 for r in columns["role"]], dtype=np.int64)
+    sources = columns["source_row"]
+    if (ranks < 0).any() or sources.dtype.kind not in "iu":
+        return None
+    rank_to_role = np.array(sorted(ROLE_RANK, key=ROLE_RANK.__getitem__), dtype=object)
+    out["role"] = rank_to_role[np.maximum.reduceat(ranks[order], starts)]
+    out["source_row"] = np.minimum.reduceat(sources[order], starts)
+    return pd.DataFrame({c: out[c] for c in CANONICAL_COLUMNS})
+
+
+def _fold_grouped(frame: pd.DataFrame) -> pd.DataFrame:
+    """`_fold` with pandas' groupby (frame: the records sorted by source row, with duplicates to fold)."""
+    frame = frame.assign(role_rank=frame["role"].map(ROLE_RANK))
     grouped = frame.groupby(["event_id", "attendee_key"], sort=False)
     folded = grouped.agg(
         event_name=("event_name", "first"), event_type=("event_type", "first"), event_date=("event_date", "first"),

@@ -1,0 +1,67 @@
+"""The ingest fast paths give exactly what the pandas code they replace gives, on awkward input.
+
+Why: folding, row pre-checks and column parsing were rewritten with numpy reductions and per-distinct-value
+work (issue 11, throughput); the golden files pin the fixtures, and these pin the cases a fixture may not
+hold: nulls in first-value columns, fractional minutes whose sum depends on the order of addition, repeated
+people across events, every role.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engagement_pipeline.ingest import collector as collector_module
+from engagement_pipeline.ingest.canonical import CANONICAL_COLUMNS, CanonicalAttendance
+
+
+def _columns(seed: int, rows: int) -> dict[str, np.ndarray]:
+    """Canonical record columns as `Collector._records` builds them, with many duplicates to fold."""
+    rng = np.random.default_rng(seed)
+    people = [f"p{i}@x.io" for i in range(max(2, rows // 3))]
+    events = ["2026-03-01-launch", "2026-03-02-demo", "2026-03-01-launch-2"]
+    maybe = lambda values: np.array([v if rng.random() > 0.4 else None for v in values], dtype=object)  # noqa: E731
+    keys = rng.choice(people, rows)
+    event = rng.choice(events, rows)
+    attended = rng.random(rows) > 0.3
+    minutes = np.where(attended, rng.choice([0.1, 0.2, 0.3, 1 / 3, 7.0, 12.5, 1e-9], rows), 0.0)
+    return {
+        "event_id": event.astype(object), "event_name": np.array([e[11:] for e in event], dtype=object),
+        "event_type": rng.choice(["webinar", "training"], rows).astype(object),
+        "event_date": pd.to_datetime([e[:10] for e in event]).to_numpy(),
+        "platform": np.full(rows, "zoom_webinar", dtype=object), "attendee_key": keys.astype(object),
+        "attendee_email": keys.astype(object), "attendee_name": maybe([f"Name {k}" for k in keys]),
+        "company": maybe([f"Co {i}" for i in rng.integers(0, 5, rows)]),
+        "registered": rng.random(rows) > 0.5, "attended": attended, "minutes_attended": minutes,
+        "questions_asked": rng.integers(0, 4, rows), "polls_answered": rng.integers(0, 4, rows),
+        "feedback_submitted": rng.random(rows) > 0.5,
+        "role": rng.choice(["attendee", "panelist", "speaker", "host"], rows).astype(object),
+        "source_file": np.full(rows, "f.csv", dtype=object),
+        "source_row": rng.permutation(np.arange(2, rows + 2)).astype(np.int64), "rows_folded": np.ones(rows, np.int64),
+    }
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("whole_minutes", [False, True])
+def test_fold_by_sorting_equals_the_groupby(seed: int, whole_minutes: bool, monkeypatch: pytest.MonkeyPatch
+                                            ) -> None:
+    columns = _columns(seed, rows=5 + seed * 17)
+    if whole_minutes:
+        columns["minutes_attended"] = np.round(columns["minutes_attended"] * 10)
+    order = np.argsort(columns["source_row"], kind="stable")
+    grouped = collector_module._fold_grouped(pd.DataFrame({c: v[order] for c, v in columns.items()}))
+    monkeypatch.setattr(collector_module, "_fold_grouped", None)  # the fast path must not hand over
+    fast = collector_module._fold(columns)
+    assert list(fast.columns) == list(CANONICAL_COLUMNS)
+    pd.testing.assert_frame_equal(CanonicalAttendance.validate(fast), CanonicalAttendance.validate(grouped),
+                                  check_exact=True)
+
+
+def test_fold_without_duplicates_keeps_every_row_in_source_order() -> None:
+    columns = _columns(3, rows=4)
+    columns["attendee_key"] = columns["attendee_email"] = np.array(["a@x.io", "b@x.io", "c@x.io", "d@x.io"],
+                                                                    dtype=object)
+    fast = collector_module._fold(columns)
+    assert fast["source_row"].tolist() == sorted(columns["source_row"].tolist())
+    assert fast["rows_folded"].tolist() == [1, 1, 1, 1]
