@@ -42,7 +42,7 @@ from engagement_pipeline.ingest.overrides import (
     with_inferred_date,
 )
 from engagement_pipeline.ingest.result import ParsedUpload, empty_row_issues
-from engagement_pipeline.ingest.schema_check import validate_frame
+from engagement_pipeline.ingest.schema_check import rows_pass, validate_frame
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")  # same rule as CanonicalAttendance.attendee_email
 ROLE_RANK = {"attendee": 0, "panelist": 1, "speaker": 2, "host": 3}
@@ -103,9 +103,8 @@ class Collector:
         neither a duplicate of an earlier row nor fails the platform's pandera model, validated once on the
         whole frame; the others become issues here. Every row of the section is counted as read."""
         values = field_frame(sec, found)
-        problems = _all_rows_pass(model, values)
-        if problems is None:  # some row fails (or the model has a check the pre-check does not know)
-            problems = schema_problems(model, values)
+        # Pandera only when some row fails (or the model has a check the pre-check does not know).
+        problems = {} if rows_pass(model, values) else schema_problems(model, values)
         self._sections.append(sec)
         self.rows_read += len(sec.rows)
         passing: list[int] = []
@@ -212,9 +211,7 @@ class Collector:
         """(source row, raw cells, field values) for each data row that is neither a duplicate nor fails the
         platform's pandera model (those are excluded/quarantined here)."""
         frame = field_frame(sec, found)
-        problems = _all_rows_pass(model, frame)
-        if problems is None:  # some row fails (or the model has a check the pre-check does not know)
-            problems = schema_problems(model, frame)
+        problems = {} if rows_pass(model, frame) else schema_problems(model, frame)
         records = frame.to_dict("records")
         for pos, (source_row, cells) in enumerate(sec.rows):
             raw = sec.raw(cells)
@@ -404,53 +401,6 @@ def _is_bot(name: str | None, email: str | None) -> bool:
 @lru_cache(maxsize=4_096)
 def _event_id(event_name: str, day: pd.Timestamp) -> str:
     return make_event_id(event_name, day)
-
-
-def _all_rows_pass(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> dict[int, tuple[str, str]] | None:
-    """{} when every row passes the platform model, checked with the same tests pandera runs (`str.match`,
-    `str.len`, `isin`, as plain Python over the cells) without pandera's per-call machinery (most of parsing time
-    for a batch of small files); None when a row fails or the model uses anything else: then pandera decides
-    and reports."""
-    if frame.empty:
-        return {}
-    plan = _row_plan(model)
-    if plan is None:
-        return None
-    for name, tests in plan:
-        if name not in frame.columns or frame[name].dtype != object:
-            return None
-        for value in frame[name].tolist():
-            if type(value) is not str or not all(test(value) for test in tests):
-                return None
-    return {}
-
-
-@lru_cache(maxsize=64)
-def _row_plan(model: type[pa.DataFrameModel]) -> tuple[tuple[str, tuple[Callable[[str], bool], ...]], ...] | None:
-    """The model's column checks as predicates on one cell, built once per model (not per file); None when the
-    model uses a feature `_all_rows_pass` does not reproduce."""
-    schema = model.to_schema()
-    if schema.checks or getattr(schema, "unique", None) or schema.coerce:
-        return None
-    plan = []
-    for name, column in schema.columns.items():
-        if (column.nullable or column.regex or column.coerce or column.unique
-                or str(column.dtype) not in ("str", "string[python]")):
-            return None
-        tests: list[Callable[[str], bool]] = []
-        for check in column.checks:
-            stats = check.statistics or {}
-            if check.name == "str_matches":  # pandas' str.match: re.match at the start of the cell
-                tests.append(lambda v, rx=re.compile(stats["pattern"]): rx.match(v) is not None)
-            elif check.name == "str_length" and stats.get("exact_value") is None:
-                low, high = stats.get("min_value") or 0, stats.get("max_value")
-                tests.append(lambda v, low=low, high=high: len(v) >= low and (high is None or len(v) <= high))
-            elif check.name == "isin":
-                tests.append(lambda v, allowed=frozenset(stats["allowed_values"]): v in allowed)
-            else:
-                return None
-        plan.append((name, tuple(tests)))
-    return tuple(plan)
 
 
 def _fold(columns: dict[str, np.ndarray]) -> pd.DataFrame:
