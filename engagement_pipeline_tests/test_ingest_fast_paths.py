@@ -8,12 +8,23 @@ people across events, every role.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from engagement_pipeline.ingest import collector as collector_module
+from engagement_pipeline.ingest import common
 from engagement_pipeline.ingest.canonical import CANONICAL_COLUMNS, CanonicalAttendance
+from engagement_pipeline.ingest.common import (
+    clean,
+    parse_count,
+    parse_datetime,
+    parse_feedback,
+    parse_flag,
+    parse_minutes,
+)
 
 
 def _columns(seed: int, rows: int) -> dict[str, np.ndarray]:
@@ -65,3 +76,20 @@ def test_fold_without_duplicates_keeps_every_row_in_source_order() -> None:
     fast = collector_module._fold(columns)
     assert fast["source_row"].tolist() == sorted(columns["source_row"].tolist())
     assert fast["rows_folded"].tolist() == [1, 1, 1, 1]
+
+
+_CELLS = ["", "--", " 12 ", "12", "1h 2m", "abc", "Yes", "no", "NA", "2025-03-04", "Mar 4, 2025 10:00 AM", "0:40:00",
+          "-3", "1e400", "  ", "ñ", "1,5"]
+
+
+@pytest.mark.parametrize("parse_cell", [parse_minutes, parse_count, parse_flag, parse_feedback, parse_datetime, clean],
+                         ids=lambda f: f.__name__)
+def test_parse_cells_by_codes_equals_parsing_each_cell(parse_cell: Callable[[str], object]) -> None:
+    rng = np.random.default_rng(7)
+    values = pd.Series(rng.choice(np.array(_CELLS, dtype=object), 200), index=rng.permutation(400)[:200],
+                       dtype=object)
+    fast, fast_errors = common.parse_cells(values, parse_cell)
+    slow, slow_errors = common._parse_each(values, parse_cell)
+    pd.testing.assert_series_equal(fast, slow, check_exact=True)
+    pd.testing.assert_series_equal(fast_errors, slow_errors, check_exact=True)
+    assert fast_errors.notna().any() or parse_cell in (parse_flag, parse_feedback, clean)

@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Collection
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.engines import numpy_engine
@@ -57,25 +58,19 @@ def _text_test(check: pa.Check) -> _TextTest | None:
     return None
 
 
-def _distinct_texts(values: pd.Series) -> set[str] | None:
-    """The column's distinct cells when every one is text (nulls already dropped); None otherwise."""
-    texts = set(values.to_numpy(dtype=object))
-    return texts if all(isinstance(t, str) for t in texts) else None
-
-
-def _column_holds(checks: tuple[tuple[pa.Check, _TextTest | None], ...], values: pd.Series) -> bool:
-    """Every check of one column holds on every (present) value: text checks once per distinct text, the others
-    vectorised as pandera runs them."""
-    texts: set[str] | bool | None = False  # not computed yet
+def _column_holds(checks: tuple[tuple[pa.Check, _TextTest | None], ...], present: np.ndarray) -> bool:
+    """Every check of one column holds on its present values: text checks once per distinct text, the others
+    vectorised as pandera runs them (numbers as plain numpy comparisons)."""
+    texts: set[str] | None = None
     for check, text_test in checks:
-        if text_test is not None and values.dtype.kind in "OT":
-            if texts is False:
-                texts = _distinct_texts(values)
-            if texts is not None:
-                if not text_test(texts):
-                    return False
-                continue
-        if not bool(_COLUMN_CHECKS[check.name](values, check.statistics or {}).all()):
+        if text_test is not None and present.dtype == object:
+            if texts is None:
+                texts = set(present)
+            if not all(isinstance(t, str) for t in texts) or not text_test(texts):
+                return False  # pandera decides (and words the failure)
+            continue
+        values = present if present.dtype.kind in "biuf" else pd.Series(present, dtype=present.dtype, copy=False)
+        if not bool(np.all(_COLUMN_CHECKS[check.name](values, check.statistics or {}))):
             return False
     return True
 
@@ -139,15 +134,14 @@ def _passes(model: type[pa.DataFrameModel], schema: pa.DataFrameSchema, frame: p
                 values = column.dtype.coerce(values)
             except (TypeError, ValueError, OverflowError):
                 return None
-        if values.dtype.kind in "biu":  # integers and booleans have no missing value: skip the per-call notna
-            checked = values
-        else:
-            present = values.notna()
-            all_present = bool(present.all())
-            if not column.nullable and not all_present:
-                return None
-            checked = values if all_present else values[present]
-        if not _column_holds(compiled[name], checked):
+        present = values.to_numpy()
+        if present.dtype.kind not in "biu":  # integers and booleans have no missing value
+            missing = pd.isna(present)
+            if missing.any():
+                if not column.nullable:
+                    return None
+                present = present[~missing]
+        if not _column_holds(compiled[name], present):
             return None
         coerced[name] = values
     out = pd.DataFrame(coerced, index=frame.index)
