@@ -93,3 +93,18 @@ def test_parse_cells_by_codes_equals_parsing_each_cell(parse_cell: Callable[[str
     pd.testing.assert_series_equal(fast, slow, check_exact=True)
     pd.testing.assert_series_equal(fast_errors, slow_errors, check_exact=True)
     assert fast_errors.notna().any() or parse_cell in (parse_flag, parse_feedback, clean)
+
+
+def test_either_first_error_and_full_names_equal_the_pandas_expressions() -> None:
+    index = pd.Index([5, 3, 9, 11], name="source_row")
+    first = pd.Series(["a", None, np.nan, ""], index=index, dtype=object, name="email")
+    fallback = pd.Series(["x", "y", None, "z"], index=index, dtype=object)
+    pd.testing.assert_series_equal(common.either(first, fallback), first.where(first.notna(), fallback))
+    shifted = fallback.set_axis([3, 5, 9, 11])  # other rows: aligned by pandas as before
+    pd.testing.assert_series_equal(common.either(first, shifted), first.where(first.notna(), shifted))
+    pd.testing.assert_series_equal(common.first_error(first, fallback, shifted),
+                                   first.where(first.notna(), fallback).where(lambda s: s.notna(), shifted))
+    names = pd.Series([" Ann", "", "--", "Bo "], index=index, dtype=object)
+    lasts = pd.Series(["Lee", "", "", " "], index=index, dtype=object)
+    pd.testing.assert_series_equal(common.full_names(names, lasts),
+                                   common.clean_column(names.astype(str) + " " + lasts.astype(str)))

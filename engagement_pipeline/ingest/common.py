@@ -333,7 +333,7 @@ def normalised_cells(table: Table, index: int) -> frozenset[str]:
     """Row `index`'s cells through norm_header, computed once per table (ten modules ask about each file)."""
     cells = table._normalised.get(index)
     if cells is None:
-        cells = table._normalised[index] = frozenset(norm_header(c) for c in table.rows[index])
+        cells = table._normalised[index] = frozenset(map(norm_header, set(table.rows[index])))  # blanks repeat
     return cells
 
 
@@ -431,7 +431,7 @@ def first_error(*errors: pd.Series) -> pd.Series:
     """Per row, the first error message among several columns' (None when every column parsed)."""
     out = errors[0]
     for more in errors[1:]:
-        out = out.where(out.notna(), more)
+        out = either(out, more)
     return out
 
 
@@ -460,9 +460,18 @@ def first_cells(sec: Section) -> pd.Series:
 
 def either(first: pd.Series, fallback: pd.Series) -> pd.Series:
     """`first or fallback` per row, for optional values (None = absent)."""
+    if first.dtype == object and fallback.dtype == object and first.index.equals(fallback.index):
+        values = first.to_numpy()  # same rows: numpy's where, without pandas' alignment and dtype machinery
+        return pd.Series(np.where(pd.isna(values), fallback.to_numpy(), values), index=first.index, dtype=object,
+                         name=first.name)
     return first.where(first.notna(), fallback)
 
 
 def full_names(first: pd.Series, last: pd.Series) -> pd.Series:
     """`clean(f"{first} {last}")` per row."""
+    if first.dtype == object and last.dtype == object and first.index.equals(last.index):
+        firsts, lasts = first.to_numpy(), last.to_numpy()
+        if all(type(f) is str for f in firsts) and all(type(v) is str for v in lasts):  # text cells: no astype
+            return clean_column(pd.Series([f"{f} {v}" for f, v in zip(firsts, lasts, strict=True)],
+                                          index=first.index, dtype=object))
     return clean_column(first.astype(str) + " " + last.astype(str))
