@@ -161,22 +161,30 @@ class Collector:
         """Keeps rows (index: source row; columns: KEPT_COLUMNS, defaults as in Kept), with the checks of
         `keep` run column-wise: no valid email or no identity is quarantined, a note-taker bot excluded.
         Returns the source rows kept."""
-        rows = rows.assign(**{c: d for c, d in KEPT_DEFAULTS.items() if c not in rows.columns})
-        email = rows["email"]
-        has_email = email.notna().to_numpy()
-        valid = np.array([bool(EMAIL.fullmatch(e.strip())) if e else True for e in email.where(has_email, "")],
-                         dtype=bool)
-        rows = self.quarantine_where(rows, ~valid, "bad_email",
-                                     lambda hit: (f"email {e!r} is not an address" for e in hit["email"]))
-        keys = [_attendee_key(e, n) for e, n in zip(rows["email"], rows["name"], strict=True)]
-        rows = self.quarantine_where(rows, [k is None for k in keys], "no_identity",
-                                     "row has neither an email nor a name")
-        bots = [_is_bot(n, e) for n, e in zip(rows["name"], rows["email"], strict=True)]
-        rows = self.exclude_where(rows, bots, "bot",
-                                  lambda hit: (f"note-taker bot {n or e!r}" for n, e in zip(hit["name"], hit["email"],
-                                                                                          strict=True)))
+        identity = {c: KEPT_DEFAULTS[c] for c in ("email", "name") if c not in rows.columns}
+        if identity:
+            rows = rows.assign(**identity)
+        # The three checks as masks over all rows, each evaluated only where the earlier ones passed (as `keep`
+        # does row by row); the frame is cut once, not once per check.
+        emails, names = rows["email"].to_numpy(), rows["name"].to_numpy()
+        valid = np.array([not present or not e or EMAIL.fullmatch(e.strip()) is not None
+                          for e, present in zip(emails, ~pd.isna(emails), strict=True)], dtype=bool)
+        keys = [_attendee_key(e, n) if ok else None for e, n, ok in zip(emails, names, valid, strict=True)]
+        no_identity = np.array([k is None for k in keys], dtype=bool) & valid
+        bots = np.array([k is not None and _is_bot(n, e) for e, n, k in zip(emails, names, keys, strict=True)],
+                        dtype=bool)
+        keep = valid & ~no_identity & ~bots
+        if not keep.all():
+            self.quarantine_where(rows, ~valid, "bad_email",
+                                  lambda hit: (f"email {e!r} is not an address" for e in hit["email"]))
+            self.quarantine_where(rows, no_identity, "no_identity", "row has neither an email nor a name")
+            self.exclude_where(rows, bots, "bot",
+                               lambda hit: (f"note-taker bot {n or e!r}" for n, e in zip(hit["name"], hit["email"],
+                                                                                       strict=True)))
+            rows = rows[keep]
         if len(rows):
-            self._kept_frames.append(rows[list(KEPT_DEFAULTS)])
+            self._kept_frames.append(pd.DataFrame({c: rows[c] if c in rows.columns else default
+                                                   for c, default in KEPT_DEFAULTS.items()}, index=rows.index))
         return rows.index
 
     def _flush(self) -> None:
