@@ -60,6 +60,8 @@ _BOT_DOMAINS = ("read.ai", "otter.ai", "fireflies.ai", "fathom.video", "tldv.io"
 @lru_cache(maxsize=65_536)  # every identify() normalises the first rows again: 10 modules x 60 rows per file
 def norm_header(text: str) -> str:
     """Case-insensitive, trimmed, inner whitespace collapsed, full-width characters folded (NFKC)."""
+    if text.isascii():  # NFKC leaves ASCII as it is, and split/join collapses exactly the whitespace `\s+` does
+        return " ".join(text.split()).lower()
     folded = unicodedata.normalize("NFKC", text.replace("\ufeff", ""))
     return re.sub(r"\s+", " ", folded).strip().lower()
 
