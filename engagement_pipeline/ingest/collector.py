@@ -392,8 +392,8 @@ def _combined(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _issues(items: list[dict[str, Any]]) -> pd.DataFrame:
     if not items:
         return empty_row_issues()
-    frame = pd.DataFrame(items, columns=["source_row", "reason", "detail", "raw"])
-    return frame.astype({"source_row": "int64"})
+    return pd.DataFrame({"source_row": pd.Series([i["source_row"] for i in items], dtype="int64"),
+                         **{c: [i[c] for i in items] for c in ("reason", "detail", "raw")}})
 
 
 @lru_cache(maxsize=65_536)
