@@ -25,6 +25,8 @@ from engagement_pipeline.ingest.common import (
     parse_flag,
     parse_minutes,
 )
+from engagement_pipeline.ingest.ledger import quarantine_oversized_keys
+from engagement_pipeline.ingest.result import ParsedUpload
 
 
 def _columns(seed: int, rows: int) -> dict[str, np.ndarray]:
@@ -108,3 +110,14 @@ def test_either_first_error_and_full_names_equal_the_pandas_expressions() -> Non
     lasts = pd.Series(["Lee", "", "", " "], index=index, dtype=object)
     pd.testing.assert_series_equal(common.full_names(names, lasts),
                                    common.clean_column(names.astype(str) + " " + lasts.astype(str)))
+
+
+@pytest.mark.parametrize(("key", "moved"), [("a" * 1024, False), ("a" * 1025, True), ("😀" * 256, False),
+                                            ("😀" * 257, True), ("é" * 512, False), ("é" * 513, True)])
+def test_only_keys_over_the_byte_limit_are_quarantined(key: str, moved: bool) -> None:
+    columns = _columns(1, rows=2)
+    columns["attendee_key"] = np.array([key, "b@x.io"], dtype=object)
+    columns["attendee_email"] = np.array([None, "b@x.io"], dtype=object)
+    records = CanonicalAttendance.validate(collector_module._fold(columns))
+    parsed = quarantine_oversized_keys(ParsedUpload("zoom_webinar", records, rows_read=2, rows_kept=2))
+    assert len(parsed.quarantined) == int(moved) and len(parsed.records) == 2 - int(moved)
