@@ -23,7 +23,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pandera.engines import numpy_engine
+from pandera.engines import numpy_engine, pandas_engine
 
 # The built-in column checks this knows, as the vectorised test pandera's own backend runs for each.
 _COLUMN_CHECKS: dict[str, Callable[[pd.Series, dict], pd.Series]] = {
@@ -44,8 +44,7 @@ def _text_test(check: pa.Check) -> _TextTest | None:
     start of the cell), `str.len` and `isin` do per cell; None for any other check."""
     stats = check.statistics or {}
     if check.name == "str_matches":
-        matches = re.compile(stats["pattern"]).match
-        return lambda texts: all(map(matches, texts))
+        return _matching(re.compile(stats["pattern"]).match)
     if check.name == "str_length":
         exact, low, high = stats.get("exact_value"), stats.get("min_value") or 0, stats.get("max_value")
         if exact is not None:
@@ -58,15 +57,45 @@ def _text_test(check: pa.Check) -> _TextTest | None:
     return None
 
 
-def _column_holds(checks: tuple[tuple[pa.Check, _TextTest | None], ...], present: np.ndarray) -> bool:
-    """Every check of one column holds on its present values: text checks once per distinct text, the others
-    vectorised as pandera runs them (numbers as plain numpy comparisons)."""
-    texts: set[str] | None = None
+_KNOWN_MATCHES = 200_000  # texts remembered per pattern; the same people (emails) recur file after file
+
+
+def _matching(matches: Callable[[str], object]) -> _TextTest:
+    """`all(matches(t) for t in texts)`, remembering the texts that matched (bounded), so a text seen in an
+    earlier file is not matched again."""
+    known: set[str] = set()
+
+    def test(texts: Collection[str]) -> bool:
+        unknown = set(texts).difference(known)
+        if not all(map(matches, unknown)):
+            return False
+        if len(known) > _KNOWN_MATCHES:
+            known.clear()
+        known.update(unknown)
+        return True
+
+    return test
+
+
+def _texts(values: np.ndarray) -> set[str] | None:
+    """The distinct values of an object array when every one is text; None otherwise."""
+    if values.dtype != object:
+        return None
+    try:
+        texts = set(values)
+    except TypeError:  # an unhashable cell
+        return None
+    return texts if all(isinstance(t, str) for t in texts) else None
+
+
+def _column_holds(checks: tuple[tuple[pa.Check, _TextTest | None], ...], present: np.ndarray,
+                  texts: set[str] | None = None) -> bool:
+    """Every check of one column holds on its present values: text checks once per distinct text (`texts`, when
+    the caller has them), the others vectorised as pandera runs them (numbers as plain numpy comparisons)."""
     for check, text_test in checks:
         if text_test is not None and present.dtype == object:
-            if texts is None:
-                texts = set(present)
-            if not all(isinstance(t, str) for t in texts) or not text_test(texts):
+            texts = texts if texts is not None else _texts(present)
+            if texts is None or not text_test(texts):
                 return False  # pandera decides (and words the failure)
             continue
         values = present if present.dtype.kind in "biuf" else pd.Series(present, dtype=present.dtype, copy=False)
@@ -116,7 +145,15 @@ def _already(column: pa.Column, values: pd.Series) -> bool:
     """True when the column already has the numpy dtype the model coerces to (bool, int64, float64): astype would
     only copy it, and those copies were a large share of validating a small file's records."""
     target = column.dtype
+    if isinstance(target, pandas_engine.STRING):  # astype(str) of a column already of pandas' str dtype
+        return values.dtype == _str_dtype()
     return isinstance(target, numpy_engine.DataType) and values.dtype == target.type
+
+
+@lru_cache(maxsize=1)
+def _str_dtype() -> object:
+    """The dtype pandera's `str` coercion (`astype(str)`) gives."""
+    return pd.Series(["x"], dtype=object).astype(str).dtype
 
 
 def _passes(model: type[pa.DataFrameModel], schema: pa.DataFrameSchema, frame: pd.DataFrame
@@ -134,15 +171,21 @@ def _passes(model: type[pa.DataFrameModel], schema: pa.DataFrameSchema, frame: p
                 values = column.dtype.coerce(values)
             except (TypeError, ValueError, OverflowError):
                 return None
-        present = values.to_numpy()
-        if present.dtype.kind not in "biu":  # integers and booleans have no missing value
-            missing = pd.isna(present)
-            if missing.any():
-                if not column.nullable:
-                    return None
-                present = present[~missing]
-        if not _column_holds(compiled[name], present):
-            return None
+        checks = compiled[name]
+        if checks or not column.nullable:  # else nothing to look at: any value, or none, is valid
+            present = values.to_numpy()
+            texts = _texts(present)
+            if texts is not None:
+                pass  # text cells only: nothing missing
+            elif present.dtype.kind not in "biu":  # integers and booleans have no missing value
+                texts = None
+                missing = np.isnan(present) if present.dtype.kind == "f" else pd.isna(present)
+                if missing.any():
+                    if not column.nullable:
+                        return None
+                    present = present[~missing]
+            if not _column_holds(checks, present, texts):
+                return None
         coerced[name] = values
     out = pd.DataFrame(coerced, index=frame.index)
     for check in schema.checks:
