@@ -167,7 +167,7 @@ class Collector:
         # The three checks as masks over all rows, each evaluated only where the earlier ones passed (as `keep`
         # does row by row); the frame is cut once, not once per check.
         emails, names = rows["email"].to_numpy(), rows["name"].to_numpy()
-        valid = np.array([not present or not e or EMAIL.fullmatch(e.strip()) is not None
+        valid = np.array([not present or not e or _is_address(e)
                           for e, present in zip(emails, ~pd.isna(emails), strict=True)], dtype=bool)
         keys = [_attendee_key(e, n) if ok else None for e, n, ok in zip(emails, names, valid, strict=True)]
         no_identity = np.array([k is None for k in keys], dtype=bool) & valid
@@ -399,6 +399,11 @@ def _issues(items: list[dict[str, Any]]) -> pd.DataFrame:
 @lru_cache(maxsize=65_536)
 def _attendee_key(email: str | None, name: str | None) -> str | None:
     return make_attendee_key(email, name)  # regex-heavy name folding; people recur across rows and files
+
+
+@lru_cache(maxsize=65_536)
+def _is_address(email: str) -> bool:
+    return EMAIL.fullmatch(email.strip()) is not None  # people recur across files: each address matched once
 
 
 @lru_cache(maxsize=65_536)

@@ -76,6 +76,8 @@ def find_col(headers: Sequence[str], aliases: Sequence[str], start: int = 0) -> 
 
 
 def is_blank(row: Sequence[str]) -> bool:
+    if row and row[0] and not row[0][0].isspace():  # most rows: a first cell that strip() leaves non-empty
+        return False
     return not any(cell.strip() for cell in row)
 
 
