@@ -26,7 +26,7 @@ from engagement_pipeline.ingest.common import (
     parse_minutes,
 )
 from engagement_pipeline.ingest.ledger import quarantine_oversized_keys
-from engagement_pipeline.ingest.result import ParsedUpload
+from engagement_pipeline.ingest.result import ParsedUpload, row_counts
 
 
 def _columns(seed: int, rows: int) -> dict[str, np.ndarray]:
@@ -121,3 +121,20 @@ def test_only_keys_over_the_byte_limit_are_quarantined(key: str, moved: bool) ->
     records = CanonicalAttendance.validate(collector_module._fold(columns))
     parsed = quarantine_oversized_keys(ParsedUpload("zoom_webinar", records, rows_read=2, rows_kept=2))
     assert len(parsed.quarantined) == int(moved) and len(parsed.records) == 2 - int(moved)
+
+
+@pytest.mark.parametrize("with_rows", [False, True])
+def test_the_ledger_counts_equal_the_row_counts_groupby(with_rows: bool) -> None:
+    excluded = pd.DataFrame({"source_row": [2, 3, 4, 5], "reason": ["host", "bot", "host", None],
+                             "detail": ["a", "b", "c", "d"], "raw": [{}, {}, {}, {}]})
+    if with_rows:
+        excluded["rows"] = [2, None, 3, 1]
+    quarantined = excluded.iloc[:2].assign(reason="bad_email")
+    parsed = ParsedUpload("zoom_webinar", pd.DataFrame(), excluded=excluded, quarantined=quarantined,
+                          rows_read=20, rows_kept=20 - int(row_counts(excluded).sum() + row_counts(quarantined).sum()))
+    by_reason = row_counts(excluded).groupby(excluded["reason"]).sum().to_dict()
+    ledger = parsed.ledger
+    assert ledger["excluded_by_reason"] == {str(k): int(v) for k, v in sorted(by_reason.items())}
+    assert ledger["rows_excluded"] == int(row_counts(excluded).sum())
+    assert ledger["rows_quarantined"] == int(row_counts(quarantined).sum())
+    assert ledger["balanced"] is True
