@@ -24,12 +24,12 @@ from engagement_pipeline.ingest.canonical import (
     CanonicalAttendance,
     empty_canonical,
     infer_event_type,
-    make_attendee_key,
     make_event_id,
 )
 from engagement_pipeline.ingest.common import (
     Section,
     attendee_keys,
+    cached_attendee_key,
     either,
     field_frame,
     is_bot,
@@ -172,7 +172,7 @@ class Collector:
         emails, names = rows["email"].to_numpy(), rows["name"].to_numpy()
         valid = np.array([not present or not e or _is_address(e)
                           for e, present in zip(emails, ~pd.isna(emails), strict=True)], dtype=bool)
-        keys = [_attendee_key(e, n) if ok else None for e, n, ok in zip(emails, names, valid, strict=True)]
+        keys = [cached_attendee_key(e, n) if ok else None for e, n, ok in zip(emails, names, valid, strict=True)]
         no_identity = np.array([k is None for k in keys], dtype=bool) & valid
         bots = np.array([k is not None and _is_bot(n, e) for e, n, k in zip(emails, names, keys, strict=True)],
                         dtype=bool)
@@ -246,7 +246,7 @@ class Collector:
         if row.email and not EMAIL.fullmatch(row.email.strip()):
             self.quarantine(row.source_row, "bad_email", f"email {row.email!r} is not an address", row.raw)
             return
-        if _attendee_key(row.email, row.name) is None:
+        if cached_attendee_key(row.email, row.name) is None:
             self.quarantine(row.source_row, "no_identity", "row has neither an email nor a name", row.raw)
             return
         if _is_bot(row.name, row.email):
@@ -332,7 +332,8 @@ class Collector:
             "event_type": _take(types, event_codes),
             "event_date": pd.to_datetime(pd.Series(day_uniques, dtype=object)).to_numpy()[day_codes],
             "platform": np.full(n, self.platform, dtype=object),
-            "attendee_key": np.array([_attendee_key(e, p) for e, p in zip(email, people, strict=True)], dtype=object),
+            "attendee_key": np.array([cached_attendee_key(e, p) for e, p in zip(email, people, strict=True)],
+                                     dtype=object),
             "attendee_email": email, "attendee_name": _texts(people), "company": _texts(kept["company"].to_numpy()),
             "registered": kept["registered"].to_numpy().astype(bool), "attended": attended,
             "minutes_attended": np.where(attended, kept["minutes"].to_numpy().astype(float), 0.0),
@@ -397,11 +398,6 @@ def _issues(items: list[dict[str, Any]]) -> pd.DataFrame:
         return empty_row_issues()
     return pd.DataFrame({"source_row": pd.Series([i["source_row"] for i in items], dtype="int64"),
                          **{c: [i[c] for i in items] for c in ("reason", "detail", "raw")}})
-
-
-@lru_cache(maxsize=65_536)
-def _attendee_key(email: str | None, name: str | None) -> str | None:
-    return make_attendee_key(email, name)  # regex-heavy name folding; people recur across rows and files
 
 
 @lru_cache(maxsize=65_536)

@@ -448,12 +448,17 @@ def engagement_columns(values: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.S
     return questions, polls, feedback, first_error(q_error, p_error)
 
 
+@lru_cache(maxsize=65_536)
+def cached_attendee_key(email: str | None, name: str | None) -> str | None:
+    return make_attendee_key(email, name)  # regex-heavy name folding; people recur across rows and files
+
+
 def attendee_keys(emails: pd.Series, names: pd.Series) -> pd.Series:
     """`make_attendee_key(email, name)` per row, each distinct pair once."""
     keys: dict[tuple[object, object], str | None] = {}
     for pair in zip(emails, names, strict=True):
         if pair not in keys:
-            keys[pair] = make_attendee_key(*pair)  # type: ignore[arg-type]
+            keys[pair] = cached_attendee_key(*pair)  # type: ignore[arg-type]
     return pd.Series([keys[pair] for pair in zip(emails, names, strict=True)], index=emails.index, dtype=object)
 
 
