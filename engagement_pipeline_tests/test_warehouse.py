@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.ingest.result import empty_row_issues
-from engagement_pipeline.warehouse.store import _frame_of
+from engagement_pipeline.warehouse.bulk import _frame_of
 
 
 @pytest.fixture
@@ -120,6 +120,31 @@ def test_score_history_keeps_one_row_per_customer_and_date(engine) -> None:
     assert unscored["score"].isna().all() and list(unscored["band"]) == ["Not scored", "Not scored"]
 
 
+def test_score_components_keep_each_value_as_its_own_type(engine) -> None:
+    """Components are JSON of each cell as `_clean` gives it: a nullable integer stays an integer, a missing
+    value of any dtype is null, a date is its text."""
+    import json
+
+    scores = pd.DataFrame({
+        "customer_id": ["C001", "C002"], "score": [50.0, float("nan")], "band": ["Medium", None],
+        "days_since_last": pd.array([3, None], dtype="Int64"), "rank": [1, 2],
+        "last_attended": pd.to_datetime(["2026-10-01", None]), "frequency_status": pd.Series(["scored", None],
+                                                                                              dtype="str"),
+    })
+    trends = pd.DataFrame({"customer_id": ["C001"], "trend": ["rising"]})
+    with engine.begin() as conn:
+        assert wh.store_scores(conn, date(2026, 11, 2), scores, trends) == 2
+    with engine.connect() as conn:
+        history = wh.load_score_history(conn).sort_values("customer_id")
+    assert [json.loads(c) for c in history["components"]] == [
+        {"days_since_last": 3, "rank": 1, "last_attended": "2026-10-01 00:00:00", "frequency_status": "scored"},
+        {"days_since_last": None, "rank": 2, "last_attended": None, "frequency_status": None},
+    ]
+    assert list(history["band"]) == ["Medium", "Not scored"]
+    assert history["trend"].tolist()[0] == "rising" and history["trend"].isna().tolist() == [False, True]
+    assert [str(d) for d in history["as_of"]] == ["2026-11-02", "2026-11-02"]
+
+
 def test_replace_attendance_is_a_full_snapshot(engine) -> None:
     with engine.begin() as conn:
         wh.replace_attendance(conn, _records(4))
@@ -156,6 +181,54 @@ def test_bulk_insert_stores_exactly_what_sqlalchemy_stores(engine) -> None:
     with engine.begin() as conn:
         wh.replace_attendance(conn, records)
     assert stored() == expected
+
+
+def _hostile_records() -> pd.DataFrame:
+    """Values the SQLite fast path treats specially (missing text behind NULLIF(?, 0), missing floats as NaN,
+    booleans as 1/0) next to values that must survive it: "0", "", 0 in an object column, nullable integers."""
+    return _records(6).assign(
+        attendee_name=pd.Series(["0", "", None, "Ana", float("nan"), "名前"], dtype="str"),
+        company=[None] * 6,  # all missing, object dtype
+        customer_id=["C1", None, "0", "", float("nan"), "C\\N"],
+        match_method=pd.Series([None] * 6, dtype="str"),
+        match_confidence=[float("nan"), 0.0, -0.0, float("inf"), 1e-300, None],
+        matched_contact=["a", 0, 1.5, None, 7, "b"],  # mixed objects: the general path
+        questions_asked=pd.array([1, 2, 3, 4, 5, 6], dtype="Int64"),
+        polls_answered=[0, 1, 2, 3, 4, 5],
+        registered=[True, False, True, False, True, False],
+        event_date=[pd.Timestamp("2026-03-04 10:11:12.345678"), pd.Timestamp("2026-03-05")] * 3,
+    )
+
+
+def test_sqlite_fast_path_stores_what_sqlalchemy_stores_on_hostile_values(engine) -> None:
+    """Every column stored by `insert_frame` holds the same values and storage classes as SQLAlchemy's own
+    insert of the same frame, and `read_frame` reads them back as SQLAlchemy's rows would be built."""
+    from engagement_pipeline.warehouse.bulk import read_frame
+
+    records = _hostile_records()
+    columns = ", ".join(f'"{c}", typeof("{c}")' for c in wh.RECORD_COLUMN_NAMES)
+    query = sa.select(wh.attendance).order_by(wh.attendance.c.attendee_key)
+
+    def stored() -> tuple[list, list, pd.DataFrame]:
+        with engine.connect() as conn:
+            rows = [tuple(r) for r in conn.execute(query)]
+            raw = ([tuple(r) for r in conn.exec_driver_sql(f"SELECT {columns} FROM attendance ORDER BY attendee_key")]
+                   if engine.dialect.name == "sqlite" else [])
+            return rows, raw, read_frame(conn, query)
+
+    with engine.begin() as conn:
+        conn.execute(wh.attendance.insert(), wh.frame_rows(records, wh.RECORD_COLUMN_NAMES))
+    rows, raw, frame = stored()
+    with engine.begin() as conn:
+        wh.replace_attendance(conn, records)
+    fast_rows, fast_raw, fast_frame = stored()
+    assert fast_rows == rows
+    assert fast_raw == raw
+    expected = _frame_of(rows, list(frame.columns))
+    for got in (frame, fast_frame):
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+        assert [[type(v) for v in got[c]] for c in got.columns] == [[type(v) for v in expected[c]]
+                                                                   for c in expected.columns]
 
 
 def test_stored_rows_become_the_frame_from_records_would_build() -> None:
