@@ -1,8 +1,9 @@
 """The warehouse: every table, its migrations, and the functions that store and load the frames.
 
 One owner: `store.py` holds the ingestion and scoring tables and their `store_*`/`load_*` functions,
-`bulk.py` writes and reads whole frames (plain tuples on SQLite, COPY on PostgreSQL), `action_tables.py` the
-tables of the actions (on the same `metadata`, registered by importing this package),
+`bulk.py` writes and reads whole frames (plain tuples on SQLite, COPY on PostgreSQL), `kept_records.py` keeps
+the records a process stored so it need not read them back, `action_tables.py` the tables of the actions (on
+the same `metadata`, registered by importing this package),
 `schema.py` and `migrations/` bring a database to the current schema, `databases.py` creates a missing
 PostgreSQL database. Callers import the package (`from engagement_pipeline import warehouse as wh`).
 """

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -109,7 +109,15 @@ _NULL_TEXT = 0
 _NULL_TEXT_PLACEHOLDER = f"NULLIF(?, {_NULL_TEXT})"
 
 
-def _sqlite_column(column_type: sa.types.TypeEngine, column: pd.Series) -> tuple[str, list[Any]]:
+class SqliteColumn(NamedTuple):
+    """One column as it goes to SQLite: its placeholder, its driver values, and which kind they are."""
+
+    placeholder: str
+    values: list[Any]
+    kind: str  # text | datetime | bool | int | float | general
+
+
+def _sqlite_column(column_type: sa.types.TypeEngine, column: pd.Series) -> SqliteColumn:
     """One column's placeholder and driver values for SQLite: what SQLAlchemy would store, cheap to bind.
 
     Python's sqlite3 binds an exact int, float or str directly but sends every other object, None and bool
@@ -125,39 +133,94 @@ def _sqlite_column(column_type: sa.types.TypeEngine, column: pd.Series) -> tuple
             text = np.char.replace(np.datetime_as_string(stamps.to_numpy("datetime64[us]"), unit="us"), "T", " ")
         else:
             text = stamps.dt.strftime(_SQLITE_DATETIME).to_numpy(dtype=object)
-        return _text_or_null(text.astype(object), stamps.isna().to_numpy())
+        return _text_or_null(text.astype(object), stamps.isna().to_numpy(), "datetime")
     if isinstance(dtype, np.dtype) and dtype.kind == "b":
-        return "?", column.to_numpy().astype(np.int64).tolist()
-    if isinstance(dtype, np.dtype) and dtype.kind in "iuf":  # a NaN float is stored as NULL
-        return "?", column.to_numpy().tolist()
+        return SqliteColumn("?", column.to_numpy().astype(np.int64).tolist(), "bool")
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        return SqliteColumn("?", column.to_numpy().tolist(), "int")
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":  # a NaN float is stored as NULL
+        return SqliteColumn("?", column.to_numpy().tolist(), "float")
     if isinstance(dtype, pd.StringDtype) or (pd.api.types.is_object_dtype(dtype) and
                                              pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty")):
-        return _text_or_null(column.to_numpy(dtype=object), column.isna().to_numpy())
-    return "?", _column_values(column)
+        return _text_or_null(column.to_numpy(dtype=object), column.isna().to_numpy(), "text")
+    return SqliteColumn("?", _column_values(column), "general")
 
 
-def _text_or_null(text: np.ndarray, missing: np.ndarray) -> tuple[str, list[Any]]:
+def _text_or_null(text: np.ndarray, missing: np.ndarray, kind: str) -> SqliteColumn:
     """Text values with the missing ones as `_NULL_TEXT` (a new array: `text` may be a frame's own)."""
     if not missing.any():
-        return "?", text.tolist()
-    return _NULL_TEXT_PLACEHOLDER, np.where(missing, _NULL_TEXT, text).tolist()
+        return SqliteColumn("?", text.tolist(), kind)
+    return SqliteColumn(_NULL_TEXT_PLACEHOLDER, np.where(missing, _NULL_TEXT, text).tolist(), kind)
+
+
+def _constant_column(value: Any, rows: int) -> SqliteColumn:
+    value = _clean(value)
+    kind = {int: "int", str: "text", float: "float"}.get(type(value), "general")
+    return SqliteColumn("?", [value] * rows, kind)
 
 
 def _insert_sqlite(conn: Connection, table: sa.Table, chunk: pd.DataFrame, cols: list[str],
-                   constants: Mapping[str, Any]) -> None:
+                   constants: Mapping[str, Any]) -> dict[str, SqliteColumn]:
+    """Inserts one chunk; returns what was bound per column."""
     if not len(chunk) or not (cols or constants):
-        return
-    placeholders, values = [], []
-    for name in cols:
-        placeholder, column = _sqlite_column(table.c[name].type, chunk[name])
-        placeholders.append(placeholder)
-        values.append(column)
-    for value in constants.values():
-        placeholders.append("?")
-        values.append([_clean(value)] * len(chunk))
-    quoted = ", ".join(f'"{n}"' for n in [*cols, *constants])
-    conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join(placeholders)})',
-                         list(zip(*values, strict=True)))
+        return {}
+    written = {name: _sqlite_column(table.c[name].type, chunk[name]) for name in cols}
+    written.update({name: _constant_column(value, len(chunk)) for name, value in constants.items()})
+    quoted = ", ".join(f'"{n}"' for n in written)
+    placeholders = ", ".join(column.placeholder for column in written.values())
+    conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({placeholders})',
+                         list(zip(*(column.values for column in written.values()), strict=True)))
+    return written
+
+
+def insert_frame_read_back(conn: Connection, table: sa.Table, frame: pd.DataFrame, columns: Iterable[str],
+                           **constants: Any) -> dict[str, list[Any]] | None:
+    """`insert_frame`, also returning every column of `table` as SQLAlchemy would read the new rows back (in
+    the frame's order), so the writer can reuse them without reading (`kept_records`). SQLite only, and only
+    when every value is known to come back exactly (`_read_back`); None otherwise."""
+    if conn.dialect.name != "sqlite":
+        insert_frame(conn, table, frame, columns, **constants)
+        return None
+    cols = [c for c in columns if c in frame.columns]
+    kept: dict[str, list[Any]] | None = {column.name: [] for column in table.columns}
+    for start in range(0, len(frame), INSERT_CHUNK_ROWS):
+        chunk = frame.iloc[start:start + INSERT_CHUNK_ROWS]
+        written = _insert_sqlite(conn, table, chunk, cols, constants)
+        if kept is None:
+            continue
+        for column in table.columns:
+            back = _read_back(conn.dialect, column.type, written.get(column.name), len(chunk))
+            if back is None:
+                kept = None
+                break
+            kept[column.name].extend(back)
+    return kept
+
+
+def _read_back(dialect: sa.Dialect, column_type: sa.types.TypeEngine, written: SqliteColumn | None,
+               rows: int) -> list[Any] | None:
+    """What reading `written` back from a SQLite column of `column_type` gives after SQLAlchemy's result
+    processing, or None where that is not certain. Certain: text in a text column (TEXT affinity keeps it),
+    datetime text in a DateTime column and 1/0 in a Boolean one (NUMERIC affinity keeps both; SQLAlchemy's
+    processor makes the datetime and the bool), integers in an Integer column, floats in a Float column
+    (REAL affinity; a NaN was stored as NULL, and -0.0 comes back as 0.0). A column not written is NULL."""
+    if written is None:
+        return [None] * rows
+    process = column_type.dialect_impl(dialect).result_processor(dialect, None)
+    kind, values = written.kind, written.values
+    if kind == "text" and isinstance(column_type, sa.String) and process is None:
+        return [None if value.__class__ is int else value for value in values]
+    if kind == "datetime" and isinstance(column_type, sa.DateTime) and process is not None:
+        parsed: dict[str, Any] = {}  # one datetime per distinct text (an event's date repeats per record)
+        return [None if value.__class__ is int else parsed.get(value) or parsed.setdefault(value, process(value))
+                for value in values]
+    if kind == "bool" and isinstance(column_type, sa.Boolean) and process is not None:
+        return list(map(process, values))
+    if kind == "int" and isinstance(column_type, sa.Integer) and process is None:
+        return list(values)
+    if kind == "float" and isinstance(column_type, sa.Float) and not column_type.asdecimal and process is None:
+        return [None if value != value else value + 0.0 for value in values]
+    return None
 
 
 def _copy_text(value: Any) -> str:
@@ -200,30 +263,40 @@ def _frame_of(rows: list[Any], columns: list[str]) -> pd.DataFrame:
 
 
 def read_frame(conn: Connection, query: sa.Select) -> pd.DataFrame:
-    """`query`'s rows as a frame, the one `_frame_of(conn.execute(query).fetchall(), keys)` builds.
+    """`query`'s rows as a frame, the one `_frame_of(conn.execute(query).fetchall(), keys)` builds."""
+    keys, columns = read_columns(conn, query)
+    if not columns or not columns[0]:
+        return pd.DataFrame.from_records([], columns=keys)
+    return pd.DataFrame(dict(zip(keys, columns, strict=True)))
+
+
+def read_columns(conn: Connection, query: sa.Select) -> tuple[list[str], list[list[Any]]]:
+    """`query`'s column names and its rows column by column, each value as SQLAlchemy's result gives it.
 
     On SQLite the driver's own cursor fetches plain tuples and SQLAlchemy's result processors (text to
     datetime, 1/0 to bool) run once per column: SQLAlchemy's Row objects and per-row processing were a third of
-    loading 100k stored records. Elsewhere, or when a parameter needs SQLAlchemy's bind processing, SQLAlchemy
-    runs the query."""
+    loading 100k stored records. The query is rendered with its parameters inline, which our queries allow
+    (numbers and fixed words); one that cannot be, and every other database, goes through SQLAlchemy."""
     dialect = conn.dialect
-    compiled = query.compile(dialect=dialect)
-    names = list(compiled.positiontup or [])
-    if dialect.name != "sqlite" or any(
-            compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names):
+    keys = list(query.selected_columns.keys())
+    try:
+        sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True})) if (
+            dialect.name == "sqlite") else None
+    except sa.exc.CompileError:
+        sql = None
+    if sql is None:
         result = conn.execute(query)
-        return _frame_of(result.fetchall(), list(result.keys()))
-    params = compiled.construct_params()
+        rows = result.fetchall()
+        return list(result.keys()), [list(values) for values in zip(*rows, strict=True)] if rows else []
     cursor = conn.connection.driver_connection.cursor()  # the same transaction as `conn`
     try:
-        cursor.execute(str(compiled), [params[name] for name in names])
+        cursor.execute(sql)
         rows = cursor.fetchall()
     finally:
         cursor.close()
-    selected = list(query.selected_columns)
-    keys = list(query.selected_columns.keys())
     if not rows:
-        return pd.DataFrame.from_records(rows, columns=keys)
-    processors = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in selected]
-    return pd.DataFrame({key: list(map(process, values)) if process else list(values)
-                         for key, process, values in zip(keys, processors, zip(*rows, strict=True), strict=True)})
+        return keys, []
+    processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
+                  for column in query.selected_columns]
+    return keys, [list(map(process, values)) if process else list(values)
+                  for process, values in zip(processors, zip(*rows, strict=True), strict=True)]

@@ -11,6 +11,7 @@ The tables below are the models; the schema itself is built and changed by the A
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,14 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from engagement_pipeline.warehouse.bulk import _clean, _column_values, insert_frame, read_frame
+from engagement_pipeline.warehouse import kept_records
+from engagement_pipeline.warehouse.bulk import (
+    _clean,
+    _column_values,
+    insert_frame,
+    insert_frame_read_back,
+    read_columns,
+)
 
 if TYPE_CHECKING:
     from engagement_pipeline.warehouse.schema import MigrationResult
@@ -44,6 +52,8 @@ uploads = sa.Table(
     sa.Column("rows_quarantined", sa.Integer),
     sa.Column("records", sa.Integer),
     sa.Column("ledger", sa.Text),
+    # Random, new with every write of the upload's records (migration 0005): see kept_records.py.
+    sa.Column("records_version", sa.String(32)),
 )
 
 # Free text is TEXT (migration 0003): a long name or company is kept in full on SQLite and PostgreSQL alike.
@@ -219,7 +229,7 @@ def mark_rejected(conn: Connection, upload_id: int, reason: str) -> None:
     conn.execute(
         uploads.update()
         .where(uploads.c.upload_id == upload_id)
-        .values(status="rejected", reason=reason, platform=None, records=0)
+        .values(status="rejected", reason=reason, platform=None, records=0, records_version=None)
     )
 
 
@@ -231,7 +241,7 @@ def mark_held(conn: Connection, upload_id: int, reason: str, notes: list[str]) -
     conn.execute(
         uploads.update()
         .where(uploads.c.upload_id == upload_id)
-        .values(status="held", reason=reason, platform=None, records=0,
+        .values(status="held", reason=reason, platform=None, records=0, records_version=None,
                 ledger=json.dumps({"status": "waiting for event details", "notes": notes}))
     )
 
@@ -258,7 +268,8 @@ def store_parsed_upload(
     write_lock(conn)
     conn.execute(sa.delete(upload_records).where(upload_records.c.upload_id == upload_id))
     conn.execute(sa.delete(row_issues).where(row_issues.c.upload_id == upload_id))
-    insert_frame(conn, upload_records, records, RECORD_COLUMN_NAMES, upload_id=upload_id)
+    kept = insert_frame_read_back(conn, upload_records, records, RECORD_COLUMN_NAMES, upload_id=upload_id)
+    version = uuid.uuid4().hex
     for kind, frame in (("excluded", excluded), ("quarantined", quarantined)):
         if len(frame):
             insert_frame(conn, row_issues, _with_raw_json(frame), ("source_row", "reason", "detail", "raw"),
@@ -278,8 +289,11 @@ def store_parsed_upload(
             rows_quarantined=int(ledger["rows_quarantined"]),
             records=int(ledger["records"]),
             ledger=json.dumps(ledger, default=str),
+            records_version=version,
         )
     )
+    if kept is not None:
+        kept_records.keep(version, _in_load_order(kept))
 
 
 def _with_raw_json(issues: pd.DataFrame) -> pd.DataFrame:
@@ -288,18 +302,62 @@ def _with_raw_json(issues: pd.DataFrame) -> pd.DataFrame:
     return issues.assign(raw=[json.dumps(_clean(cells), ensure_ascii=False, default=str) for cells in raw])
 
 
+# The order records are loaded in: total within an upload (event_id and attendee_key are unique there).
+_LOAD_ORDER = ("source_row", "event_id", "attendee_key")
+_MISSING_PER_QUERY = 500  # upload ids per IN (...) when reading records that were not kept
+
+
+def _in_load_order(columns: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """One upload's kept columns sorted as `load_upload_records` orders them (text as SQLite's BINARY)."""
+    order = sorted(range(len(columns["upload_id"])), key=list(zip(*(columns[c] for c in _LOAD_ORDER),
+                                                                   strict=True)).__getitem__)
+    if order == list(range(len(order))):
+        return columns
+    return {name: [values[i] for i in order] for name, values in columns.items()}
+
+
 def load_upload_records(conn: Connection) -> pd.DataFrame:
-    """Every record of every accepted upload, with the upload id and when it was received."""
-    query = (
-        sa.select(upload_records, uploads.c.received_at)
-        .join(uploads, uploads.c.upload_id == upload_records.c.upload_id)
-        .where(uploads.c.status == "accepted")
-        .order_by(upload_records.c.upload_id, upload_records.c.source_row)
-    )
-    frame = read_frame(conn, query)
-    if frame.empty:
-        frame = pd.DataFrame(columns=["upload_id", *RECORD_COLUMN_NAMES, "received_at"])
-    return frame
+    """Every record of every accepted upload, with the upload id and when it was received, ordered by upload,
+    source row, event and attendee.
+
+    An upload this process stored, still at the version it wrote, comes from `kept_records` instead of being
+    read back: the same values, and the frame is built from all of them at once as from one query."""
+    accepted = conn.execute(sa.select(uploads.c.upload_id, uploads.c.received_at, uploads.c.records_version)
+                            .where(uploads.c.status == "accepted").order_by(uploads.c.upload_id)).all()
+    kept = {int(row.upload_id): kept_records.recall(row.records_version) for row in accepted}
+    read = _read_upload_records(conn, [upload_id for upload_id, columns in kept.items() if columns is None])
+    names = ["upload_id", *RECORD_COLUMN_NAMES]
+    merged: dict[str, list[Any]] = {name: [] for name in [*names, "received_at"]}
+    for row in accepted:
+        columns = kept[int(row.upload_id)] or read.get(int(row.upload_id))
+        if not columns:
+            continue
+        for name in names:
+            merged[name].extend(columns[name])
+        merged["received_at"].extend([row.received_at] * len(columns["upload_id"]))
+    if not merged["upload_id"]:
+        return pd.DataFrame(columns=["upload_id", *RECORD_COLUMN_NAMES, "received_at"])
+    return pd.DataFrame(merged)
+
+
+def _read_upload_records(conn: Connection, upload_ids: list[int]) -> dict[int, dict[str, list[Any]]]:
+    """The stored records of these uploads, per upload, columns in load order."""
+    found: dict[int, dict[str, list[Any]]] = {}
+    for start in range(0, len(upload_ids), _MISSING_PER_QUERY):
+        chosen = upload_ids[start:start + _MISSING_PER_QUERY]
+        query = (sa.select(upload_records).where(upload_records.c.upload_id.in_(chosen))
+                 .order_by(upload_records.c.upload_id, *(upload_records.c[c] for c in _LOAD_ORDER)))
+        keys, columns = read_columns(conn, query)
+        if not columns:
+            continue
+        ids = columns[keys.index("upload_id")]
+        start_row = 0
+        for end_row in range(1, len(ids) + 1):
+            if end_row == len(ids) or ids[end_row] != ids[start_row]:
+                found[int(ids[start_row])] = {key: values[start_row:end_row] for key, values in zip(keys, columns,
+                                                                                                   strict=True)}
+                start_row = end_row
+    return found
 
 
 # Keys of an upload's ledger (JSON) that the scoring run writes, not the parse: kept when the upload is re-parsed.
