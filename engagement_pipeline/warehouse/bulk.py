@@ -129,11 +129,12 @@ def _sqlite_column(column_type: sa.types.TypeEngine, column: pd.Series) -> Sqlit
     dtype = column.dtype
     if isinstance(column_type, sa.DateTime):
         stamps = pd.to_datetime(column)
-        if stamps.dt.tz is None:  # vectorised; the same text as strftime(_SQLITE_DATETIME)
-            text = np.char.replace(np.datetime_as_string(stamps.to_numpy("datetime64[us]"), unit="us"), "T", " ")
+        if stamps.dt.tz is None:  # vectorised, once per distinct value; the same text as strftime(_SQLITE_DATETIME)
+            distinct, where = np.unique(stamps.to_numpy("datetime64[us]"), return_inverse=True)
+            text = np.char.replace(np.datetime_as_string(distinct, unit="us"), "T", " ").astype(object)[where]
         else:
             text = stamps.dt.strftime(_SQLITE_DATETIME).to_numpy(dtype=object)
-        return _text_or_null(text.astype(object), stamps.isna().to_numpy(), "datetime")
+        return _text_or_null(text, stamps.isna().to_numpy(), "datetime")
     if isinstance(dtype, np.dtype) and dtype.kind == "b":
         return SqliteColumn("?", column.to_numpy().astype(np.int64).tolist(), "bool")
     if isinstance(dtype, np.dtype) and dtype.kind in "iu":
@@ -142,7 +143,7 @@ def _sqlite_column(column_type: sa.types.TypeEngine, column: pd.Series) -> Sqlit
         return SqliteColumn("?", column.to_numpy().tolist(), "float")
     if isinstance(dtype, pd.StringDtype) or (pd.api.types.is_object_dtype(dtype) and
                                              pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty")):
-        return _text_or_null(column.to_numpy(dtype=object), column.isna().to_numpy(), "text")
+        return _text_or_null(column.to_numpy(dtype=object), np.asarray(column.array.isna()), "text")
     return SqliteColumn("?", _column_values(column), "general")
 
 
@@ -209,6 +210,8 @@ def _read_back(dialect: sa.Dialect, column_type: sa.types.TypeEngine, written: S
     process = column_type.dialect_impl(dialect).result_processor(dialect, None)
     kind, values = written.kind, written.values
     if kind == "text" and isinstance(column_type, sa.String) and process is None:
+        if written.placeholder == "?":  # nothing missing
+            return values
         return [None if value.__class__ is int else value for value in values]
     if kind == "datetime" and isinstance(column_type, sa.DateTime) and process is not None:
         parsed: dict[str, Any] = {}  # one datetime per distinct text (an event's date repeats per record)
