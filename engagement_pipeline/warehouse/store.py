@@ -456,7 +456,9 @@ def replace_attendance(conn: Connection, merged: pd.DataFrame) -> None:
     100k random index inserts."""
     write_lock(conn)
     conn.execute(sa.delete(attendance))
-    rebuilt = list(attendance.indexes) if conn.dialect.name == "sqlite" and len(merged) else []
+    present = ({index["name"] for index in sa.inspect(conn).get_indexes(attendance.name)}
+               if conn.dialect.name == "sqlite" and len(merged) else set())
+    rebuilt = [index for index in attendance.indexes if index.name in present]  # (a warehouse before 0002 has none)
     for index in rebuilt:
         index.drop(conn)
     insert_frame(conn, attendance, merged, RECORD_COLUMN_NAMES)
