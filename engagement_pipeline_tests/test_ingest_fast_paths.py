@@ -8,6 +8,8 @@ people across events, every role.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable
 
 import numpy as np
@@ -138,3 +140,16 @@ def test_the_ledger_counts_equal_the_row_counts_groupby(with_rows: bool) -> None
     assert ledger["rows_excluded"] == int(row_counts(excluded).sum())
     assert ledger["rows_quarantined"] == int(row_counts(quarantined).sum())
     assert ledger["balanced"] is True
+
+
+_HEADER_CELLS = ["", " ", "Name", "  Join  Time ", "\tIn-Meeting\nDuration", "E-mail\x1c", "Ｎａｍｅ", "\ufeffEmail",
+                 "Duração na reunião", "a\u00a0b", "x\x0by", "MiXeD Case ", "\u3000Topic"]
+
+
+def test_header_and_blank_shortcuts_equal_the_general_rules() -> None:
+    for cell in _HEADER_CELLS:  # NFKC, \s+ collapsed, trimmed, lower-cased: the ASCII shortcut must agree
+        folded = unicodedata.normalize("NFKC", cell.replace("\ufeff", ""))
+        assert common.norm_header(cell) == re.sub(r"\s+", " ", folded).strip().lower(), repr(cell)
+    for first in _HEADER_CELLS:
+        for row in ([first], [first, ""], [first, "x"], []):
+            assert common.is_blank(row) == (not any(c.strip() for c in row)), row
