@@ -90,6 +90,12 @@ def test_the_throw_away_instance_stores_what_dagsters_ephemeral_instance_stores(
         assert len(_stored(ours)) > 30
         assert ours.get_dynamic_partitions(FILES.name) == ["a", "rejected", "c"]
         assert ours.get_latest_materialization_event(dg.AssetKey("summary")) is not None
+        for instance in (ours, dagsters):  # the partitions it remembers follow every change
+            instance.add_dynamic_partitions(FILES.name, ["d"])
+            instance.delete_dynamic_partition(FILES.name, "a")
+        assert ours.get_dynamic_partitions(FILES.name) == dagsters.get_dynamic_partitions(FILES.name) \
+            == ["rejected", "c", "d"]
+        assert [ours.has_dynamic_partition(FILES.name, key) for key in ("a", "d")] == [False, True]
 
 
 def _data_folder(root: Path, demo_dir: Path) -> Settings:
