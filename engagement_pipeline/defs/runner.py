@@ -21,7 +21,9 @@ import dagster as dg
 from engagement_pipeline.config import Settings
 from engagement_pipeline.defs import ENGAGEMENT_ASSETS, INGEST_ASSETS
 from engagement_pipeline.defs.engagement.resources import scoring_run_config
+from engagement_pipeline.defs.ephemeral import ephemeral_instance
 from engagement_pipeline.defs.ingest.partitions import upload_partitions_def
+from engagement_pipeline.defs.io import BatchMemoryIOManager
 from engagement_pipeline.defs.resources import Inbox, default_resources
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -47,13 +49,15 @@ def run_pipeline(
     files: Sequence[Path], *, settings: Settings | None = None, as_of: date | None = None,
     instance: dg.DagsterInstance | None = None, quiet: bool = True,
 ) -> PipelineRun:
+    """Ingests `files` (one partition each) and re-scores, in this process, on `instance` (default: a throw-away
+    one, whose asset values then stay in memory instead of being pickled to its temporary folder)."""
     settings = settings or Settings.from_env()
-    resources = default_resources(settings)
+    owned = instance is None
+    resources = {**default_resources(settings), **({"io_manager": BatchMemoryIOManager()} if owned else {})}
     # One scoring date for every run of this invocation: `as_of`, or today read once here.
     run_config: dict[str, Any] = {**(QUIET if quiet else {}), **scoring_run_config(as_of or date.today())}
     result = PipelineRun()
-    owned = instance is None
-    instance = instance or dg.DagsterInstance.ephemeral()
+    instance = instance or ephemeral_instance()
     try:
         paths = [Path(p).resolve() for p in files]
         names = [p.name for p in paths]
