@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from engagement_pipeline.config import ScoringConfig
+from engagement_pipeline.scoring.betabinom import beta_ppf, betabinom_cdf, betabinom_sf
 from engagement_pipeline.scoring.composite import (
     DEFAULT_CONFIG,
     as_of_day,
@@ -81,10 +82,8 @@ def absence_test(x1: pd.Series, n1: pd.Series, x0: pd.Series, n0: pd.Series, pri
     a = prior[0] + x0.astype(float)
     b = prior[1] + (n0 - x0).astype(float)
     n = n1.astype(int)
-    from scipy.stats import betabinom  # imported here: scipy.stats is ~1.4 s of every code-location import
-
-    lower = pd.Series(_per_distinct(betabinom.cdf, x1, n, a, b), index=x1.index)
-    upper = pd.Series(_per_distinct(betabinom.sf, x1 - 1, n, a, b), index=x1.index)
+    lower = pd.Series(_per_distinct(betabinom_cdf, x1, n, a, b), index=x1.index)
+    upper = pd.Series(_per_distinct(betabinom_sf, x1 - 1, n, a, b), index=x1.index)
     expected = n1 * a / (a + b)
     has = n1 > 0
     return pd.DataFrame({"p_lower": lower.where(has), "p_upper": upper.where(has), "expected": expected})
@@ -195,7 +194,8 @@ def engagement_trends(attendance: pd.DataFrame, events: pd.DataFrame, customers:
     idx = cust.index
     since = cust["since"]
     table = event_table(events, attendance, day)
-    distinct = attended_rows(attendance, table, cust).drop_duplicates(["customer_id", "event_id"])
+    attended = attended_rows(attendance, table, cust)  # once: three views of it below
+    distinct = attended.drop_duplicates(["customer_id", "event_id"])
     owner, att_day = distinct["customer_id"], distinct["event_day"]
     short = pd.Timedelta(days=config.trend_recent_days)
     base = pd.Timedelta(days=config.trend_baseline_days)
@@ -203,7 +203,7 @@ def engagement_trends(attendance: pd.DataFrame, events: pd.DataFrame, customers:
     year = day - pd.Timedelta(days=365)
     prior = population_prior(_count(att_day, owner, idx, year, day), _held(table, since, year, day))
 
-    persons = attended_rows(attendance, table, cust).drop_duplicates(["customer_id", "event_id", "attendee_key"]) \
+    persons = attended.drop_duplicates(["customer_id", "event_id", "attendee_key"]) \
         if "attendee_key" in attendance else distinct
     p_owner, p_day = persons["customer_id"], persons["event_day"]
     people_year = _people_seen(persons, idx, year, day)
@@ -251,9 +251,7 @@ def engagement_trends(attendance: pd.DataFrame, events: pd.DataFrame, customers:
     x0c = _count(att_day, owner, idx, scan_start - base, scan_start)
     # The lowest plausible past rate (a low quantile of the baseline posterior), not its mean: a customer
     # seen at 4 events is not held to a rate it may never have had.
-    from scipy.stats import beta  # lazily, as above
-
-    p0 = beta.ppf(config.trend_baseline_quantile, prior[0] + x0c, prior[1] + n0c - x0c)
+    p0 = beta_ppf(config.trend_baseline_quantile, prior[0] + x0c, prior[1] + n0c - x0c)
     held_m = scan["event_day"].to_numpy()[None, :] >= since.to_numpy()[:, None]
     att_m = _attended_matrix(idx, scan["event_id"], distinct["customer_id"], distinct["event_id"])
     stat, begin = bernoulli_cusum(att_m, held_m, p0, config.trend_drop_ratio)
@@ -261,7 +259,8 @@ def engagement_trends(attendance: pd.DataFrame, events: pd.DataFrame, customers:
     segment = (cols >= begin[:, None]) & (begin[:, None] >= 0)
     n1c = pd.Series((held_m & segment).sum(axis=1), index=idx)
     x1c = pd.Series((att_m & held_m & segment).sum(axis=1), index=idx)
-    seg_days = pd.Series([(day - scan["event_day"].iloc[b]).days if b >= 0 else 0 for b in begin], index=idx)
+    ages = (day - scan["event_day"]).dt.days.to_numpy(dtype="int64")
+    seg_days = pd.Series(np.where(begin >= 0, ages[begin] if len(ages) else 0, 0), index=idx)
     looks["cusum"] = (x1c, n1c, x0c, n0c, seg_days, absence_test(x1c, n1c, x0c, n0c, prior))
     alarm = pd.Series(stat >= config.trend_cusum_threshold, index=idx) & (x0c >= 1) & (
         n0c >= config.trend_min_events) & (n1c >= config.trend_min_events)
@@ -325,7 +324,7 @@ def engagement_trends(attendance: pd.DataFrame, events: pd.DataFrame, customers:
         ratio = (x1 / expected).where(expected > 0)
 
     usual, usual_missed = _usual_type_missed(distinct, table, cust, last, day, base)
-    people, lapsed, lapsed_since = _people_lapsed(attendance, table, cust, day, short)
+    people, lapsed, lapsed_since = _people_lapsed(attended, cust, day, short)
     out = pd.DataFrame({
         "customer_id": idx, "trend": trend, "events_current": x1.astype(int), "events_previous": x0.astype(int),
         "held_current": n1.astype(int), "held_previous": n0.astype(int), "rate_ratio": ratio,
@@ -356,12 +355,12 @@ def _usual_type_missed(distinct: pd.DataFrame, table: pd.DataFrame, cust: pd.Dat
     return usual, missed
 
 
-def _people_lapsed(attendance: pd.DataFrame, table: pd.DataFrame, cust: pd.DataFrame, day: pd.Timestamp,
+def _people_lapsed(rows: pd.DataFrame, cust: pd.DataFrame, day: pd.Timestamp,
                    recent: pd.Timedelta) -> tuple[pd.Series, pd.Series, pd.Series]:
     """People who attended in the last year, how many of them not in the recent window, and the last day
-    any of those lapsed people attended ('2 of its 3 people have not attended since June')."""
+    any of those lapsed people attended ('2 of its 3 people have not attended since June'); `rows` are the
+    customers' attended rows (`attended_rows`), computed once by the caller."""
     idx = cust.index
-    rows = attended_rows(attendance, table, cust)
     rows = rows.loc[rows["event_day"] > day - pd.Timedelta(days=365)]
     if "attendee_key" not in rows:
         rows = rows.assign(attendee_key=rows.get("attendee_email"))
