@@ -194,7 +194,7 @@ def engagement_trends(attendance: pd.DataFrame, events: pd.DataFrame, customers:
     idx = cust.index
     since = cust["since"]
     table = event_table(events, attendance, day)
-    attended = attended_rows(attendance, table, cust)  # once: three views of it below
+    attended = attended_rows(attendance, table, cust, ("attendee_key", "attendee_email"))  # three views below
     distinct = attended.drop_duplicates(["customer_id", "event_id"])
     owner, att_day = distinct["customer_id"], distinct["event_day"]
     short = pd.Timedelta(days=config.trend_recent_days)
