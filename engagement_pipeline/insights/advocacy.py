@@ -150,7 +150,8 @@ def advocacy_candidates(scores: pd.DataFrame, trends: pd.DataFrame, attendance: 
         return pd.DataFrame(columns=list(ADVOCACY_COLUMNS))
     as_of = pd.Timestamp(as_of if as_of is not None else chosen["as_of"].iloc[0])
     rows = customer_rows(attendance, internal_domains, as_of, window)
-    people = people_engagement(rows)
+    # Champions are looked up for the candidates only, and each customer's from its own people alone.
+    people = people_engagement(rows.loc[rows["customer_id"].isin(chosen["customer_id"])])
     crm = customers.set_index("customer_id") if customers is not None else None
     medians = {k: crm[k].median() for k in ("arr", "usage_health") if k in crm} if crm is not None else {}
     # One pass: every per-customer figure is one groupby over the window's rows, joined by customer id, so
