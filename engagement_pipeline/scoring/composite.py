@@ -163,30 +163,101 @@ def score_customers(attendance: pd.DataFrame, events: pd.DataFrame, customers: p
     """One row per CRM customer: score, band, rank, the five components with status and points, evidence."""
     day = as_of_day(as_of)
     cust = customer_frame(customers)
-    idx = cust.index
-    all_events = event_table(events, attendance, day)
+    window = _window(event_table(events, attendance, day), day, config)
+    return _score(_scored_rows(attendance, window, cust, config), window, cust, contacts, day, config)
+
+
+def score_on_dates(attendance: pd.DataFrame, events: pd.DataFrame, customers: pd.DataFrame,
+                   contacts: pd.DataFrame, days: list[date], config: ScoringConfig = DEFAULT_CONFIG,
+                   ) -> list[pd.DataFrame]:
+    """`score_customers` as of each of `days` on the attendance and events dated up to that day (the
+    report's score history): the same frames, with the per-row work done once.
+
+    Each date's attended rows are the rows of its window's events, so when every event has one date (in
+    all its attendance rows and in `events`), they are the rows of all dates' events (found, measured
+    and coded once) restricted to that window, in the same order; event facts are per event, and person
+    codes keep their order in any subset. Only the windows' weights and the per-customer groupings are
+    per date. Any event with two dates (or a missing or zoned date) is scored the plain way, date by date."""
+    att_day = pd.to_datetime(attendance["event_date"]) if len(attendance) else pd.Series(dtype="datetime64[ns]")
+    ev_day = pd.to_datetime(events["event_date"]) if len(events) else pd.Series(dtype="datetime64[ns]")
+    cutoffs = [pd.Timestamp(d) for d in days]
+    if not days or not _one_date_per_event(attendance, att_day, events, ev_day):
+        return [score_customers(attendance.loc[att_day <= c], events.loc[ev_day <= c], customers, contacts, d,
+                                config) for d, c in zip(days, cutoffs, strict=True)]
+    cust = customer_frame(customers)
+    last = max(cutoffs)
+    every = event_table(events.loc[ev_day <= last], attendance.loc[att_day <= last], as_of_day(last))
+    rows = _scored_rows(attendance.loc[att_day <= last], every, cust, config)
+    event_columns = attendance[[c for c in ("event_id", "event_type", "event_date") if c in attendance.columns]]
+    scores = []
+    for d, cutoff in zip(days, cutoffs, strict=True):
+        day = as_of_day(d)
+        window = _window(event_table(events.loc[ev_day <= cutoff], event_columns.loc[att_day <= cutoff], day),
+                         day, config)
+        scores.append(_score(rows.loc[rows["event_id"].isin(window["event_id"])], window, cust, contacts, day,
+                             config))
+    return scores
+
+
+def _one_date_per_event(attendance: pd.DataFrame, att_day: pd.Series, events: pd.DataFrame,
+                        ev_day: pd.Series) -> bool:
+    """Every event has one tz-naive date, the same in all its attendance rows and in `events` (which has
+    each event once): then a date cut keeps or drops an event's rows all together."""
+    if "event_id" not in attendance.columns or "event_id" not in events.columns:
+        return False
+    for day in (att_day, ev_day):
+        if not pd.api.types.is_datetime64_dtype(day) or getattr(day.dt, "tz", None) is not None or day.isna().any():
+            return False
+    if events["event_id"].duplicated().any():
+        return False
+    dates = pd.DataFrame({"event_id": attendance["event_id"].to_numpy(), "day": att_day.to_numpy()})
+    if dates["event_id"].isna().any() or dates.drop_duplicates()["event_id"].duplicated().any():
+        return False
+    known = pd.Series(ev_day.to_numpy(), index=events["event_id"].to_numpy())
+    firsts = dates.drop_duplicates("event_id").set_index("event_id")["day"]
+    both = firsts.index.intersection(known.index)
+    return bool((firsts.loc[both] == known.loc[both]).all())
+
+
+def _window(all_events: pd.DataFrame, day: pd.Timestamp, config: ScoringConfig) -> pd.DataFrame:
+    """The events of the scoring window, with their month and decay weight."""
     window = all_events.loc[all_events["event_day"] > day - pd.Timedelta(days=config.window_days)].copy()
     window["month"] = window["event_day"].dt.to_period("M")
     window["w"] = decay(window["event_day"], day, config.activity_half_life_days)
+    return window
+
+
+def _scored_rows(attendance: pd.DataFrame, events: pd.DataFrame, cust: pd.DataFrame,
+                 config: ScoringConfig) -> pd.DataFrame:
+    """The customers' attended rows at `events`, with their event's facts, integer codes and record depth:
+    everything per row that does not depend on the scoring date.
+
+    Events' facts by lookup (each event once in both tables), customers, events and people as integer codes:
+    the groupings in `_score` then hash numbers, not strings, and see the same rows in the same order, so every
+    sum is the one the string keys gave (`_codes`)."""
+    rows = attended_rows(attendance, events, cust, SCORED_COLUMNS)
+    capacity = _event_capacity(attendance, events).set_index("event_id")
+    rows = rows.join(capacity.reindex(rows["event_id"]).set_axis(rows.index))
+    rows = rows.assign(**_codes(rows, cust.index))
+    for col in ("minutes_attended", "questions_asked", "polls_answered"):
+        rows[col] = pd.to_numeric(rows[col], errors="coerce").fillna(0)
+    rows["feedback_submitted"] = rows["feedback_submitted"].eq(True)
+    rows["depth"] = comp.record_depth(rows, config.depth_time_weight, config.depth_question_weight,
+                                      config.depth_poll_weight, config.depth_feedback_weight)
+    return rows
+
+
+def _score(rows: pd.DataFrame, window: pd.DataFrame, cust: pd.DataFrame, contacts: pd.DataFrame,
+           day: pd.Timestamp, config: ScoringConfig) -> pd.DataFrame:
+    """`score_customers` from the window's events and their `_scored_rows`."""
+    idx = cust.index
     held = held_since(window["event_day"], cust["since"])
     held_w = weight_since(window["event_day"], window["w"], cust["since"])
     types_offered = keys_held_since(window, "event_type", cust["since"])
     month_w = window.groupby("month").agg(event_day=("event_day", "max"), w=("w", "max"))
     months_held_w = weight_since(month_w["event_day"], month_w["w"], cust["since"])
 
-    rows = attended_rows(attendance, window, cust, SCORED_COLUMNS)
-    # Events' facts by lookup (each event once in both tables), customers, events and people as integer codes:
-    # the groupings below then hash numbers, not strings, and see the same rows in the same order, so every
-    # sum is the one the string keys gave (`_codes`).
-    capacity = _event_capacity(attendance, window).set_index("event_id")
-    rows = rows.join(capacity.reindex(rows["event_id"]).set_axis(rows.index))
-    rows["w"] = window.set_index("event_id")["w"].reindex(rows["event_id"]).to_numpy()
-    rows = rows.assign(**_codes(rows, idx))
-    for col in ("minutes_attended", "questions_asked", "polls_answered"):
-        rows[col] = pd.to_numeric(rows[col], errors="coerce").fillna(0)
-    rows["feedback_submitted"] = rows["feedback_submitted"].eq(True)
-    rows["depth"] = comp.record_depth(rows, config.depth_time_weight, config.depth_question_weight,
-                                      config.depth_poll_weight, config.depth_feedback_weight)
+    rows = rows.assign(w=window.set_index("event_id")["w"].reindex(rows["event_id"]).to_numpy())
     rows["depth_w"] = rows["depth"] * rows["w"]
     positions = pd.RangeIndex(len(idx))
     by = rows.groupby("_customer")
