@@ -38,7 +38,7 @@ from engagement_pipeline.warehouse.schema import (
 
 from .test_warehouse import _ledger, _records
 
-HEAD = "0004_invitation_outbox"
+HEAD = "0005_records_version"
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
 
@@ -80,9 +80,18 @@ def _fill(engine: sa.Engine) -> None:
                            "frequency": [0.8, 0.3]})
     trends = pd.DataFrame({"customer_id": ["C001", "C002"], "trend": ["rising", "stable"]})
     with engine.begin() as conn:
-        upload_id, _ = wh.register_upload(conn, sha256="c" * 64, file_name="w.csv", size_bytes=1, archive_path="/c")
-        wh.store_parsed_upload(conn, upload_id, platform="zoom_webinar", records=_records(5), excluded=excluded,
-                               quarantined=empty_row_issues(), ledger=_ledger(6, 5, 1, 5))
+        # What register_upload and store_parsed_upload write, by their parts: today's versions also read and set
+        # columns of later revisions.
+        upload_id = conn.execute(wh.uploads.insert().values(
+            sha256="c" * 64, file_name="w.csv", size_bytes=1, archive_path="/c", received_at=NOW, status="received")
+        ).inserted_primary_key[0]
+        wh.insert_frame(conn, wh.upload_records, _records(5), wh.RECORD_COLUMN_NAMES, upload_id=upload_id)
+        wh.insert_frame(conn, wh.row_issues, excluded.assign(raw=excluded["raw"].map(json.dumps)),
+                        ("source_row", "reason", "detail", "raw"), upload_id=upload_id, kind="excluded")
+        ledger = _ledger(6, 5, 1, 5)
+        conn.execute(wh.uploads.update().where(wh.uploads.c.upload_id == upload_id).values(
+            status="accepted", platform="zoom_webinar", rows_read=6, rows_kept=5, rows_excluded=1,
+            rows_quarantined=0, records=5, ledger=json.dumps(ledger)))
         wh.replace_attendance(conn, _records(5))
         wh.store_scores(conn, date(2026, 11, 2), scores, trends)
         conn.execute(at.invitations.insert(), [

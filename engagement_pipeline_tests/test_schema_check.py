@@ -11,10 +11,11 @@ import pandera.pandas as pa
 import pytest
 
 from engagement_pipeline.ingest import collector as collector_module
+from engagement_pipeline.ingest import schema_check
 from engagement_pipeline.ingest.canonical import CanonicalAttendance
 from engagement_pipeline.ingest.parse import parse_export
 from engagement_pipeline.ingest.result import RejectedFile
-from engagement_pipeline.ingest.schema_check import _schema, validate_frame
+from engagement_pipeline.ingest.schema_check import _schema, rows_pass, validate_frame
 
 SCHEMA_ERRORS = (pa.errors.SchemaError, pa.errors.SchemaErrors)  # one failure; or several (coercion, columns)
 EXPORTS = Path(__file__).parent / "fixtures" / "exports"
@@ -111,10 +112,30 @@ class _Rows(pa.DataFrameModel):
                                                ("kind", "c"), ("kind", None)])
 def test_the_row_pre_check_passes_only_frames_pandera_passes(column: str, value: object) -> None:
     good = pd.DataFrame({"flag": ["Yes", ""], "name": ["ann", "bo"], "kind": ["a", "b"]}, dtype=object)
-    assert collector_module._all_rows_pass(_Rows, good) == {}
+    assert rows_pass(_Rows, good)
     _Rows.validate(good)
     bad = good.copy()
     bad.loc[1, column] = value
-    assert collector_module._all_rows_pass(_Rows, bad) is None  # pandera then decides, and it rejects the row
+    assert not rows_pass(_Rows, bad)  # pandera then decides, and it rejects the row
     with pytest.raises(SCHEMA_ERRORS):
         _Rows.validate(bad)
+
+
+_TEXTS = ["", "Yes", "no", "yes\n", " a@b.io", "a@b.io", "ÄÖ@ß.de", "x" * 300, "2026-03-01-launch", "webinar",
+          "zoom_webinar", "name:bo", "ab"]
+
+
+@pytest.mark.parametrize("check", [
+    pa.Check.str_matches(r"(?i)^(yes|no|)$"), pa.Check.str_matches(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    pa.Check.str_matches(r"^\d{4}-\d{2}-\d{2}-[a-z0-9-]+$"), pa.Check.str_length(min_value=3),
+    pa.Check.str_length(min_value=1, max_value=5), pa.Check.str_length(exact_value=2),
+    pa.Check.isin(["webinar", "zoom_webinar", "Yes"]),
+], ids=lambda c: f"{c.name}{c.statistics}")
+def test_a_text_check_on_distinct_cells_is_the_per_cell_check(check: pa.Check) -> None:
+    test = schema_check._text_test(check)
+    assert test is not None
+    for size in range(1, len(_TEXTS) + 1):
+        for start in range(len(_TEXTS) - size + 1):
+            cells = pd.Series(_TEXTS[start:start + size] * 2, dtype="str")
+            per_cell = bool(schema_check._COLUMN_CHECKS[check.name](cells, check.statistics).all())
+            assert test(set(cells)) == per_cell, cells.tolist()

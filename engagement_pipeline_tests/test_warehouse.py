@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from engagement_pipeline import warehouse as wh
 from engagement_pipeline.ingest.result import empty_row_issues
-from engagement_pipeline.warehouse.store import _frame_of
+from engagement_pipeline.warehouse.bulk import _frame_of
 
 
 @pytest.fixture
@@ -88,6 +88,75 @@ def test_storing_an_upload_twice_replaces_rather_than_duplicates(engine) -> None
     ]
 
 
+def _store(conn, sha: str, records: pd.DataFrame) -> int:
+    upload_id, _ = wh.register_upload(conn, sha256=sha * 64, file_name=f"{sha}.csv", size_bytes=1,
+                                      archive_path=f"/{sha}")
+    wh.store_parsed_upload(conn, upload_id, platform="zoom_webinar", records=records, excluded=empty_row_issues(),
+                           quarantined=empty_row_issues(), ledger=_ledger(len(records), len(records), 0, len(records)))
+    return upload_id
+
+
+def _assert_same_frame(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert [[type(v) for v in got[c]] for c in got.columns] == [[type(v) for v in expected[c]]
+                                                               for c in expected.columns]
+
+
+def test_records_kept_by_the_writer_are_the_records_read_back(engine) -> None:
+    """`load_upload_records` from what this process kept (kept_records) equals reading every row back, on
+    hostile values and rows stored out of order; an upload with no kept copy is read."""
+    from engagement_pipeline.warehouse import kept_records
+
+    hostile = _hostile_records().drop(columns=["customer_id", "match_method", "match_confidence",
+                                               "matched_contact"])
+    shuffled = _records(7).assign(source_row=[5, 3, 9, 2, 8, 4, 6], minutes_attended=[-0.0, 1.5, 0.0, 2, 3, 4, 5])
+    with engine.begin() as conn:
+        _store(conn, "e", hostile)
+        _store(conn, "f", shuffled)
+    kept_records.forget_all()
+    with engine.begin() as conn:
+        _store(conn, "g", shuffled.assign(attendee_key=[f"k{i}" for i in range(7)]))  # the only one kept
+    with engine.connect() as conn:
+        partly_kept = wh.load_upload_records(conn)
+    with engine.begin() as conn:  # stored again: kept now
+        _store(conn, "e", hostile)
+        _store(conn, "f", shuffled)
+        _store(conn, "i", hostile.assign(questions_asked=hostile["questions_asked"].astype("int64")))
+    with engine.connect() as conn:
+        kept = wh.load_upload_records(conn)
+        versions = dict(conn.execute(sa.select(wh.uploads.c.file_name, wh.uploads.c.records_version)).all())
+    was_kept = {name: kept_records.recall(version) is not None for name, version in versions.items()}
+    # Int64 (an extension dtype) takes the general path: not kept, read back instead.
+    assert was_kept == ({"e.csv": False, "f.csv": True, "g.csv": True, "i.csv": True}
+                        if engine.dialect.name == "sqlite" else dict.fromkeys(was_kept, False))
+    kept_records.forget_all()
+    with engine.connect() as conn:
+        read = wh.load_upload_records(conn)
+    assert len(read) == 6 + 7 + 7 + 6 and read["source_row"].tolist()[6:13] == [2, 3, 4, 5, 6, 8, 9]
+    if engine.dialect.name != "sqlite":  # nothing is kept on PostgreSQL: every load reads
+        return
+    _assert_same_frame(kept, read)
+    _assert_same_frame(partly_kept, read[read["upload_id"] != 4].reset_index(drop=True))
+
+
+def test_a_kept_copy_is_not_used_once_the_stored_records_changed(engine) -> None:
+    """A concurrent run re-storing an upload gives it a new version, and a rolled-back store leaves a version
+    no upload holds: in both cases the rows are read, never the stale copy."""
+    with engine.begin() as conn:
+        upload_id = _store(conn, "h", _records(3))
+    with engine.begin() as conn:  # what another process's re-store looks like from here
+        conn.execute(sa.update(wh.upload_records).values(attendee_name="Changed"))
+        conn.execute(sa.update(wh.uploads).values(records_version="f" * 32))
+    with engine.connect() as conn:
+        assert wh.load_upload_records(conn)["attendee_name"].tolist() == ["Changed"] * 3
+    with pytest.raises(RuntimeError), engine.begin() as conn:
+        wh.store_parsed_upload(conn, upload_id, platform="zoom_webinar", records=_records(2),
+                               excluded=empty_row_issues(), quarantined=empty_row_issues(), ledger=_ledger(2, 2, 0, 2))
+        raise RuntimeError("the run failed before committing")
+    with engine.connect() as conn:
+        assert wh.load_upload_records(conn)["attendee_name"].tolist() == ["Changed"] * 3
+
+
 def test_rejected_upload_keeps_its_reason_and_contributes_no_records(engine) -> None:
     with engine.begin() as conn:
         upload_id, _ = wh.register_upload(conn, sha256="d" * 64, file_name="bad.csv", size_bytes=1,
@@ -120,12 +189,39 @@ def test_score_history_keeps_one_row_per_customer_and_date(engine) -> None:
     assert unscored["score"].isna().all() and list(unscored["band"]) == ["Not scored", "Not scored"]
 
 
+def test_score_components_keep_each_value_as_its_own_type(engine) -> None:
+    """Components are JSON of each cell as `_clean` gives it: a nullable integer stays an integer, a missing
+    value of any dtype is null, a date is its text."""
+    import json
+
+    scores = pd.DataFrame({
+        "customer_id": ["C001", "C002"], "score": [50.0, float("nan")], "band": ["Medium", None],
+        "days_since_last": pd.array([3, None], dtype="Int64"), "rank": [1, 2],
+        "last_attended": pd.to_datetime(["2026-10-01", None]), "frequency_status": pd.Series(["scored", None],
+                                                                                              dtype="str"),
+    })
+    trends = pd.DataFrame({"customer_id": ["C001"], "trend": ["rising"]})
+    with engine.begin() as conn:
+        assert wh.store_scores(conn, date(2026, 11, 2), scores, trends) == 2
+    with engine.connect() as conn:
+        history = wh.load_score_history(conn).sort_values("customer_id")
+    assert [json.loads(c) for c in history["components"]] == [
+        {"days_since_last": 3, "rank": 1, "last_attended": "2026-10-01 00:00:00", "frequency_status": "scored"},
+        {"days_since_last": None, "rank": 2, "last_attended": None, "frequency_status": None},
+    ]
+    assert list(history["band"]) == ["Medium", "Not scored"]
+    assert history["trend"].tolist()[0] == "rising" and history["trend"].isna().tolist() == [False, True]
+    assert [str(d) for d in history["as_of"]] == ["2026-11-02", "2026-11-02"]
+
+
 def test_replace_attendance_is_a_full_snapshot(engine) -> None:
     with engine.begin() as conn:
         wh.replace_attendance(conn, _records(4))
         wh.replace_attendance(conn, _records(3))
         count = conn.execute(sa.select(sa.func.count()).select_from(wh.attendance)).scalar_one()
     assert count == 3
+    # SQLite drops the customer index for the rewrite and builds it again: it is there afterwards
+    assert {i["name"] for i in sa.inspect(engine).get_indexes("attendance")} >= {"ix_attendance_customer_id"}
 
 
 def test_bulk_insert_stores_exactly_what_sqlalchemy_stores(engine) -> None:
@@ -156,6 +252,54 @@ def test_bulk_insert_stores_exactly_what_sqlalchemy_stores(engine) -> None:
     with engine.begin() as conn:
         wh.replace_attendance(conn, records)
     assert stored() == expected
+
+
+def _hostile_records() -> pd.DataFrame:
+    """Values the SQLite fast path treats specially (missing text behind NULLIF(?, 0), missing floats as NaN,
+    booleans as 1/0) next to values that must survive it: "0", "", 0 in an object column, nullable integers."""
+    return _records(6).assign(
+        attendee_name=pd.Series(["0", "", None, "Ana", float("nan"), "名前"], dtype="str"),
+        company=[None] * 6,  # all missing, object dtype
+        customer_id=["C1", None, "0", "", float("nan"), "C\\N"],
+        match_method=pd.Series([None] * 6, dtype="str"),
+        match_confidence=[float("nan"), 0.0, -0.0, float("inf"), 1e-300, None],
+        matched_contact=["a", 0, 1.5, None, 7, "b"],  # mixed objects: the general path
+        questions_asked=pd.array([1, 2, 3, 4, 5, 6], dtype="Int64"),
+        polls_answered=[0, 1, 2, 3, 4, 5],
+        registered=[True, False, True, False, True, False],
+        event_date=[pd.Timestamp("2026-03-04 10:11:12.345678"), pd.Timestamp("2026-03-05")] * 3,
+    )
+
+
+def test_sqlite_fast_path_stores_what_sqlalchemy_stores_on_hostile_values(engine) -> None:
+    """Every column stored by `insert_frame` holds the same values and storage classes as SQLAlchemy's own
+    insert of the same frame, and `read_frame` reads them back as SQLAlchemy's rows would be built."""
+    from engagement_pipeline.warehouse.bulk import read_frame
+
+    records = _hostile_records()
+    columns = ", ".join(f'"{c}", typeof("{c}")' for c in wh.RECORD_COLUMN_NAMES)
+    query = sa.select(wh.attendance).order_by(wh.attendance.c.attendee_key)
+
+    def stored() -> tuple[list, list, pd.DataFrame]:
+        with engine.connect() as conn:
+            rows = [tuple(r) for r in conn.execute(query)]
+            raw = ([tuple(r) for r in conn.exec_driver_sql(f"SELECT {columns} FROM attendance ORDER BY attendee_key")]
+                   if engine.dialect.name == "sqlite" else [])
+            return rows, raw, read_frame(conn, query)
+
+    with engine.begin() as conn:
+        conn.execute(wh.attendance.insert(), wh.frame_rows(records, wh.RECORD_COLUMN_NAMES))
+    rows, raw, frame = stored()
+    with engine.begin() as conn:
+        wh.replace_attendance(conn, records)
+    fast_rows, fast_raw, fast_frame = stored()
+    assert fast_rows == rows
+    assert fast_raw == raw
+    expected = _frame_of(rows, list(frame.columns))
+    for got in (frame, fast_frame):
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+        assert [[type(v) for v in got[c]] for c in got.columns] == [[type(v) for v in expected[c]]
+                                                                   for c in expected.columns]
 
 
 def test_stored_rows_become_the_frame_from_records_would_build() -> None:

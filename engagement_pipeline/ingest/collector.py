@@ -24,12 +24,12 @@ from engagement_pipeline.ingest.canonical import (
     CanonicalAttendance,
     empty_canonical,
     infer_event_type,
-    make_attendee_key,
     make_event_id,
 )
 from engagement_pipeline.ingest.common import (
     Section,
     attendee_keys,
+    cached_attendee_key,
     either,
     field_frame,
     is_bot,
@@ -42,7 +42,7 @@ from engagement_pipeline.ingest.overrides import (
     with_inferred_date,
 )
 from engagement_pipeline.ingest.result import ParsedUpload, empty_row_issues
-from engagement_pipeline.ingest.schema_check import validate_frame
+from engagement_pipeline.ingest.schema_check import rows_pass, validate_frame
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")  # same rule as CanonicalAttendance.attendee_email
 ROLE_RANK = {"attendee": 0, "panelist": 1, "speaker": 2, "host": 3}
@@ -103,9 +103,8 @@ class Collector:
         neither a duplicate of an earlier row nor fails the platform's pandera model, validated once on the
         whole frame; the others become issues here. Every row of the section is counted as read."""
         values = field_frame(sec, found)
-        problems = _all_rows_pass(model, values)
-        if problems is None:  # some row fails (or the model has a check the pre-check does not know)
-            problems = schema_problems(model, values)
+        # Pandera only when some row fails (or the model has a check the pre-check does not know).
+        problems = {} if rows_pass(model, values) else schema_problems(model, values)
         self._sections.append(sec)
         self.rows_read += len(sec.rows)
         passing: list[int] = []
@@ -119,6 +118,9 @@ class Collector:
                 self._pending.append((source_row, "quarantined", *problems[pos]))
                 continue
             passing.append(pos)
+        if len(passing) == len(sec.rows):  # every row passes (the usual case): no copy of the frame
+            values.index = pd.Index(sec.row_numbers(), dtype="int64", name="source_row")
+            return values
         out = values.iloc[passing]
         out.index = pd.Index([sec.rows[pos][0] for pos in passing], dtype="int64", name="source_row")
         return out
@@ -162,22 +164,30 @@ class Collector:
         """Keeps rows (index: source row; columns: KEPT_COLUMNS, defaults as in Kept), with the checks of
         `keep` run column-wise: no valid email or no identity is quarantined, a note-taker bot excluded.
         Returns the source rows kept."""
-        rows = rows.assign(**{c: d for c, d in KEPT_DEFAULTS.items() if c not in rows.columns})
-        email = rows["email"]
-        has_email = email.notna().to_numpy()
-        valid = np.array([bool(EMAIL.fullmatch(e.strip())) if e else True for e in email.where(has_email, "")],
-                         dtype=bool)
-        rows = self.quarantine_where(rows, ~valid, "bad_email",
-                                     lambda hit: (f"email {e!r} is not an address" for e in hit["email"]))
-        keys = [_attendee_key(e, n) for e, n in zip(rows["email"], rows["name"], strict=True)]
-        rows = self.quarantine_where(rows, [k is None for k in keys], "no_identity",
-                                     "row has neither an email nor a name")
-        bots = [_is_bot(n, e) for n, e in zip(rows["name"], rows["email"], strict=True)]
-        rows = self.exclude_where(rows, bots, "bot",
-                                  lambda hit: (f"note-taker bot {n or e!r}" for n, e in zip(hit["name"], hit["email"],
-                                                                                          strict=True)))
+        identity = {c: KEPT_DEFAULTS[c] for c in ("email", "name") if c not in rows.columns}
+        if identity:
+            rows = rows.assign(**identity)
+        # The three checks as masks over all rows, each evaluated only where the earlier ones passed (as `keep`
+        # does row by row); the frame is cut once, not once per check.
+        emails, names = rows["email"].to_numpy(), rows["name"].to_numpy()
+        valid = np.array([not present or not e or _is_address(e)
+                          for e, present in zip(emails, ~pd.isna(emails), strict=True)], dtype=bool)
+        keys = [cached_attendee_key(e, n) if ok else None for e, n, ok in zip(emails, names, valid, strict=True)]
+        no_identity = np.array([k is None for k in keys], dtype=bool) & valid
+        bots = np.array([k is not None and _is_bot(n, e) for e, n, k in zip(emails, names, keys, strict=True)],
+                        dtype=bool)
+        keep = valid & ~no_identity & ~bots
+        if not keep.all():
+            self.quarantine_where(rows, ~valid, "bad_email",
+                                  lambda hit: (f"email {e!r} is not an address" for e in hit["email"]))
+            self.quarantine_where(rows, no_identity, "no_identity", "row has neither an email nor a name")
+            self.exclude_where(rows, bots, "bot",
+                               lambda hit: (f"note-taker bot {n or e!r}" for n, e in zip(hit["name"], hit["email"],
+                                                                                       strict=True)))
+            rows = rows[keep]
         if len(rows):
-            self._kept_frames.append(rows[list(KEPT_DEFAULTS)])
+            self._kept_frames.append(pd.DataFrame({c: rows[c] if c in rows.columns else default
+                                                   for c, default in KEPT_DEFAULTS.items()}, index=rows.index))
         return rows.index
 
     def _flush(self) -> None:
@@ -212,9 +222,7 @@ class Collector:
         """(source row, raw cells, field values) for each data row that is neither a duplicate nor fails the
         platform's pandera model (those are excluded/quarantined here)."""
         frame = field_frame(sec, found)
-        problems = _all_rows_pass(model, frame)
-        if problems is None:  # some row fails (or the model has a check the pre-check does not know)
-            problems = schema_problems(model, frame)
+        problems = {} if rows_pass(model, frame) else schema_problems(model, frame)
         records = frame.to_dict("records")
         for pos, (source_row, cells) in enumerate(sec.rows):
             raw = sec.raw(cells)
@@ -238,7 +246,7 @@ class Collector:
         if row.email and not EMAIL.fullmatch(row.email.strip()):
             self.quarantine(row.source_row, "bad_email", f"email {row.email!r} is not an address", row.raw)
             return
-        if _attendee_key(row.email, row.name) is None:
+        if cached_attendee_key(row.email, row.name) is None:
             self.quarantine(row.source_row, "no_identity", "row has neither an email nor a name", row.raw)
             return
         if _is_bot(row.name, row.email):
@@ -295,35 +303,46 @@ class Collector:
         return frame, lambda: [self._raw(int(r)) for r in frame["source_row"]]
 
     def _records(self, kept: pd.DataFrame, names: pd.Series, days: pd.Series, override: EventOverride | None
-                 ) -> pd.DataFrame:
-        """The canonical columns of kept rows, computed column-wise; event id and type once per distinct event."""
-        if not len(kept):
-            return pd.DataFrame(columns=list(CANONICAL_COLUMNS))
-        # Plain lists, not a frame: a file has few distinct events, and pandas' per-call cost on a frame built
-        # and de-duplicated here was most of this function for the typical small export.
-        row_types = [t if isinstance(t, str) else "" for t in kept["event_type"]]
-        normalised = {d: pd.Timestamp(d).normalize() for d in dict.fromkeys(days)}  # a file has few distinct
-        day_list = [normalised[d] for d in days]
-        keys = list(zip(names, day_list, row_types, strict=True))
-        ids, types = {}, {}
-        for name, day, row_type in dict.fromkeys(keys):
-            ids[(name, day, row_type)] = _event_id(name, day)
-            types[(name, day, row_type)] = (override.event_type if override and override.event_type
-                                            else row_type or infer_event_type(name, self.default_type))
-        lowered = {e: e.strip().lower() if isinstance(e, str) and e else None for e in dict.fromkeys(kept["email"])}
-        email = pd.Series([lowered[e] for e in kept["email"]], index=kept.index, dtype=object)
-        attended = kept["attended"].astype(bool) | kept["role"].isin(("panelist", "speaker"))
-        return pd.DataFrame({
-            "event_id": [ids[k] for k in keys], "event_name": names, "event_type": [types[k] for k in keys],
-            "event_date": pd.to_datetime(pd.Series(day_list, index=kept.index)), "platform": self.platform,
-            "attendee_key": [_attendee_key(e, n) for e, n in zip(email, kept["name"], strict=True)],
-            "attendee_email": email, "attendee_name": kept["name"].map(_text_or_none),
-            "company": kept["company"].map(_text_or_none), "registered": kept["registered"].astype(bool),
-            "attended": attended, "minutes_attended": kept["minutes"].astype(float).where(attended, 0.0),
-            "questions_asked": kept["questions"].astype("int64"), "polls_answered": kept["polls"].astype("int64"),
-            "feedback_submitted": kept["feedback"].astype(bool), "role": kept["role"], "source_file": self.source_file,
-            "source_row": kept["source_row"].astype("int64"), "rows_folded": 1,
-        }).reset_index(drop=True)
+                 ) -> dict[str, np.ndarray]:
+        """The canonical columns of kept rows as arrays (one frame is built once, after folding): event id and
+        type once per distinct event, the day normalised once per distinct date (iterating a datetime column
+        boxes every cell as a Timestamp, which was most of this function for a Zoom report)."""
+        n = len(kept)
+        day_codes, day_uniques = pd.factorize(days.to_numpy())
+        normalised = [pd.Timestamp(d).normalize() for d in day_uniques]
+        day_codes, day_uniques = _recode(day_codes, normalised)
+        row_types = np.array([t if isinstance(t, str) else "" for t in kept["event_type"].to_numpy()], dtype=object)
+        name_codes, name_uniques = pd.factorize(names.to_numpy())
+        type_codes, type_uniques = pd.factorize(row_types)
+        event_codes, first = _combined(name_codes, day_codes, type_codes)
+        ids, types = [], []
+        for at in first:
+            name, day, row_type = name_uniques[name_codes[at]], day_uniques[day_codes[at]], type_uniques[type_codes[at]]
+            ids.append(_event_id(name, day))
+            types.append(override.event_type if override and override.event_type
+                         else row_type or infer_event_type(name, self.default_type))
+        emails = kept["email"].to_numpy()
+        lowered = {e: e.strip().lower() if isinstance(e, str) and e else None for e in dict.fromkeys(emails)}
+        email = np.array([lowered[e] for e in emails], dtype=object) if n else np.empty(0, dtype=object)
+        people = kept["name"].to_numpy()
+        roles = kept["role"].to_numpy()
+        attended = kept["attended"].to_numpy().astype(bool) | np.array([r in _VOICED for r in roles], dtype=bool)
+        return {
+            "event_id": _take(ids, event_codes), "event_name": names.to_numpy(),
+            "event_type": _take(types, event_codes),
+            "event_date": pd.to_datetime(pd.Series(day_uniques, dtype=object)).to_numpy()[day_codes],
+            "platform": np.full(n, self.platform, dtype=object),
+            "attendee_key": np.array([cached_attendee_key(e, p) for e, p in zip(email, people, strict=True)],
+                                     dtype=object),
+            "attendee_email": email, "attendee_name": _texts(people), "company": _texts(kept["company"].to_numpy()),
+            "registered": kept["registered"].to_numpy().astype(bool), "attended": attended,
+            "minutes_attended": np.where(attended, kept["minutes"].to_numpy().astype(float), 0.0),
+            "questions_asked": kept["questions"].to_numpy().astype(np.int64),
+            "polls_answered": kept["polls"].to_numpy().astype(np.int64),
+            "feedback_submitted": kept["feedback"].to_numpy().astype(bool), "role": roles,
+            "source_file": np.full(n, self.source_file, dtype=object),
+            "source_row": kept["source_row"].to_numpy().astype(np.int64), "rows_folded": np.ones(n, dtype=np.int64),
+        }
 
     def _upload(self, records: pd.DataFrame) -> ParsedUpload:
         folded = int(records["rows_folded"].sum()) if len(records) else 0
@@ -341,20 +360,49 @@ class Collector:
         )
 
 
-def _text_or_none(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
+_VOICED = frozenset({"panelist", "speaker"})  # roles that attended whatever their attendance flag says
+
+
+def _texts(values: np.ndarray) -> np.ndarray:
+    """Each value when it is a non-empty text, else None."""
+    return np.array([v if isinstance(v, str) and v else None for v in values], dtype=object)
+
+
+def _take(per_code: list[Any], codes: np.ndarray) -> np.ndarray:
+    """`per_code[code]` for every row's code, as an object array."""
+    table = np.empty(len(per_code), dtype=object)
+    table[:] = per_code
+    return table[codes]
+
+
+def _recode(codes: np.ndarray, values: list[Any]) -> tuple[np.ndarray, list[Any]]:
+    """Codes into `values` (one per old code) re-coded so that equal values share a code (first seen first)."""
+    index: dict[Any, int] = {}
+    remap = np.array([index.setdefault(v, len(index)) for v in values], dtype=np.intp)
+    return (remap[codes] if len(remap) else codes), list(index)
+
+
+def _combined(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One code per distinct combination of several code columns (first seen first), and each combination's
+    first row."""
+    out = np.zeros(len(codes[0]), dtype=np.int64)
+    for column in codes:  # re-factorised after each column, so the combined code stays below rows**2
+        out, _ = pd.factorize(out * (int(column.max()) + 1 if len(column) else 1) + column)
+    first = np.full(int(out.max()) + 1 if len(out) else 0, len(out), dtype=np.intp)
+    np.minimum.at(first, out, np.arange(len(out)))
+    return out, first
 
 
 def _issues(items: list[dict[str, Any]]) -> pd.DataFrame:
     if not items:
         return empty_row_issues()
-    frame = pd.DataFrame(items, columns=["source_row", "reason", "detail", "raw"])
-    return frame.astype({"source_row": "int64"})
+    return pd.DataFrame({"source_row": pd.Series([i["source_row"] for i in items], dtype="int64"),
+                         **{c: [i[c] for i in items] for c in ("reason", "detail", "raw")}})
 
 
 @lru_cache(maxsize=65_536)
-def _attendee_key(email: str | None, name: str | None) -> str | None:
-    return make_attendee_key(email, name)  # regex-heavy name folding; people recur across rows and files
+def _is_address(email: str) -> bool:
+    return EMAIL.fullmatch(email.strip()) is not None  # people recur across files: each address matched once
 
 
 @lru_cache(maxsize=65_536)
@@ -367,68 +415,86 @@ def _event_id(event_name: str, day: pd.Timestamp) -> str:
     return make_event_id(event_name, day)
 
 
-def _all_rows_pass(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> dict[int, tuple[str, str]] | None:
-    """{} when every row passes the platform model, checked with the same tests pandera runs (`str.match`,
-    `str.len`, `isin`, as plain Python over the cells) without pandera's per-call machinery (most of parsing time
-    for a batch of small files); None when a row fails or the model uses anything else: then pandera decides
-    and reports."""
-    if frame.empty:
-        return {}
-    plan = _row_plan(model)
-    if plan is None:
-        return None
-    for name, tests in plan:
-        if name not in frame.columns or frame[name].dtype != object:
-            return None
-        for value in frame[name].tolist():
-            if type(value) is not str or not all(test(value) for test in tests):
-                return None
-    return {}
-
-
-@lru_cache(maxsize=64)
-def _row_plan(model: type[pa.DataFrameModel]) -> tuple[tuple[str, tuple[Callable[[str], bool], ...]], ...] | None:
-    """The model's column checks as predicates on one cell, built once per model (not per file); None when the
-    model uses a feature `_all_rows_pass` does not reproduce."""
-    schema = model.to_schema()
-    if schema.checks or getattr(schema, "unique", None) or schema.coerce:
-        return None
-    plan = []
-    for name, column in schema.columns.items():
-        if (column.nullable or column.regex or column.coerce or column.unique
-                or str(column.dtype) not in ("str", "string[python]")):
-            return None
-        tests: list[Callable[[str], bool]] = []
-        for check in column.checks:
-            stats = check.statistics or {}
-            if check.name == "str_matches":  # pandas' str.match: re.match at the start of the cell
-                tests.append(lambda v, rx=re.compile(stats["pattern"]): rx.match(v) is not None)
-            elif check.name == "str_length" and stats.get("exact_value") is None:
-                low, high = stats.get("min_value") or 0, stats.get("max_value")
-                tests.append(lambda v, low=low, high=high: len(v) >= low and (high is None or len(v) <= high))
-            elif check.name == "isin":
-                tests.append(lambda v, allowed=frozenset(stats["allowed_values"]): v in allowed)
-            else:
-                return None
-        plan.append((name, tuple(tests)))
-    return tuple(plan)
-
-
-def _fold(records: pd.DataFrame) -> pd.DataFrame:
-    """One record per (event, attendee): minutes/questions/polls summed, flags OR-ed, strongest role.
-
-    Email, name and company take the first non-empty value (pandas' "first" skips nulls), vectorised:
-    a per-group Python function here was half of parsing time in the benchmark."""
-    if not len(records):
+def _fold(columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """One record per (event, attendee): minutes/questions/polls summed, flags OR-ed, strongest role; email, name
+    and company the first non-empty value (pandas' "first" skips nulls); in source-row order of each group's
+    first row. Arrays in, one frame out: sorted and reduced with numpy, as building and grouping frames here was
+    most of folding a file's records."""
+    if not len(columns["source_row"]):
         return pd.DataFrame(columns=list(CANONICAL_COLUMNS))
-    frame = records.sort_values("source_row", kind="stable")
-    if not frame.duplicated(["event_id", "attendee_key"]).any():
-        # Nothing to fold (one row per person and event, as in most exports): each group would be one row,
-        # and every aggregate of one row is that row's value; skip pandas' groupby machinery.
+    order = np.argsort(columns["source_row"], kind="stable")
+    columns = {c: v[order] for c, v in columns.items()}
+    event_codes, _ = pd.factorize(columns["event_id"])
+    key_codes, _ = pd.factorize(columns["attendee_key"])
+    if (event_codes < 0).any() or (key_codes < 0).any():  # groupby drops rows with a missing key
+        return _fold_grouped(pd.DataFrame(columns))
+    group, first = _combined(event_codes, key_codes)
+    if len(first) == len(group):
+        # Nothing to fold (one row per person and event, as in most exports): every aggregate of one row is
+        # that row's value.
         for column in ("attendee_email", "attendee_name", "company"):
-            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
-        return frame[list(CANONICAL_COLUMNS)].reset_index(drop=True)
-    frame["role_rank"] = frame["role"].map(ROLE_RANK)
+            columns[column] = np.where(pd.notna(columns[column]), columns[column].astype(object), None)
+        return pd.DataFrame({c: columns[c] for c in CANONICAL_COLUMNS})
+    folded = _fold_sorted(columns, group)
+    return folded if folded is not None else _fold_grouped(pd.DataFrame(columns))
+
+
+# How `_fold` combines each canonical column's values within one (event, attendee) group.
+_FIRST = ("event_name", "event_type", "event_date", "platform", "attendee_email", "attendee_name", "company",
+          "source_file")
+_ANY = ("registered", "attended", "feedback_submitted")
+_SUM = ("minutes_attended", "questions_asked", "polls_answered", "rows_folded")
+
+
+def _fold_sorted(columns: dict[str, np.ndarray], group: np.ndarray) -> pd.DataFrame | None:
+    """`_fold_grouped` as one stable sort by group and one numpy reduction per column (columns: in source-row
+    order; group: each row's group, numbered in order of first appearance); None when a value is one this does
+    not reproduce exactly (a non-numeric count, a null date): then the groupby decides."""
+    order = np.argsort(group, kind="stable")  # each group's rows together, in source-row order
+    grouped = group[order]
+    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+    out: dict[str, Any] = {"event_id": columns["event_id"][order][starts],
+                           "attendee_key": columns["attendee_key"][order][starts]}
+    positions = np.arange(len(order))
+    for column in _FIRST:  # pandas' "first": the first value that is not null, None when all are
+        values = columns[column][order]
+        present = pd.notna(values)
+        if present.all():
+            out[column] = values[starts]
+            continue
+        if values.dtype != object:
+            return None
+        first = np.minimum.reduceat(np.where(present, positions, len(values)), starts)
+        out[column] = np.append(values, None)[first]
+    for column in _ANY:
+        values = columns[column]
+        if values.dtype != bool:
+            return None
+        out[column] = np.logical_or.reduceat(values[order], starts)
+    for column in _SUM:
+        values = columns[column]
+        if values.dtype.kind == "f":
+            if not (np.isfinite(values).all() and (values == np.round(values)).all()
+                    and np.abs(values).sum() < 2.0**52):
+                # Whole numbers sum exactly in any order; others keep pandas' own (compensated) summation.
+                out[column] = pd.Series(values).groupby(group, sort=True).sum().to_numpy()
+                continue
+        elif values.dtype.kind not in "iu":
+            return None
+        out[column] = np.add.reduceat(values[order], starts)
+    ranks = np.array([ROLE_RANK.get(r, -1) if isinstance(r, str) else -1 for r in columns["role"]], dtype=np.int64)
+    sources = columns["source_row"]
+    if (ranks < 0).any() or sources.dtype.kind not in "iu":
+        return None
+    rank_to_role = np.array(sorted(ROLE_RANK, key=ROLE_RANK.__getitem__), dtype=object)
+    out["role"] = rank_to_role[np.maximum.reduceat(ranks[order], starts)]
+    out["source_row"] = np.minimum.reduceat(sources[order], starts)
+    return pd.DataFrame({c: out[c] for c in CANONICAL_COLUMNS})
+
+
+def _fold_grouped(frame: pd.DataFrame) -> pd.DataFrame:
+    """`_fold` with pandas' groupby (frame: the records sorted by source row, with duplicates to fold)."""
+    frame = frame.assign(role_rank=frame["role"].map(ROLE_RANK))
     grouped = frame.groupby(["event_id", "attendee_key"], sort=False)
     folded = grouped.agg(
         event_name=("event_name", "first"), event_type=("event_type", "first"), event_date=("event_date", "first"),

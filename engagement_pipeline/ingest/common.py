@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -59,6 +60,8 @@ _BOT_DOMAINS = ("read.ai", "otter.ai", "fireflies.ai", "fathom.video", "tldv.io"
 @lru_cache(maxsize=65_536)  # every identify() normalises the first rows again: 10 modules x 60 rows per file
 def norm_header(text: str) -> str:
     """Case-insensitive, trimmed, inner whitespace collapsed, full-width characters folded (NFKC)."""
+    if text.isascii():  # NFKC leaves ASCII as it is, and split/join collapses exactly the whitespace `\s+` does
+        return " ".join(text.split()).lower()
     folded = unicodedata.normalize("NFKC", text.replace("\ufeff", ""))
     return re.sub(r"\s+", " ", folded).strip().lower()
 
@@ -73,6 +76,8 @@ def find_col(headers: Sequence[str], aliases: Sequence[str], start: int = 0) -> 
 
 
 def is_blank(row: Sequence[str]) -> bool:
+    if row and row[0] and not row[0][0].isspace():  # most rows: a first cell that strip() leaves non-empty
+        return False
     return not any(cell.strip() for cell in row)
 
 
@@ -332,7 +337,7 @@ def normalised_cells(table: Table, index: int) -> frozenset[str]:
     """Row `index`'s cells through norm_header, computed once per table (ten modules ask about each file)."""
     cells = table._normalised.get(index)
     if cells is None:
-        cells = table._normalised[index] = frozenset(norm_header(c) for c in table.rows[index])
+        cells = table._normalised[index] = frozenset(map(norm_header, set(table.rows[index])))  # blanks repeat
     return cells
 
 
@@ -386,9 +391,27 @@ def mode_date(values: Sequence[datetime | None]) -> datetime | None:
 
 def parse_cells(values: pd.Series, parse_cell: Callable[[str], object]) -> tuple[pd.Series, pd.Series]:
     """(parsed values, error messages) of a string column, aligned with it; the error is None where the cell
-    parsed and the parsed value None where it did not. Each distinct cell is parsed once."""
-    parsed: dict[str, object] = {}
-    errors: dict[str, str | None] = {}
+    parsed and the parsed value None where it did not. Each distinct cell is parsed once, and the results are
+    spread back over the rows by their factorize codes (no per-row Python)."""
+    cells = values.to_numpy(dtype=object)
+    codes, distinct = pd.factorize(cells)
+    if len(codes) and codes.min() < 0:  # a missing value: parsed as itself, by the per-cell path
+        return _parse_each(values, parse_cell)
+    parsed = np.empty(len(distinct), dtype=object)
+    errors = np.full(len(distinct), None, dtype=object)
+    for at, cell in enumerate(distinct):
+        try:
+            parsed[at] = parse_cell(cell)
+        except ValueError as err:
+            errors[at] = str(err)
+    return (pd.Series(parsed[codes], index=values.index, dtype=object, copy=False),
+            pd.Series(errors[codes], index=values.index, dtype=object, copy=False))
+
+
+def _parse_each(values: pd.Series, parse_cell: Callable[[str], object]) -> tuple[pd.Series, pd.Series]:
+    """`parse_cells` through a dict of distinct cells, for a column holding missing values."""
+    parsed: dict[object, object] = {}
+    errors: dict[object, str | None] = {}
     for cell in dict.fromkeys(values):
         try:
             parsed[cell], errors[cell] = parse_cell(cell), None
@@ -412,7 +435,7 @@ def first_error(*errors: pd.Series) -> pd.Series:
     """Per row, the first error message among several columns' (None when every column parsed)."""
     out = errors[0]
     for more in errors[1:]:
-        out = out.where(out.notna(), more)
+        out = either(out, more)
     return out
 
 
@@ -425,12 +448,17 @@ def engagement_columns(values: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.S
     return questions, polls, feedback, first_error(q_error, p_error)
 
 
+@lru_cache(maxsize=65_536)
+def cached_attendee_key(email: str | None, name: str | None) -> str | None:
+    return make_attendee_key(email, name)  # regex-heavy name folding; people recur across rows and files
+
+
 def attendee_keys(emails: pd.Series, names: pd.Series) -> pd.Series:
     """`make_attendee_key(email, name)` per row, each distinct pair once."""
     keys: dict[tuple[object, object], str | None] = {}
     for pair in zip(emails, names, strict=True):
         if pair not in keys:
-            keys[pair] = make_attendee_key(*pair)  # type: ignore[arg-type]
+            keys[pair] = cached_attendee_key(*pair)  # type: ignore[arg-type]
     return pd.Series([keys[pair] for pair in zip(emails, names, strict=True)], index=emails.index, dtype=object)
 
 
@@ -441,9 +469,18 @@ def first_cells(sec: Section) -> pd.Series:
 
 def either(first: pd.Series, fallback: pd.Series) -> pd.Series:
     """`first or fallback` per row, for optional values (None = absent)."""
+    if first.dtype == object and fallback.dtype == object and first.index.equals(fallback.index):
+        values = first.to_numpy()  # same rows: numpy's where, without pandas' alignment and dtype machinery
+        return pd.Series(np.where(pd.isna(values), fallback.to_numpy(), values), index=first.index, dtype=object,
+                         name=first.name)
     return first.where(first.notna(), fallback)
 
 
 def full_names(first: pd.Series, last: pd.Series) -> pd.Series:
     """`clean(f"{first} {last}")` per row."""
+    if first.dtype == object and last.dtype == object and first.index.equals(last.index):
+        firsts, lasts = first.to_numpy(), last.to_numpy()
+        if all(type(f) is str for f in firsts) and all(type(v) is str for v in lasts):  # text cells: no astype
+            return clean_column(pd.Series([f"{f} {v}" for f, v in zip(firsts, lasts, strict=True)],
+                                          index=first.index, dtype=object))
     return clean_column(first.astype(str) + " " + last.astype(str))

@@ -24,6 +24,9 @@ def quarantine_oversized_keys(parsed: ParsedUpload, max_bytes: int = MAX_KEY_BYT
     """Moves records whose attendee key (email or name) is longer than `max_bytes` to quarantine."""
     if parsed.records.empty:
         return parsed
+    lengths = parsed.records["attendee_key"].str.len()
+    if lengths.notna().all() and lengths.max() * 4 <= max_bytes:  # UTF-8 holds at most 4 bytes a character
+        return parsed
     too_long = parsed.records["attendee_key"].map(lambda k: len(str(k).encode("utf-8")) > max_bytes)
     if not too_long.any():
         return parsed

@@ -106,11 +106,13 @@ def _check_durations(module: ModuleType, upload: ParsedUpload, name: str) -> Non
     if not getattr(module, "HAS_DURATIONS", False):
         return
     records = upload.records
-    attended = records[records["attended"] & (records["role"] == "attendee")] if len(records) else records
-    if len(attended) and not (attended["minutes_attended"] > 0).any():
+    if not len(records):
+        return
+    attended = records["attended"].to_numpy(dtype=bool) & (records["role"].to_numpy(dtype=object) == "attendee")
+    if attended.any() and not (records["minutes_attended"].to_numpy()[attended] > 0).any():
         raise RejectedFile(f"{name} was read as a {module.LABEL}, but every attendee has 0 minutes in session.",
                            expected="time in session for the people who attended",
-                           found=f"{len(attended)} attendees, all with 0 minutes")
+                           found=f"{int(attended.sum())} attendees, all with 0 minutes")
 
 
 def with_recognised_sheet(table: Table) -> Table:

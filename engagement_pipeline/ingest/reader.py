@@ -284,6 +284,7 @@ def _parse_lines(table: Table, lines: list[str], bad_lines: set[int], name: str,
     csv.field_size_limit(limits.max_cell_chars)
     clock = _Clock(name, limits)
     start = 0
+    clean = _clean if any("\ufeff" in line for line in lines) else _strip  # a BOM inside the text is rare
     while start < len(lines):
         reader = csv.reader(iter(lines[start:]) if start else iter(lines), delimiter=table.delimiter,
                             strict=True)
@@ -298,9 +299,9 @@ def _parse_lines(table: Table, lines: list[str], bad_lines: set[int], name: str,
                     for extra in range(first + 1, last + 1):
                         _damage(table, lines, extra, "bad_bytes", f"line {extra + 1} is part of a damaged record")
                     continue
-                where = f"line {first + 1}"
-                _check_record(name, record, len(table.rows) + 1, where, limits)
-                table.rows.append(_clean(record))
+                if len(table.rows) >= limits.max_rows or len(record) > limits.max_cells_per_row:
+                    _check_record(name, record, len(table.rows) + 1, f"line {first + 1}", limits)
+                table.rows.append(clean(record))
                 table.spans.append((first + 1, last + 1))
                 clock.check(len(table.rows))
             return
@@ -343,6 +344,14 @@ def _flag_truncated_end(table: Table, lines: list[str]) -> None:
                                      "".join(lines[first_line - 1:last_line])[:RAW_LINE_CHARS]))
     for extra in range(first_line + 1, last_line + 1):
         _damage(table, lines, extra - 1, "truncated_record", f"line {extra} is part of the cut-off last record")
+
+
+def _strip(row: list[str]) -> list[str]:
+    """`_clean` of a row from text holding no byte-order mark."""
+    cells = [c.strip() for c in row]
+    while cells and not cells[-1]:
+        cells.pop()
+    return cells
 
 
 def _clean(row: list[str]) -> list[str]:

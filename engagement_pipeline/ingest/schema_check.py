@@ -7,16 +7,23 @@ the model's own coercions (its engine dtypes, so the output's dtypes are pandera
 pandas operations on the whole frame. It only decides "every row passes": when a check fails, or the model
 uses a feature this does not know, pandera validates the frame itself, so a failure is reported (and raised)
 exactly as before.
+
+The platform row models (text cells before any parsing, checked on every section a module reads) go through
+the same check interpreter (`rows_pass`), so a built-in check means one thing in both places. Text checks
+(`str_matches`, `str_length`, `isin` on text) are evaluated once per distinct cell: an export repeats the same
+flags, blanks, event ids and roles on every row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Collection
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pandera.engines import numpy_engine
+from pandera.engines import numpy_engine, pandas_engine
 
 # The built-in column checks this knows, as the vectorised test pandera's own backend runs for each.
 _COLUMN_CHECKS: dict[str, Callable[[pd.Series, dict], pd.Series]] = {
@@ -29,6 +36,74 @@ _COLUMN_CHECKS: dict[str, Callable[[pd.Series, dict], pd.Series]] = {
 }
 
 
+_TextTest = Callable[[Collection[str]], bool]
+
+
+def _text_test(check: pa.Check) -> _TextTest | None:
+    """The check as a test of a column's distinct text cells, doing what pandas' `str.match` (`re.match` at the
+    start of the cell), `str.len` and `isin` do per cell; None for any other check."""
+    stats = check.statistics or {}
+    if check.name == "str_matches":
+        return _matching(re.compile(stats["pattern"]).match)
+    if check.name == "str_length":
+        exact, low, high = stats.get("exact_value"), stats.get("min_value") or 0, stats.get("max_value")
+        if exact is not None:
+            return lambda texts: all(len(t) == exact for t in texts)
+        return lambda texts: not texts or (min(map(len, texts)) >= low
+                                           and (high is None or max(map(len, texts)) <= high))
+    if check.name == "isin":
+        allowed = frozenset(stats["allowed_values"])
+        return lambda texts: allowed.issuperset(texts)
+    return None
+
+
+_KNOWN_MATCHES = 200_000  # texts remembered per pattern; the same people (emails) recur file after file
+
+
+def _matching(matches: Callable[[str], object]) -> _TextTest:
+    """`all(matches(t) for t in texts)`, remembering the texts that matched (bounded), so a text seen in an
+    earlier file is not matched again."""
+    known: set[str] = set()
+
+    def test(texts: Collection[str]) -> bool:
+        unknown = set(texts).difference(known)
+        if not all(map(matches, unknown)):
+            return False
+        if len(known) > _KNOWN_MATCHES:
+            known.clear()
+        known.update(unknown)
+        return True
+
+    return test
+
+
+def _texts(values: np.ndarray) -> set[str] | None:
+    """The distinct values of an object array when every one is text; None otherwise."""
+    if values.dtype != object:
+        return None
+    try:
+        texts = set(values)
+    except TypeError:  # an unhashable cell
+        return None
+    return texts if all(isinstance(t, str) for t in texts) else None
+
+
+def _column_holds(checks: tuple[tuple[pa.Check, _TextTest | None], ...], present: np.ndarray,
+                  texts: set[str] | None = None) -> bool:
+    """Every check of one column holds on its present values: text checks once per distinct text (`texts`, when
+    the caller has them), the others vectorised as pandera runs them (numbers as plain numpy comparisons)."""
+    for check, text_test in checks:
+        if text_test is not None and present.dtype == object:
+            texts = texts if texts is not None else _texts(present)
+            if texts is None or not text_test(texts):
+                return False  # pandera decides (and words the failure)
+            continue
+        values = present if present.dtype.kind in "biuf" else pd.Series(present, dtype=present.dtype, copy=False)
+        if not bool(np.all(_COLUMN_CHECKS[check.name](values, check.statistics or {}))):
+            return False
+    return True
+
+
 def _length_ok(length: pd.Series, stats: dict) -> pd.Series:
     if stats.get("exact_value") is not None:
         return length == stats["exact_value"]
@@ -36,6 +111,16 @@ def _length_ok(length: pd.Series, stats: dict) -> pd.Series:
     if stats.get("max_value") is not None:
         ok &= length <= stats["max_value"]
     return ok
+
+
+def _compiled(column: pa.Column) -> tuple[tuple[pa.Check, _TextTest | None], ...]:
+    return tuple((check, _text_test(check)) for check in column.checks)
+
+
+@lru_cache(maxsize=32)
+def _column_checks(model: type[pa.DataFrameModel]) -> dict[str, tuple[tuple[pa.Check, _TextTest | None], ...]]:
+    """Each column's checks with their text tests, compiled once per model (not per file)."""
+    return {name: _compiled(column) for name, column in model.to_schema().columns.items()}
 
 
 @lru_cache(maxsize=32)
@@ -60,14 +145,24 @@ def _already(column: pa.Column, values: pd.Series) -> bool:
     """True when the column already has the numpy dtype the model coerces to (bool, int64, float64): astype would
     only copy it, and those copies were a large share of validating a small file's records."""
     target = column.dtype
+    if isinstance(target, pandas_engine.STRING):  # astype(str) of a column already of pandas' str dtype
+        return values.dtype == _str_dtype()
     return isinstance(target, numpy_engine.DataType) and values.dtype == target.type
 
 
-def _passes(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame | None:
+@lru_cache(maxsize=1)
+def _str_dtype() -> object:
+    """The dtype pandera's `str` coercion (`astype(str)`) gives."""
+    return pd.Series(["x"], dtype=object).astype(str).dtype
+
+
+def _passes(model: type[pa.DataFrameModel], schema: pa.DataFrameSchema, frame: pd.DataFrame
+            ) -> pd.DataFrame | None:
     """The coerced frame when every column and frame check holds; None when anything fails."""
     if list(frame.columns) != list(dict.fromkeys(frame.columns)) or set(frame.columns) != set(schema.columns):
         return None
     coerced = {}
+    compiled = _column_checks(model)
     for name in frame.columns:
         column = schema.columns[name]
         values = frame[name]
@@ -76,16 +171,20 @@ def _passes(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame | N
                 values = column.dtype.coerce(values)
             except (TypeError, ValueError, OverflowError):
                 return None
-        if values.dtype.kind in "biu":  # integers and booleans have no missing value: skip the per-call notna
-            checked = values
-        else:
-            present = values.notna()
-            all_present = bool(present.all())
-            if not column.nullable and not all_present:
-                return None
-            checked = values if all_present else values[present]
-        for check in column.checks:
-            if not bool(_COLUMN_CHECKS[check.name](checked, check.statistics or {}).all()):
+        checks = compiled[name]
+        if checks or not column.nullable:  # else nothing to look at: any value, or none, is valid
+            present = values.to_numpy()
+            texts = _texts(present)
+            if texts is not None:
+                pass  # text cells only: nothing missing
+            elif present.dtype.kind not in "biu":  # integers and booleans have no missing value
+                texts = None
+                missing = np.isnan(present) if present.dtype.kind == "f" else pd.isna(present)
+                if missing.any():
+                    if not column.nullable:
+                        return None
+                    present = present[~missing]
+            if not _column_holds(checks, present, texts):
                 return None
         coerced[name] = values
     out = pd.DataFrame(coerced, index=frame.index)
@@ -99,8 +198,44 @@ def _passes(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame | N
 def validate_frame(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> pd.DataFrame:
     """`model.validate(frame)`: the same coerced frame when it is valid, pandera's SchemaError when not."""
     schema = _schema(model)
-    out = _passes(schema, frame) if schema is not None and len(frame) else None
+    out = _passes(model, schema, frame) if schema is not None and len(frame) else None
     return out if out is not None else model.validate(frame)
 
 
-__all__ = ["validate_frame"]
+@lru_cache(maxsize=64)
+def _row_checks(model: type[pa.DataFrameModel]) -> dict[str, tuple[tuple[pa.Check, _TextTest | None], ...]] | None:
+    """A row model's column checks when `rows_pass` reproduces the model: text columns, nothing coerced,
+    nullable or unique, only text checks; None otherwise."""
+    schema = model.to_schema()
+    if schema.checks or getattr(schema, "unique", None) or schema.coerce:
+        return None
+    compiled = _column_checks(model)
+    for name, column in schema.columns.items():
+        if (column.nullable or column.regex or column.coerce or column.unique
+                or str(column.dtype) not in ("str", "string[python]")):
+            return None
+        if any(text_test is None for _, text_test in compiled[name]):
+            return None
+    return compiled
+
+
+def rows_pass(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> bool:
+    """True when every row of `frame` (object columns of text cells, as the platform modules build them) passes
+    the platform's row model, without pandera's per-call machinery (most of parsing time for a batch of small
+    files); False when a row fails or the model uses anything this does not reproduce: then pandera decides
+    and reports."""
+    if frame.empty:
+        return True
+    compiled = _row_checks(model)
+    if compiled is None:
+        return False
+    for name, checks in compiled.items():
+        if name not in frame.columns or frame[name].dtype != object:
+            return False
+        texts = set(frame[name].to_numpy())
+        if not all(type(t) is str for t in texts) or not all(test(texts) for _, test in checks):
+            return False
+    return True
+
+
+__all__ = ["rows_pass", "validate_frame"]

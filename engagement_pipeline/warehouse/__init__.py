@@ -1,7 +1,9 @@
 """The warehouse: every table, its migrations, and the functions that store and load the frames.
 
 One owner: `store.py` holds the ingestion and scoring tables and their `store_*`/`load_*` functions,
-`action_tables.py` the tables of the actions (on the same `metadata`, registered by importing this package),
+`bulk.py` writes and reads whole frames (plain tuples on SQLite, COPY on PostgreSQL), `kept_records.py` keeps
+the records a process stored so it need not read them back, `action_tables.py` the tables of the actions (on
+the same `metadata`, registered by importing this package),
 `schema.py` and `migrations/` bring a database to the current schema, `databases.py` creates a missing
 PostgreSQL database. Callers import the package (`from engagement_pipeline import warehouse as wh`).
 """
@@ -16,9 +18,9 @@ from engagement_pipeline.warehouse.action_tables import (
     risk_signals,
     suppressions,
 )
+from engagement_pipeline.warehouse.bulk import INSERT_CHUNK_ROWS, frame_rows, insert_frame
 from engagement_pipeline.warehouse.store import (
     EXPORT_LEDGER_KEYS,
-    INSERT_CHUNK_ROWS,
     LEDGER_DETAIL_COLUMNS,
     RECORD_COLUMN_NAMES,
     WRITE_LOCK_KEY,
@@ -29,8 +31,6 @@ from engagement_pipeline.warehouse.store import (
     engagement_scores,
     exports_not_used,
     find_upload,
-    frame_rows,
-    insert_frame,
     load_archive_ref,
     load_export_info,
     load_held,

@@ -11,14 +11,23 @@ The tables below are the models; the schema itself is built and changed by the A
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+import uuid
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+
+from engagement_pipeline.warehouse import kept_records
+from engagement_pipeline.warehouse.bulk import (
+    _clean,
+    _column_values,
+    insert_frame,
+    insert_frame_read_back,
+    read_columns,
+)
 
 if TYPE_CHECKING:
     from engagement_pipeline.warehouse.schema import MigrationResult
@@ -43,6 +52,8 @@ uploads = sa.Table(
     sa.Column("rows_quarantined", sa.Integer),
     sa.Column("records", sa.Integer),
     sa.Column("ledger", sa.Text),
+    # Random, new with every write of the upload's records (migration 0005): see kept_records.py.
+    sa.Column("records_version", sa.String(32)),
 )
 
 # Free text is TEXT (migration 0003): a long name or company is kept in full on SQLite and PostgreSQL alike.
@@ -75,7 +86,8 @@ _RECORD_COLUMNS: list[sa.Column] = [
 upload_records = sa.Table(
     "upload_records",
     metadata,
-    sa.Column("upload_id", sa.Integer, sa.ForeignKey("uploads.upload_id"), nullable=False, index=True),
+    # No index of its own (dropped by migration 0005): the unique constraint leads with upload_id.
+    sa.Column("upload_id", sa.Integer, sa.ForeignKey("uploads.upload_id"), nullable=False),
     *[c.copy() for c in _RECORD_COLUMNS],
     sa.UniqueConstraint("upload_id", "event_id", "attendee_key", name="uq_upload_record"),
 )
@@ -182,143 +194,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _clean(value: Any) -> Any:
-    """pandas missing values and numpy scalars become what every DB driver accepts."""
-    if value is None:
-        return None
-    if isinstance(value, float | int | bool | str):
-        if isinstance(value, float) and value != value:
-            return None
-        return value
-    if value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    if hasattr(value, "item"):
-        return value.item()
-    return value
-
-
-def frame_rows(frame: pd.DataFrame, columns: Iterable[str]) -> list[dict[str, Any]]:
-    cols = list(columns)
-    present = [c for c in cols if c in frame.columns]
-    values = [_column_values(frame[c]) for c in present]
-    return [dict(zip(present, row, strict=True)) for row in zip(*values, strict=True)] if present else (
-        [{} for _ in range(len(frame))])
-
-
-def _column_values(column: pd.Series) -> list[Any]:
-    """One column as driver values, what `_clean` gives per cell, converted column-wise (a million-row
-    insert spent most of its time in `_clean`)."""
-    kind = column.dtype.kind
-    missing = column.isna().to_numpy()
-    if kind == "M":  # datetime64: Timestamps -> datetime, NaT -> None
-        out = list(column.dt.to_pydatetime()) if len(column) else []
-    elif kind in "biuf":  # numpy numbers and bools -> Python ones
-        out = column.to_numpy().tolist()
-    elif pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):  # text and missing values only
-        return column.astype(object).where(~missing, None).tolist()
-    else:
-        return [_clean(v) for v in column.tolist()]
-    if missing.any():
-        for i in missing.nonzero()[0].tolist():
-            out[i] = None
-    return out
-
-
-INSERT_CHUNK_ROWS = 20_000
-_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's SQLite DateTime stores a datetime
-
-
-def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame, columns: Iterable[str],
-                 **constants: Any) -> int:
-    """Inserts `frame` in the caller's transaction, in chunks (a million driver rows at once held gigabytes).
-
-    On SQLite the rows go to the driver's executemany as tuples holding exactly what SQLAlchemy would bind
-    (DateTime as its text format, booleans as 1/0), on PostgreSQL through COPY: SQLAlchemy's per-value bind
-    processing was most of the time of storing a large upload and of rewriting the attendance table."""
-    cols = [c for c in columns if c in frame.columns]
-    dialect = conn.dialect.name
-    for start in range(0, len(frame), INSERT_CHUNK_ROWS):
-        chunk = frame.iloc[start:start + INSERT_CHUNK_ROWS]
-        if dialect == "sqlite":
-            _insert_sqlite(conn, table, chunk, cols, constants)
-        elif dialect == "postgresql":
-            _copy_postgres(conn, table, chunk, cols, constants)
-        else:
-            rows = frame_rows(chunk, cols)
-            if constants:
-                for row in rows:
-                    row.update(constants)
-            conn.execute(table.insert(), rows)
-    return len(frame)
-
-
-def _driver_columns(table: sa.Table, chunk: pd.DataFrame, cols: list[str], constants: Mapping[str, Any],
-                    datetime_text: str | None) -> tuple[list[str], list[list[Any]]]:
-    """Column names and per-column driver values (constants repeated); datetimes as text when asked."""
-    names = [*cols, *constants]
-    values: list[list[Any]] = []
-    for name in cols:
-        column = chunk[name]
-        if datetime_text and isinstance(table.c[name].type, sa.DateTime):
-            stamps = pd.to_datetime(column)
-            if stamps.dt.tz is None:  # vectorised; the same text as strftime(datetime_text)
-                text = pd.Series(np.char.replace(np.datetime_as_string(stamps.to_numpy("datetime64[us]"), unit="us"),
-                                                 "T", " "), index=stamps.index, dtype=object)
-            else:
-                text = stamps.dt.strftime(datetime_text)
-            values.append(text.where(stamps.notna(), None).tolist())
-        else:
-            values.append(_column_values(column))
-    values += [[_clean(value)] * len(chunk) for value in constants.values()]
-    return names, values
-
-
-def _insert_sqlite(conn: Connection, table: sa.Table, chunk: pd.DataFrame, cols: list[str],
-                   constants: Mapping[str, Any]) -> None:
-    names, values = _driver_columns(table, chunk, cols, constants, _SQLITE_DATETIME)
-    rows = list(zip(*values, strict=True)) if values else []
-    if not rows:
-        return
-    quoted = ", ".join(f'"{n}"' for n in names)
-    conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join("?" * len(names))})', rows)
-
-
-def _copy_text(value: Any) -> str:
-    r"""One value in COPY's text format: \N for NULL, backslash escapes for the characters COPY reserves."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    text = value if isinstance(value, str) else repr(value) if isinstance(value, float) else str(value)
-    return (text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r"))
-
-
-def _copy_postgres(conn: Connection, table: sa.Table, chunk: pd.DataFrame, cols: list[str],
-                   constants: Mapping[str, Any]) -> None:
-    import io
-
-    names, values = _driver_columns(table, chunk, cols, constants, None)
-    if not values or not len(chunk):
-        return
-    buffer = io.StringIO()
-    for row in zip(*values, strict=True):
-        buffer.write("\t".join(_copy_text(v) for v in row))
-        buffer.write("\n")
-    buffer.seek(0)
-    quoted = ", ".join(f'"{n}"' for n in names)
-    with conn.connection.driver_connection.cursor() as cursor:  # the same transaction as `conn`
-        cursor.copy_expert(f'COPY "{table.name}" ({quoted}) FROM STDIN WITH (FORMAT text)', buffer)
-
-
 def find_upload(conn: Connection, sha256: str) -> Mapping[str, Any] | None:
     row = conn.execute(sa.select(uploads).where(uploads.c.sha256 == sha256)).mappings().first()
     return dict(row) if row else None
@@ -355,7 +230,7 @@ def mark_rejected(conn: Connection, upload_id: int, reason: str) -> None:
     conn.execute(
         uploads.update()
         .where(uploads.c.upload_id == upload_id)
-        .values(status="rejected", reason=reason, platform=None, records=0)
+        .values(status="rejected", reason=reason, platform=None, records=0, records_version=None)
     )
 
 
@@ -367,7 +242,7 @@ def mark_held(conn: Connection, upload_id: int, reason: str, notes: list[str]) -
     conn.execute(
         uploads.update()
         .where(uploads.c.upload_id == upload_id)
-        .values(status="held", reason=reason, platform=None, records=0,
+        .values(status="held", reason=reason, platform=None, records=0, records_version=None,
                 ledger=json.dumps({"status": "waiting for event details", "notes": notes}))
     )
 
@@ -394,14 +269,12 @@ def store_parsed_upload(
     write_lock(conn)
     conn.execute(sa.delete(upload_records).where(upload_records.c.upload_id == upload_id))
     conn.execute(sa.delete(row_issues).where(row_issues.c.upload_id == upload_id))
-    insert_frame(conn, upload_records, records, RECORD_COLUMN_NAMES, upload_id=upload_id)
-    issues: list[dict[str, Any]] = []
+    kept = insert_frame_read_back(conn, upload_records, records, RECORD_COLUMN_NAMES, upload_id=upload_id)
+    version = uuid.uuid4().hex
     for kind, frame in (("excluded", excluded), ("quarantined", quarantined)):
-        for row in frame_rows(frame, ("source_row", "reason", "detail", "raw")):
-            row["raw"] = json.dumps(row.get("raw"), ensure_ascii=False, default=str)
-            issues.append({"upload_id": upload_id, "kind": kind, **row})
-    if issues:
-        conn.execute(row_issues.insert(), issues)
+        if len(frame):
+            insert_frame(conn, row_issues, _with_raw_json(frame), ("source_row", "reason", "detail", "raw"),
+                         upload_id=upload_id, kind=kind)
     previous = _ledger_of(conn, upload_id)
     ledger = {**ledger, **{k: previous[k] for k in EXPORT_LEDGER_KEYS if k in previous}}
     conn.execute(
@@ -417,31 +290,75 @@ def store_parsed_upload(
             rows_quarantined=int(ledger["rows_quarantined"]),
             records=int(ledger["records"]),
             ledger=json.dumps(ledger, default=str),
+            records_version=version,
         )
     )
+    if kept is not None:
+        kept_records.keep(version, _in_load_order(kept))
+
+
+def _with_raw_json(issues: pd.DataFrame) -> pd.DataFrame:
+    """Row issues with each row's original cells as JSON text (`null` when there are none), as stored."""
+    raw = issues["raw"].tolist() if "raw" in issues.columns else [None] * len(issues)
+    return issues.assign(raw=[json.dumps(_clean(cells), ensure_ascii=False, default=str) for cells in raw])
+
+
+# The order records are loaded in: total within an upload (event_id and attendee_key are unique there).
+_LOAD_ORDER = ("source_row", "event_id", "attendee_key")
+_MISSING_PER_QUERY = 500  # upload ids per IN (...) when reading records that were not kept
+
+
+def _in_load_order(columns: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """One upload's kept columns sorted as `load_upload_records` orders them (text as SQLite's BINARY)."""
+    order = sorted(range(len(columns["upload_id"])), key=list(zip(*(columns[c] for c in _LOAD_ORDER),
+                                                                   strict=True)).__getitem__)
+    if order == list(range(len(order))):
+        return columns
+    return {name: [values[i] for i in order] for name, values in columns.items()}
 
 
 def load_upload_records(conn: Connection) -> pd.DataFrame:
-    """Every record of every accepted upload, with the upload id and when it was received."""
-    query = (
-        sa.select(upload_records, uploads.c.received_at)
-        .join(uploads, uploads.c.upload_id == upload_records.c.upload_id)
-        .where(uploads.c.status == "accepted")
-        .order_by(upload_records.c.upload_id, upload_records.c.source_row)
-    )
-    result = conn.execute(query)
-    frame = _frame_of(result.fetchall(), list(result.keys()))
-    if frame.empty:
-        frame = pd.DataFrame(columns=["upload_id", *RECORD_COLUMN_NAMES, "received_at"])
-    return frame
+    """Every record of every accepted upload, with the upload id and when it was received, ordered by upload,
+    source row, event and attendee.
+
+    An upload this process stored, still at the version it wrote, comes from `kept_records` instead of being
+    read back: the same values, and the frame is built from all of them at once as from one query."""
+    accepted = conn.execute(sa.select(uploads.c.upload_id, uploads.c.received_at, uploads.c.records_version)
+                            .where(uploads.c.status == "accepted").order_by(uploads.c.upload_id)).all()
+    kept = {int(row.upload_id): kept_records.recall(row.records_version) for row in accepted}
+    read = _read_upload_records(conn, [upload_id for upload_id, columns in kept.items() if columns is None])
+    names = ["upload_id", *RECORD_COLUMN_NAMES]
+    merged: dict[str, list[Any]] = {name: [] for name in [*names, "received_at"]}
+    for row in accepted:
+        columns = kept[int(row.upload_id)] or read.get(int(row.upload_id))
+        if not columns:
+            continue
+        for name in names:
+            merged[name].extend(columns[name])
+        merged["received_at"].extend([row.received_at] * len(columns["upload_id"]))
+    if not merged["upload_id"]:
+        return pd.DataFrame(columns=["upload_id", *RECORD_COLUMN_NAMES, "received_at"])
+    return pd.DataFrame(merged)
 
 
-def _frame_of(rows: list[Any], columns: list[str]) -> pd.DataFrame:
-    """`DataFrame.from_records(rows, columns=columns)` for SQLAlchemy rows, built column by column: the same
-    frame, without pandas probing each Row object (a third of loading 100k stored records)."""
-    if not rows:
-        return pd.DataFrame.from_records(rows, columns=columns)
-    return pd.DataFrame({name: list(values) for name, values in zip(columns, zip(*rows, strict=True), strict=True)})
+def _read_upload_records(conn: Connection, upload_ids: list[int]) -> dict[int, dict[str, list[Any]]]:
+    """The stored records of these uploads, per upload, columns in load order."""
+    found: dict[int, dict[str, list[Any]]] = {}
+    for start in range(0, len(upload_ids), _MISSING_PER_QUERY):
+        chosen = upload_ids[start:start + _MISSING_PER_QUERY]
+        query = (sa.select(upload_records).where(upload_records.c.upload_id.in_(chosen))
+                 .order_by(upload_records.c.upload_id, *(upload_records.c[c] for c in _LOAD_ORDER)))
+        keys, columns = read_columns(conn, query)
+        if not columns:
+            continue
+        ids = columns[keys.index("upload_id")]
+        start_row = 0
+        for end_row in range(1, len(ids) + 1):
+            if end_row == len(ids) or ids[end_row] != ids[start_row]:
+                found[int(ids[start_row])] = {key: values[start_row:end_row] for key, values in zip(keys, columns,
+                                                                                                   strict=True)}
+                start_row = end_row
+    return found
 
 
 # Keys of an upload's ledger (JSON) that the scoring run writes, not the parse: kept when the upload is re-parsed.
@@ -534,9 +451,19 @@ def load_row_issues(conn: Connection, kind: str | None = None) -> pd.DataFrame:
 
 
 def replace_attendance(conn: Connection, merged: pd.DataFrame) -> None:
+    """Rewrites the whole attendance table. On SQLite its secondary indexes are dropped for the insert and
+    built again after it, in the same transaction (a crash rolls all of it back): one sorted build instead of
+    100k random index inserts."""
     write_lock(conn)
     conn.execute(sa.delete(attendance))
+    present = ({index["name"] for index in sa.inspect(conn).get_indexes(attendance.name)}
+               if conn.dialect.name == "sqlite" and len(merged) else set())
+    rebuilt = [index for index in attendance.indexes if index.name in present]  # (a warehouse before 0002 has none)
+    for index in rebuilt:
+        index.drop(conn)
     insert_frame(conn, attendance, merged, RECORD_COLUMN_NAMES)
+    for index in rebuilt:
+        index.create(conn)
 
 
 def store_scores(conn: Connection, as_of: Any, scores: pd.DataFrame, trends: pd.DataFrame) -> int:
@@ -545,25 +472,22 @@ def store_scores(conn: Connection, as_of: Any, scores: pd.DataFrame, trends: pd.
     day = pd.Timestamp(as_of).date()
     trend_by_customer = dict(zip(trends["customer_id"], trends["trend"], strict=False)) if len(trends) else {}
     conn.execute(sa.delete(engagement_scores).where(engagement_scores.c.as_of == day))
-    now = _now()
     component_cols = [c for c in scores.columns if c not in {"customer_id", "score", "band", "as_of"}]
-    rows = []
-    for record in scores.to_dict(orient="records"):
-        components = {c: _clean(record.get(c)) for c in component_cols}
-        rows.append(
-            {
-                "as_of": day,
-                "customer_id": record["customer_id"],
-                "score": _clean(record.get("score")),
-                "band": record.get("band") or "Not scored",
-                "trend": trend_by_customer.get(record["customer_id"]),
-                "components": json.dumps(components, default=str),
-                "computed_at": now,
-            }
-        )
-    if rows:
-        conn.execute(engagement_scores.insert(), rows)
-    return len(rows)
+    values = {c: _column_values(scores[c]) for c in component_cols}  # `_clean` of each cell, column-wise
+    components = [json.dumps(dict(zip(component_cols, cells, strict=True)), default=str)
+                  for cells in zip(*values.values(), strict=True)] if component_cols else ["{}"] * len(scores)
+    rows = pd.DataFrame({
+        "customer_id": scores["customer_id"],
+        "score": scores["score"] if "score" in scores.columns else None,
+        "band": [band or "Not scored" for band in _column_values(scores["band"])]
+        if "band" in scores.columns else "Not scored",
+        "trend": scores["customer_id"].map(trend_by_customer).astype(object),
+        "components": components,
+        "computed_at": pd.Series([_now()] * len(scores), index=scores.index, dtype=object),
+    })
+    insert_frame(conn, engagement_scores, rows, [c.name for c in engagement_scores.columns if c.name != "as_of"],
+                 as_of=day)
+    return len(scores)
 
 
 def load_score_history(conn: Connection, customer_id: str | None = None) -> pd.DataFrame:

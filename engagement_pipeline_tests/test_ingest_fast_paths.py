@@ -1,0 +1,155 @@
+"""The ingest fast paths give exactly what the pandas code they replace gives, on awkward input.
+
+Why: folding, row pre-checks and column parsing were rewritten with numpy reductions and per-distinct-value
+work (issue 11, throughput); the golden files pin the fixtures, and these pin the cases a fixture may not
+hold: nulls in first-value columns, fractional minutes whose sum depends on the order of addition, repeated
+people across events, every role.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engagement_pipeline.ingest import collector as collector_module
+from engagement_pipeline.ingest import common
+from engagement_pipeline.ingest.canonical import CANONICAL_COLUMNS, CanonicalAttendance
+from engagement_pipeline.ingest.common import (
+    clean,
+    parse_count,
+    parse_datetime,
+    parse_feedback,
+    parse_flag,
+    parse_minutes,
+)
+from engagement_pipeline.ingest.ledger import quarantine_oversized_keys
+from engagement_pipeline.ingest.result import ParsedUpload, row_counts
+
+
+def _columns(seed: int, rows: int) -> dict[str, np.ndarray]:
+    """Canonical record columns as `Collector._records` builds them, with many duplicates to fold."""
+    rng = np.random.default_rng(seed)
+    people = [f"p{i}@x.io" for i in range(max(2, rows // 3))]
+    events = ["2026-03-01-launch", "2026-03-02-demo", "2026-03-01-launch-2"]
+    maybe = lambda values: np.array([v if rng.random() > 0.4 else None for v in values], dtype=object)  # noqa: E731
+    keys = rng.choice(people, rows)
+    event = rng.choice(events, rows)
+    attended = rng.random(rows) > 0.3
+    minutes = np.where(attended, rng.choice([0.1, 0.2, 0.3, 1 / 3, 7.0, 12.5, 1e-9], rows), 0.0)
+    return {
+        "event_id": event.astype(object), "event_name": np.array([e[11:] for e in event], dtype=object),
+        "event_type": rng.choice(["webinar", "training"], rows).astype(object),
+        "event_date": pd.to_datetime([e[:10] for e in event]).to_numpy(),
+        "platform": np.full(rows, "zoom_webinar", dtype=object), "attendee_key": keys.astype(object),
+        "attendee_email": keys.astype(object), "attendee_name": maybe([f"Name {k}" for k in keys]),
+        "company": maybe([f"Co {i}" for i in rng.integers(0, 5, rows)]),
+        "registered": rng.random(rows) > 0.5, "attended": attended, "minutes_attended": minutes,
+        "questions_asked": rng.integers(0, 4, rows), "polls_answered": rng.integers(0, 4, rows),
+        "feedback_submitted": rng.random(rows) > 0.5,
+        "role": rng.choice(["attendee", "panelist", "speaker", "host"], rows).astype(object),
+        "source_file": np.full(rows, "f.csv", dtype=object),
+        "source_row": rng.permutation(np.arange(2, rows + 2)).astype(np.int64), "rows_folded": np.ones(rows, np.int64),
+    }
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("whole_minutes", [False, True])
+def test_fold_by_sorting_equals_the_groupby(seed: int, whole_minutes: bool, monkeypatch: pytest.MonkeyPatch
+                                            ) -> None:
+    columns = _columns(seed, rows=5 + seed * 17)
+    if whole_minutes:
+        columns["minutes_attended"] = np.round(columns["minutes_attended"] * 10)
+    order = np.argsort(columns["source_row"], kind="stable")
+    grouped = collector_module._fold_grouped(pd.DataFrame({c: v[order] for c, v in columns.items()}))
+    monkeypatch.setattr(collector_module, "_fold_grouped", None)  # the fast path must not hand over
+    fast = collector_module._fold(columns)
+    assert list(fast.columns) == list(CANONICAL_COLUMNS)
+    pd.testing.assert_frame_equal(CanonicalAttendance.validate(fast), CanonicalAttendance.validate(grouped),
+                                  check_exact=True)
+
+
+def test_fold_without_duplicates_keeps_every_row_in_source_order() -> None:
+    columns = _columns(3, rows=4)
+    columns["attendee_key"] = columns["attendee_email"] = np.array(["a@x.io", "b@x.io", "c@x.io", "d@x.io"],
+                                                                    dtype=object)
+    fast = collector_module._fold(columns)
+    assert fast["source_row"].tolist() == sorted(columns["source_row"].tolist())
+    assert fast["rows_folded"].tolist() == [1, 1, 1, 1]
+
+
+_CELLS = ["", "--", " 12 ", "12", "1h 2m", "abc", "Yes", "no", "NA", "2025-03-04", "Mar 4, 2025 10:00 AM", "0:40:00",
+          "-3", "1e400", "  ", "ñ", "1,5"]
+
+
+@pytest.mark.parametrize("parse_cell", [parse_minutes, parse_count, parse_flag, parse_feedback, parse_datetime, clean],
+                         ids=lambda f: f.__name__)
+def test_parse_cells_by_codes_equals_parsing_each_cell(parse_cell: Callable[[str], object]) -> None:
+    rng = np.random.default_rng(7)
+    values = pd.Series(rng.choice(np.array(_CELLS, dtype=object), 200), index=rng.permutation(400)[:200],
+                       dtype=object)
+    fast, fast_errors = common.parse_cells(values, parse_cell)
+    slow, slow_errors = common._parse_each(values, parse_cell)
+    pd.testing.assert_series_equal(fast, slow, check_exact=True)
+    pd.testing.assert_series_equal(fast_errors, slow_errors, check_exact=True)
+    assert fast_errors.notna().any() or parse_cell in (parse_flag, parse_feedback, clean)
+
+
+def test_either_first_error_and_full_names_equal_the_pandas_expressions() -> None:
+    index = pd.Index([5, 3, 9, 11], name="source_row")
+    first = pd.Series(["a", None, np.nan, ""], index=index, dtype=object, name="email")
+    fallback = pd.Series(["x", "y", None, "z"], index=index, dtype=object)
+    pd.testing.assert_series_equal(common.either(first, fallback), first.where(first.notna(), fallback))
+    shifted = fallback.set_axis([3, 5, 9, 11])  # other rows: aligned by pandas as before
+    pd.testing.assert_series_equal(common.either(first, shifted), first.where(first.notna(), shifted))
+    pd.testing.assert_series_equal(common.first_error(first, fallback, shifted),
+                                   first.where(first.notna(), fallback).where(lambda s: s.notna(), shifted))
+    names = pd.Series([" Ann", "", "--", "Bo "], index=index, dtype=object)
+    lasts = pd.Series(["Lee", "", "", " "], index=index, dtype=object)
+    pd.testing.assert_series_equal(common.full_names(names, lasts),
+                                   common.clean_column(names.astype(str) + " " + lasts.astype(str)))
+
+
+@pytest.mark.parametrize(("key", "moved"), [("a" * 1024, False), ("a" * 1025, True), ("😀" * 256, False),
+                                            ("😀" * 257, True), ("é" * 512, False), ("é" * 513, True)])
+def test_only_keys_over_the_byte_limit_are_quarantined(key: str, moved: bool) -> None:
+    columns = _columns(1, rows=2)
+    columns["attendee_key"] = np.array([key, "b@x.io"], dtype=object)
+    columns["attendee_email"] = np.array([None, "b@x.io"], dtype=object)
+    records = CanonicalAttendance.validate(collector_module._fold(columns))
+    parsed = quarantine_oversized_keys(ParsedUpload("zoom_webinar", records, rows_read=2, rows_kept=2))
+    assert len(parsed.quarantined) == int(moved) and len(parsed.records) == 2 - int(moved)
+
+
+@pytest.mark.parametrize("with_rows", [False, True])
+def test_the_ledger_counts_equal_the_row_counts_groupby(with_rows: bool) -> None:
+    excluded = pd.DataFrame({"source_row": [2, 3, 4, 5], "reason": ["host", "bot", "host", None],
+                             "detail": ["a", "b", "c", "d"], "raw": [{}, {}, {}, {}]})
+    if with_rows:
+        excluded["rows"] = [2, None, 3, 1]
+    quarantined = excluded.iloc[:2].assign(reason="bad_email")
+    parsed = ParsedUpload("zoom_webinar", pd.DataFrame(), excluded=excluded, quarantined=quarantined,
+                          rows_read=20, rows_kept=20 - int(row_counts(excluded).sum() + row_counts(quarantined).sum()))
+    by_reason = row_counts(excluded).groupby(excluded["reason"]).sum().to_dict()
+    ledger = parsed.ledger
+    assert ledger["excluded_by_reason"] == {str(k): int(v) for k, v in sorted(by_reason.items())}
+    assert ledger["rows_excluded"] == int(row_counts(excluded).sum())
+    assert ledger["rows_quarantined"] == int(row_counts(quarantined).sum())
+    assert ledger["balanced"] is True
+
+
+_HEADER_CELLS = ["", " ", "Name", "  Join  Time ", "\tIn-Meeting\nDuration", "E-mail\x1c", "Ｎａｍｅ", "\ufeffEmail",
+                 "Duração na reunião", "a\u00a0b", "x\x0by", "MiXeD Case ", "\u3000Topic"]
+
+
+def test_header_and_blank_shortcuts_equal_the_general_rules() -> None:
+    for cell in _HEADER_CELLS:  # NFKC, \s+ collapsed, trimmed, lower-cased: the ASCII shortcut must agree
+        folded = unicodedata.normalize("NFKC", cell.replace("\ufeff", ""))
+        assert common.norm_header(cell) == re.sub(r"\s+", " ", folded).strip().lower(), repr(cell)
+    for first in _HEADER_CELLS:
+        for row in ([first], [first, ""], [first, "x"], []):
+            assert common.is_blank(row) == (not any(c.strip() for c in row)), row
