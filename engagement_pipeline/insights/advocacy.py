@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from engagement_pipeline.config import DEMO_ORGANISER_DOMAIN, ScoringConfig
@@ -37,8 +38,10 @@ def customer_rows(attendance: pd.DataFrame, internal_domains: frozenset[str] = I
     rows = attendance.loc[attendance["attended"].astype(bool) & attendance["customer_id"].notna()]
     rows = rows.loc[rows["role"] != "host"]
     emails = rows["attendee_email"].astype(object).where(rows["attendee_email"].notna(), "")
-    domain = emails.str.split("@").str[-1]
-    rows = rows.loc[~domain.str.lower().isin(internal_domains)].copy()
+    codes, uniques = pd.factorize(emails)  # each distinct address judged once
+    internal = np.array([isinstance(e, str) and e.split("@")[-1].lower() in internal_domains for e in uniques],
+                        dtype=bool)
+    rows = rows.loc[~internal[codes]].copy()
     rows["event_date"] = pd.to_datetime(rows["event_date"])
     if as_of is not None:
         end = pd.Timestamp(as_of)
@@ -147,7 +150,8 @@ def advocacy_candidates(scores: pd.DataFrame, trends: pd.DataFrame, attendance: 
         return pd.DataFrame(columns=list(ADVOCACY_COLUMNS))
     as_of = pd.Timestamp(as_of if as_of is not None else chosen["as_of"].iloc[0])
     rows = customer_rows(attendance, internal_domains, as_of, window)
-    people = people_engagement(rows)
+    # Champions are looked up for the candidates only, and each customer's from its own people alone.
+    people = people_engagement(rows.loc[rows["customer_id"].isin(chosen["customer_id"])])
     crm = customers.set_index("customer_id") if customers is not None else None
     medians = {k: crm[k].median() for k in ("arr", "usage_health") if k in crm} if crm is not None else {}
     # One pass: every per-customer figure is one groupby over the window's rows, joined by customer id, so

@@ -60,14 +60,17 @@ def _is_internal(email: object, internal_domains: frozenset[str]) -> bool:
 
 
 def _signals(c: dict, event_type: str, topic_events: int, topics: list[str],
-             as_of: pd.Timestamp) -> list[tuple[float, str]]:
+             as_of: pd.Timestamp, since: pd.Timestamp | None = None) -> list[tuple[float, str]]:
+    """The reasons to invite customer `c` to an event of `event_type`, each with its weight. `since`: its
+    `customer_since` as a timestamp (parsed here when not given: the caller parses each customer's once)."""
     found: list[tuple[float, str]] = []
     if topic_events:
         found.append((float(topic_events), f"attended {topic_events} event{'s' * (topic_events != 1)} on "
                       f"{', '.join(topics)}"))
     if event_type == "training":
-        since = pd.to_datetime(c["customer_since"]) if pd.notna(c.get("customer_since")) else None
-        if since is not None and since >= as_of - pd.Timedelta(days=90):
+        if since is None:
+            since = _since(c)
+        if since is not None and since >= as_of - ONBOARDING:
             found.append((3.0, f"new customer since {since:%Y-%m-%d}: onboarding training"))
         if pd.notna(c["depth"]) and c["depth"] < 0.34:
             found.append((1.0, f"little participation so far (depth {c['depth']:.2f}): hands-on training"))
@@ -77,6 +80,13 @@ def _signals(c: dict, event_type: str, topic_events: int, topics: list[str],
     if c["trend"] == "declining":
         found.append((1.5, "declining engagement: re-engage"))
     return found
+
+
+ONBOARDING = pd.Timedelta(days=90)  # a customer this new gets onboarding training
+
+
+def _since(c: dict) -> pd.Timestamp | None:
+    return pd.to_datetime(c["customer_since"]) if pd.notna(c.get("customer_since")) else None
 
 
 class _Reach:
@@ -103,16 +113,20 @@ class _Reach:
         self.positions = people.groupby("customer_id", sort=False).indices  # customer -> its people, in order
         self.names, self.emails = people["attendee_name"].to_numpy(), people["attendee_email"].to_numpy()
         self.rank = np.arange(len(people))
+        # The event-independent part of the order (most events, most recent, email), as one rank per person:
+        # `for_event` then sorts by (on-topic count, this rank), which is the four-key sort, ties included.
+        base = people.sort_values(["events", "last", "attendee_email"], ascending=[False, False, True])
+        self.base_rank = np.empty(len(people), dtype=np.int64)
+        self.base_rank[base.index.to_numpy()] = np.arange(len(base))
 
     def for_event(self, on_topic_events: set[str]) -> None:
         """Orders the attendees for one upcoming event (its on-topic past events): one bincount and one sort,
         kept as each person's rank; a customer's people are put in that order only when it is asked for."""
         on_rows = pd.Series(self.rows_event).isin(on_topic_events).to_numpy()
         on = np.bincount(self.row_person[on_rows], minlength=len(self.people))
-        ordered = (self.people.assign(on=on)
-                   .sort_values(["on", "events", "last", "attendee_email"], ascending=[False, False, False, True]))
+        ordered = np.lexsort((self.base_rank, -on))
         self.rank = np.empty(len(self.people), dtype=np.int64)
-        self.rank[ordered.index.to_numpy()] = np.arange(len(ordered))
+        self.rank[ordered] = np.arange(len(ordered))
 
     def contact(self, customer_id: object, taken: set[str]) -> tuple[object, str | None]:
         """Most on-topic attendee, else CRM champion, else any CRM contact; skipping anyone already listed.
@@ -177,6 +191,7 @@ def invitation_recommendations(upcoming: pd.DataFrame, attendance: pd.DataFrame,
     past = rows.drop_duplicates("event_id").set_index("event_id")["event_name"]
     customer_events = rows[["customer_id", "event_id"]].drop_duplicates()  # in row order, as `unique` gives
     reach = _Reach(rows, contacts, internal_domains)
+    since = [_since(c) for c in profiles]  # aligned with `profiles`
     records: list[dict] = []
     for ev in future.itertuples():
         wanted = list(ev.topics) if isinstance(ev.topics, (tuple, list)) else []
@@ -184,13 +199,14 @@ def invitation_recommendations(upcoming: pd.DataFrame, attendance: pd.DataFrame,
         hits = {eid: ts for eid, ts in hits.items() if ts}
         reach.for_event(set(hits))
         topic_events: dict[object, list[str]] = {}
-        for cid, eid in customer_events.loc[customer_events["event_id"].isin(hits)].itertuples(index=False):
+        on_topic = customer_events.loc[customer_events["event_id"].isin(hits)]
+        for cid, eid in zip(on_topic["customer_id"].tolist(), on_topic["event_id"].tolist(), strict=True):
             topic_events.setdefault(cid, []).append(eid)
         candidates = []
-        for c in profiles:
+        for c, c_since in zip(profiles, since, strict=True):
             mine = topic_events.get(c["customer_id"], [])
             topics = [t for t in wanted if any(t in hits[e] for e in mine)]
-            found = _signals(c, ev.event_type, len(mine), topics, as_of_ts)
+            found = _signals(c, ev.event_type, len(mine), topics, as_of_ts, c_since)
             if found:
                 weight = spread ** per_customer.get(c["customer_id"], 0)
                 candidates.append((sum(w for w, _ in found) * weight, "; ".join(t for _, t in found), c))

@@ -176,11 +176,7 @@ def ambiguous_names(names: set[str], index: CrmIndex) -> set[str]:
     """Normalised names that more than one customer's name contains word for word ("acme" when "Acme Corp"
     and "Acme Analytics" are both customers): the evidence fits several customers, so a person decides.
     The word -> customers table is built once per index and each name is decided once (`CrmIndex.memo`)."""
-    holders = index.remembered("word holders")
-    if not holders and index.names:
-        for position, customer_name in enumerate(index.names):
-            for word in customer_name.split():
-                holders.setdefault(word, set()).add(position)
+    holders = index.word_holders()
     known = index.remembered("ambiguous")
     for name in names - known.keys():
         sets = [holders.get(word, set()) for word in name.split()]

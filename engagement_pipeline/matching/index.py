@@ -38,6 +38,15 @@ class CrmIndex:
         """The memo table for one kind of answer (created empty on first use)."""
         return self.memo.setdefault(kind, {})
 
+    def word_holders(self) -> dict[str, set[int]]:
+        """word -> positions (in `names`) of the customer names holding it; built once per index."""
+        holders = self.remembered("word holders")
+        if not holders and self.names:
+            for position, customer_name in enumerate(self.names):
+                for word in customer_name.split():
+                    holders.setdefault(word, set()).add(position)
+        return holders
+
     @classmethod
     def for_crm(cls, crm: Crm) -> CrmIndex:
         """`build`, once per CRM content: matching a batch of uploads and then the merged history used to
@@ -78,8 +87,9 @@ class CrmIndex:
         }
         people: dict[str, set[str]] = defaultdict(set)
         for cid, name in zip(contacts["customer_id"], contacts["name"], strict=True):
-            if isinstance(name, str) and normalise_person_name(name):
-                people[str(cid)].add(normalise_person_name(name))
+            person = normalise_person_name(name) if isinstance(name, str) else ""
+            if person:
+                people[str(cid)].add(person)
         labels = {
             cid: tuple(compact(parse_domain(d).label) for d in domains if not is_personal_domain(d))
             for cid, domains in zip(ids, customers["domains"], strict=True)

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from rapidfuzz import fuzz, process
 
 from engagement_pipeline.ingest.canonical import normalise_person_name
 
@@ -48,18 +47,35 @@ class Suggester:
 
     def _name_hits(self, names: list[str]) -> dict[str, list[Hit]]:
         similar = fuzzy.score_matrix(names, self.index.names)
-        shared = (process.cdist(names, self.index.names, scorer=fuzz.token_set_ratio, dtype=np.float32, workers=-1)
-                  if names and self.index.names else np.zeros_like(similar))
         out: dict[str, list[Hit]] = {}
-        for name, scores, words in zip(names, similar, shared, strict=True):
+        for name, scores in zip(names, similar, strict=True):
             close = np.flatnonzero(scores >= SUGGEST_MIN_NAME_SCORE)
-            contained = np.flatnonzero((scores < SUGGEST_MIN_NAME_SCORE) & (words == 100)) if len(
+            contained = np.flatnonzero((scores < SUGGEST_MIN_NAME_SCORE) & self._word_set_related(name)) if len(
                 name) >= fuzzy.MIN_NAME_LENGTH else np.empty(0, dtype=int)
             hits = [(self.index.customer_ids[i], float(scores[i]) / 100, "company name similar") for i in close]
             hits += [(self.index.customer_ids[i], float(scores[i]) / 100, "company name shares words")
                      for i in contained]
             out[name] = sorted(hits, key=lambda h: -h[1])[: self.limit * 3]
         return out
+
+    def _word_set_related(self, name: str) -> np.ndarray:
+        """Per customer name, whether one name's words are all among the other's: where rapidfuzz's
+        `token_set_ratio` is 100 (for normalised names: words of [a-z0-9] split by single spaces).
+
+        Found through the word -> customer names table instead of scoring every name against every customer
+        (0.9 CPU s for 300 unmatched names x 3,000 customers at 100k records); `test_review_words.py` checks
+        it against rapidfuzz."""
+        related = np.zeros(len(self.index.names), dtype=bool)
+        words = set(name.split())
+        holders = self.index.word_holders()
+        sharing = [holders.get(word, set()) for word in words]
+        if not words or not all(sharing):
+            superset: set[int] = set()
+        else:
+            superset = set.intersection(*sharing)  # customer names holding all of this name's words
+        subset = {p for p in set().union(*sharing) if words.issuperset(self.index.names[p].split())}
+        related[list(superset | subset)] = True
+        return related
 
     def _label_hits(self, labels: list[str]) -> dict[str, list[Hit]]:
         owners = [(cid, lab) for cid, labs in self.index.domain_labels.items() for lab in labs if lab]

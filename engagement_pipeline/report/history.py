@@ -5,8 +5,9 @@ is recomputed: the same scoring function, as of the first of each of the last `m
 scoring date), on the attendance and events known up to that day. It is what the score *was*, given today's
 files, which is what a CSM wants a trend line to show.
 
-Cost: a scoring of every customer per date (~0.2 CPU s each at 100k records). The scoring date's own scores
-are the run's `engagement_scores`, passed in as `latest` rather than computed a second time.
+Cost: a scoring of every customer per date, the per-row work shared by all dates (`score_on_dates`). The
+scoring date's own scores are the run's `engagement_scores`, passed in as `latest` rather than computed a
+second time.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import date
 import pandas as pd
 
 from engagement_pipeline.config import ScoringConfig
-from engagement_pipeline.scoring import score_customers
+from engagement_pipeline.scoring.composite import score_on_dates
 
 
 def history_dates(as_of: date, months: int = 6) -> list[date]:
@@ -35,18 +36,16 @@ def score_history(attendance: pd.DataFrame, events_held: pd.DataFrame, customers
     instead of scoring every customer once more; the same figures, since scoring already counts only the
     attendance and events up to its date."""
     config = config or ScoringConfig()
-    att_day = pd.to_datetime(attendance["event_date"]) if len(attendance) else pd.Series(dtype="datetime64[ns]")
-    ev_day = pd.to_datetime(events_held["event_date"]) if len(events_held) else pd.Series(dtype="datetime64[ns]")
     found: dict[str, list[tuple[date, float]]] = {}
     if customers.empty or (names is not None and not names):
         return found
-    for day in history_dates(as_of, months):
-        cutoff = pd.Timestamp(day)
-        if latest is not None and day == as_of:
-            scores = latest
-        else:  # all customers: scores are relative
-            scores = score_customers(attendance.loc[att_day <= cutoff], events_held.loc[ev_day <= cutoff],
-                                     customers, contacts, day, config)
+    days = history_dates(as_of, months)
+    # All customers, every date: scores are relative. The scoring date's are the run's when given.
+    rescored = [d for d in days if latest is None or d != as_of]
+    by_day = dict(zip(rescored, score_on_dates(attendance, events_held, customers, contacts, rescored, config),
+                      strict=True))
+    for day in days:
+        scores = by_day.get(day, latest)
         for name, score in zip(scores["customer_name"], scores["score"], strict=True):
             if pd.notna(score) and (names is None or str(name) in names):
                 found.setdefault(str(name), []).append((day, float(score)))

@@ -40,6 +40,8 @@ TREND_FILLS = {"declining": "F8CBAD", "rising": "C6EFCE"}
 
 def safe_value(value: object) -> object:
     """A value openpyxl can store that Excel will never evaluate: formula-like text gets a leading quote."""
+    if type(value) is str:  # most cells: what the last line does for text, without the checks before it
+        return neutralise(value)
     if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, pd.Timestamp):
@@ -62,9 +64,11 @@ def _sheet_title(title: str, used: set[str]) -> str:
 
 
 def _write(ws, frame: pd.DataFrame) -> None:
-    ws.append([safe_value(str(c)) for c in frame.columns])
-    for row in frame.itertuples(index=False):
-        ws.append([safe_value(v) for v in row])
+    header = [safe_value(str(c)) for c in frame.columns]
+    rows = [[safe_value(v) for v in row] for row in frame.itertuples(index=False)]
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
     for c in ws[1]:
         c.font = Font(bold=True)
     ws.freeze_panes = "A2"
@@ -90,9 +94,11 @@ def _write(ws, frame: pd.DataFrame) -> None:
                 f"{col}2:{col}{last}",
                 FormulaRule(formula=[f'ISNUMBER(SEARCH("{word}",{col}2))'], fill=PatternFill(
                     start_color=colour, end_color=colour, fill_type="solid")))
-    for idx, column in enumerate(ws.iter_cols(), start=1):
-        longest = max((len(str(c.value)) for c in column if c.value is not None), default=0)
-        ws.column_dimensions[get_column_letter(idx)].width = min(MAX_WIDTH, max(8, longest + 2))
+    # Widths from the values written (a cell holds the value appended), not by visiting every cell again.
+    for idx in range(ws.max_column):
+        longest = max((len(str(row[idx])) for row in (header, *rows) if idx < len(row) and row[idx] is not None),
+                      default=0)
+        ws.column_dimensions[get_column_letter(idx + 1)].width = min(MAX_WIDTH, max(8, longest + 2))
 
 
 def write_workbook(report: EngagementReport, path: Path) -> Path:

@@ -21,6 +21,7 @@ a flat 12-month share kept such customers at 76-82 while their engagement was a 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import numpy as np
@@ -31,6 +32,9 @@ from engagement_pipeline.scoring import components as comp
 
 NA, ZERO, SCORED = "not_applicable", "zero", "scored"
 DEFAULT_CONFIG = ScoringConfig()  # frozen: safe to share as the default argument
+# The attendance columns `score_customers` reads from each attended row.
+SCORED_COLUMNS = ("attendee_key", "minutes_attended", "questions_asked", "polls_answered", "feedback_submitted",
+                  "role")
 SCORE_COLUMNS: tuple[str, ...] = (
     "customer_id", "customer_name", "as_of", "score", "band", "rank", *COMPONENTS,
     *(f"{c}_status" for c in COMPONENTS), *(f"contrib_{c}" for c in COMPONENTS), "weakest_component",
@@ -98,9 +102,18 @@ def keys_held_since(table: pd.DataFrame, key: str, since: pd.Series) -> pd.Serie
     return held_since(table.groupby(key)["event_day"].max(), since)
 
 
-def attended_rows(attendance: pd.DataFrame, events: pd.DataFrame, cust: pd.DataFrame) -> pd.DataFrame:
-    """Attended rows of CRM customers at the given events, on or after each customer's since."""
-    rows = attendance.loc[attendance["attended"].eq(True) & attendance["customer_id"].notna()]
+def attended_rows(attendance: pd.DataFrame, events: pd.DataFrame, cust: pd.DataFrame,
+                  columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Attended rows of CRM customers at the given events, on or after each customer's since.
+
+    `columns`: the attendance columns the caller reads (all when None); the rows of a year of history are
+    copied and merged a few times here, and a score needs 8 of the 20-odd canonical columns."""
+    keep = attendance["attended"].eq(True) & attendance["customer_id"].notna()
+    if columns is not None:
+        wanted = dict.fromkeys(["customer_id", "event_id", *columns])
+        rows = attendance.loc[keep, [c for c in wanted if c in attendance.columns]]
+    else:
+        rows = attendance.loc[keep]
     rows = rows.drop(columns=["event_type", "event_date"], errors="ignore").assign(
         customer_id=lambda r: r["customer_id"].astype(str))
     rows = rows.merge(events[["event_id", "event_type", "event_day"]], on="event_id", how="inner")
@@ -150,47 +163,126 @@ def score_customers(attendance: pd.DataFrame, events: pd.DataFrame, customers: p
     """One row per CRM customer: score, band, rank, the five components with status and points, evidence."""
     day = as_of_day(as_of)
     cust = customer_frame(customers)
-    idx = cust.index
-    all_events = event_table(events, attendance, day)
+    window = _window(event_table(events, attendance, day), day, config)
+    return _score(_scored_rows(attendance, window, cust, config), window, cust, contacts, day, config)
+
+
+def score_on_dates(attendance: pd.DataFrame, events: pd.DataFrame, customers: pd.DataFrame,
+                   contacts: pd.DataFrame, days: list[date], config: ScoringConfig = DEFAULT_CONFIG,
+                   ) -> list[pd.DataFrame]:
+    """`score_customers` as of each of `days` on the attendance and events dated up to that day (the
+    report's score history): the same frames, with the per-row work done once.
+
+    Each date's attended rows are the rows of its window's events, so when every event has one date (in
+    all its attendance rows and in `events`), they are the rows of all dates' events (found, measured
+    and coded once) restricted to that window, in the same order; event facts are per event, and person
+    codes keep their order in any subset. Only the windows' weights and the per-customer groupings are
+    per date. Any event with two dates (or a missing or zoned date) is scored the plain way, date by date."""
+    att_day = pd.to_datetime(attendance["event_date"]) if len(attendance) else pd.Series(dtype="datetime64[ns]")
+    ev_day = pd.to_datetime(events["event_date"]) if len(events) else pd.Series(dtype="datetime64[ns]")
+    cutoffs = [pd.Timestamp(d) for d in days]
+    if not days or not _one_date_per_event(attendance, att_day, events, ev_day):
+        return [score_customers(attendance.loc[att_day <= c], events.loc[ev_day <= c], customers, contacts, d,
+                                config) for d, c in zip(days, cutoffs, strict=True)]
+    cust = customer_frame(customers)
+    last = max(cutoffs)
+    every = event_table(events.loc[ev_day <= last], attendance.loc[att_day <= last], as_of_day(last))
+    rows = _scored_rows(attendance.loc[att_day <= last], every, cust, config)
+    event_columns = attendance[[c for c in ("event_id", "event_type", "event_date") if c in attendance.columns]]
+    scores = []
+    for d, cutoff in zip(days, cutoffs, strict=True):
+        day = as_of_day(d)
+        window = _window(event_table(events.loc[ev_day <= cutoff], event_columns.loc[att_day <= cutoff], day),
+                         day, config)
+        scores.append(_score(rows.loc[rows["event_id"].isin(window["event_id"])], window, cust, contacts, day,
+                             config))
+    return scores
+
+
+def _one_date_per_event(attendance: pd.DataFrame, att_day: pd.Series, events: pd.DataFrame,
+                        ev_day: pd.Series) -> bool:
+    """Every event has one tz-naive date, the same in all its attendance rows and in `events` (which has
+    each event once): then a date cut keeps or drops an event's rows all together."""
+    if "event_id" not in attendance.columns or "event_id" not in events.columns:
+        return False
+    for day in (att_day, ev_day):
+        if not pd.api.types.is_datetime64_dtype(day) or getattr(day.dt, "tz", None) is not None or day.isna().any():
+            return False
+    if events["event_id"].duplicated().any():
+        return False
+    dates = pd.DataFrame({"event_id": attendance["event_id"].to_numpy(), "day": att_day.to_numpy()})
+    if dates["event_id"].isna().any() or dates.drop_duplicates()["event_id"].duplicated().any():
+        return False
+    known = pd.Series(ev_day.to_numpy(), index=events["event_id"].to_numpy())
+    firsts = dates.drop_duplicates("event_id").set_index("event_id")["day"]
+    both = firsts.index.intersection(known.index)
+    return bool((firsts.loc[both] == known.loc[both]).all())
+
+
+def _window(all_events: pd.DataFrame, day: pd.Timestamp, config: ScoringConfig) -> pd.DataFrame:
+    """The events of the scoring window, with their month and decay weight."""
     window = all_events.loc[all_events["event_day"] > day - pd.Timedelta(days=config.window_days)].copy()
     window["month"] = window["event_day"].dt.to_period("M")
     window["w"] = decay(window["event_day"], day, config.activity_half_life_days)
+    return window
+
+
+def _scored_rows(attendance: pd.DataFrame, events: pd.DataFrame, cust: pd.DataFrame,
+                 config: ScoringConfig) -> pd.DataFrame:
+    """The customers' attended rows at `events`, with their event's facts, integer codes and record depth:
+    everything per row that does not depend on the scoring date.
+
+    Events' facts by lookup (each event once in both tables), customers, events and people as integer codes:
+    the groupings in `_score` then hash numbers, not strings, and see the same rows in the same order, so every
+    sum is the one the string keys gave (`_codes`)."""
+    rows = attended_rows(attendance, events, cust, SCORED_COLUMNS)
+    capacity = _event_capacity(attendance, events).set_index("event_id")
+    rows = rows.join(capacity.reindex(rows["event_id"]).set_axis(rows.index))
+    rows = rows.assign(**_codes(rows, cust.index))
+    for col in ("minutes_attended", "questions_asked", "polls_answered"):
+        rows[col] = pd.to_numeric(rows[col], errors="coerce").fillna(0)
+    rows["feedback_submitted"] = rows["feedback_submitted"].eq(True)
+    rows["depth"] = comp.record_depth(rows, config.depth_time_weight, config.depth_question_weight,
+                                      config.depth_poll_weight, config.depth_feedback_weight)
+    return rows
+
+
+def _score(rows: pd.DataFrame, window: pd.DataFrame, cust: pd.DataFrame, contacts: pd.DataFrame,
+           day: pd.Timestamp, config: ScoringConfig) -> pd.DataFrame:
+    """`score_customers` from the window's events and their `_scored_rows`."""
+    idx = cust.index
     held = held_since(window["event_day"], cust["since"])
     held_w = weight_since(window["event_day"], window["w"], cust["since"])
     types_offered = keys_held_since(window, "event_type", cust["since"])
     month_w = window.groupby("month").agg(event_day=("event_day", "max"), w=("w", "max"))
     months_held_w = weight_since(month_w["event_day"], month_w["w"], cust["since"])
 
-    rows = attended_rows(attendance, window, cust)
-    rows = rows.merge(_event_capacity(attendance, window), on="event_id", how="left")
-    rows = rows.merge(window[["event_id", "w"]], on="event_id", how="left")
-    for col in ("minutes_attended", "questions_asked", "polls_answered"):
-        rows[col] = pd.to_numeric(rows[col], errors="coerce").fillna(0)
-    rows["feedback_submitted"] = rows["feedback_submitted"].eq(True)
-    rows["depth"] = comp.record_depth(rows, config.depth_time_weight, config.depth_question_weight,
-                                      config.depth_poll_weight, config.depth_feedback_weight)
+    rows = rows.assign(w=window.set_index("event_id")["w"].reindex(rows["event_id"]).to_numpy())
     rows["depth_w"] = rows["depth"] * rows["w"]
-    by = rows.groupby("customer_id")
-    ev = by.agg(events_attended=("event_id", "nunique"), users=("attendee_key", "nunique"),
-                attendances=("event_id", "size"), questions=("questions_asked", "sum"),
+    positions = pd.RangeIndex(len(idx))
+    by = rows.groupby("_customer")
+    ev = by.agg(events_attended=("_event", "nunique"), users=("_person", "nunique"),
+                attendances=("_event", "size"), questions=("questions_asked", "sum"),
                 feedback_count=("feedback_submitted", "sum"), last_attended=("event_day", "max"),
-                depth_sum=("depth_w", "sum"), depth_n=("w", "sum")).reindex(idx)
+                depth_sum=("depth_w", "sum"), depth_n=("w", "sum")).reindex(positions).set_axis(idx)
     counts = ["events_attended", "users", "attendances", "questions", "feedback_count"]
     ev[counts] = ev[counts].fillna(0).astype("int64")
-    speaking = rows.loc[rows["role"].isin(comp.SPEAKING_ROLES)].groupby("customer_id")["event_id"].nunique()
-    ev["speaker_events"] = speaking.reindex(idx).fillna(0).astype("int64")
-    distinct = rows.drop_duplicates(["customer_id", "event_id"])
-    attended_w = distinct.groupby("customer_id")["w"].sum().reindex(idx).fillna(0.0)
+    speaking = rows.loc[rows["role"].isin(comp.SPEAKING_ROLES)].groupby("_customer")["_event"].nunique()
+    ev["speaker_events"] = speaking.reindex(positions).fillna(0).astype("int64").to_numpy()
+    distinct = rows.drop_duplicates(["_customer", "_event"])
+    attended_w = distinct.groupby("_customer")["w"].sum().reindex(positions).fillna(0.0).set_axis(idx)
     if config.frequency_from_people:
         # "One of its people comes to an event", estimated from each person's own weighted share of the
         # events held (less noisy than the one bit per event "someone came"; docs/methods.md).
-        per_person = rows.drop_duplicates(["customer_id", "event_id", "attendee_key"]).groupby(
-            ["customer_id", "attendee_key"])["w"].sum()
+        per_person = rows.drop_duplicates(["_customer", "_event", "_person"]).groupby(
+            ["_customer", "_person"])["w"].sum()
+        per_person.index = idx[per_person.index.get_level_values(0)]  # each person's customer, in order
         attended_w = comp.any_person_rate(per_person, held_w) * held_w
-    type_counts = distinct.groupby(["customer_id", "event_type"])["w"].sum().unstack(fill_value=0.0)
-    months = distinct.assign(month=distinct["event_day"].dt.to_period("M")).drop_duplicates(["customer_id", "month"])
+    type_counts = distinct.groupby(["_customer", "event_type"])["w"].sum().unstack(fill_value=0.0)
+    type_counts.index = idx[type_counts.index]
+    months = distinct.assign(month=distinct["event_day"].dt.to_period("M")).drop_duplicates(["_customer", "month"])
     months_attended_w = (months.merge(month_w["w"].rename("mw"), left_on="month", right_index=True)
-                         .groupby("customer_id")["mw"].sum().reindex(idx).fillna(0.0))
+                         .groupby("_customer")["mw"].sum().reindex(positions).fillna(0.0).set_axis(idx))
     days_since = (day - ev["last_attended"]).dt.days
 
     # Pseudo-counts are in events "of average age": scaled by the customer's mean event weight, so the prior
@@ -225,6 +317,18 @@ def score_customers(attendance: pd.DataFrame, events: pd.DataFrame, customers: p
                             na_position="last").index
     out.loc[order, "rank"] = np.arange(1, len(out) + 1)
     return out.astype({"rank": "int64"})[list(SCORE_COLUMNS)].reset_index(drop=True)
+
+
+def _codes(rows: pd.DataFrame, customers: pd.Index) -> dict[str, np.ndarray]:
+    """`_customer` (position in `customers`), `_event` and `_person` as integer codes of the string keys.
+
+    People are numbered in sorted order of their keys, so a (customer, person) grouping lists each
+    customer's people in the order the strings sorted them (`any_person_rate` sums their terms in that
+    order); a missing key is NaN, which groupings leave out and `nunique` does not count, as before."""
+    person, _ = pd.factorize(rows["attendee_key"], sort=True)
+    return {"_customer": customers.get_indexer(rows["customer_id"]),
+            "_event": pd.factorize(rows["event_id"])[0],
+            "_person": np.where(person >= 0, person, np.nan)}
 
 
 def _event_capacity(attendance: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
