@@ -735,8 +735,10 @@ def test_advocacy_and_invitations_launched_from_the_ui_act_once(product: Running
     settings = Settings.from_env({"ENGAGEMENT_DATA_DIR": str(product.data), "ENGAGEMENT_DB_URL": product.warehouse_url})
     scored = run_pipeline(rest, settings=settings)
     # Issue 9: the demo's rising customers now score High too (recency-weighted activity) and join the
-    # candidates below the three planned advocates, who stay the top three by score.
-    assert list(scored.outputs["advocacy_candidates"]["customer_id"])[:3] == ["C030", "C075", "C074"]
+    # candidates below the three planned advocates, who stay the top three by score. Which of C074 and C075
+    # comes second depends on the day the demo is generated and scored (they can tie to a tenth), so the
+    # three are compared as a set; the opportunities below are ordered by customer id.
+    assert set(scored.outputs["advocacy_candidates"]["customer_id"][:3]) == {"C030", "C074", "C075"}
 
     advocacy = {"top_n": 3}
     _launch_and_wait(product, "create_advocacy_opportunities_job", "create_advocacy_opportunities", advocacy)
