@@ -1,0 +1,61 @@
+"""Fast paths of the engagement side give what the code they replaced gave, on awkward concrete inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from engagement_pipeline.ingest.attendance import _AGGREGATIONS, _merge_per_attendee, merge_platforms
+from engagement_pipeline.insights.recommendations import _Reach
+from engagement_pipeline_tests.test_attendance_merge import _row
+
+
+def _records(**dtypes: str) -> pd.DataFrame:
+    rows = [
+        _row(1, "eventbrite", "ana@acme.com", attended=True),
+        _row(1, "eventbrite", "bo@acme.com", company="Acme"),
+        _row(2, "zoom_meeting", "bo@acme.com", attended=True, minutes_attended=42.0, role="speaker"),
+        _row(2, "zoom_meeting", "cy@orbit.io", attended=True, minutes_attended=15.0, event_type="other"),
+        _row(2, "zoom_meeting", "dee@orbit.io", event_id="2026-06-01-webinar", event_name="Webinar",
+             event_date=pd.Timestamp("2026-06-01"), source_row=5, attendee_name=None),
+        _row(3, "zoom_meeting", "cy@orbit.io", questions_asked=3, source_row=1, role="host"),
+        _row(3, "zoom_meeting", "eve@orbit.io", event_id=None, source_row=9),  # a missing key: left out
+        _row(3, "zoom_meeting", "fay@orbit.io", rows_folded=2, polls_answered=4, source_row=4),
+    ]
+    return pd.DataFrame(rows).astype(dtypes)
+
+
+def _groupby(ordered: pd.DataFrame, role_rank: pd.Series) -> pd.DataFrame:
+    """The one groupby `merge_platforms` ran before the fast path."""
+    return ordered.assign(_role_rank=role_rank).groupby(["event_id", "attendee_key"], as_index=False,
+                                                        sort=False).agg(**_AGGREGATIONS)
+
+
+def test_merge_per_attendee_equals_the_groupby() -> None:
+    for records in (_records(), _records(attendee_name="str", company="str", attendee_email="str"),
+                    _records(registered=object),  # not bool: the groupby decides
+                    _records().drop_duplicates(["event_id", "attendee_key"]),  # no key repeated
+                    _records().iloc[[1, 2]]):  # every key repeated
+        ordered = records.sort_values(["upload_id", "source_row"], ascending=[False, True], kind="stable")
+        role_rank = pd.Series(np.arange(len(ordered)) % 4, index=ordered.index)
+        expected = _groupby(ordered, role_rank)
+        pd.testing.assert_frame_equal(_merge_per_attendee(ordered, role_rank, ["event_id", "attendee_key"]),
+                                      expected, check_exact=True)
+    merged = merge_platforms(_records())
+    assert merged["attendee_key"].tolist() == ["ana@acme.com", "bo@acme.com", "cy@orbit.io", "fay@orbit.io",
+                                               "dee@orbit.io"]
+    assert merged["role"].tolist() == ["attendee", "speaker", "attendee", "attendee", "attendee"]
+
+
+def test_reach_row_person_equals_the_key_lookup() -> None:
+    rows = pd.DataFrame({
+        "customer_id": ["C2", "C1", "C2", "C1", "C1"],
+        "attendee_email": ["zed@b.com", "ana@a.com", "amy@b.com", "ana@a.com", "bob@a.com"],
+        "attendee_name": ["Zed", "Ana", "Amy", "Ana", "Bob"], "event_id": ["e1", "e1", "e2", "e2", "e2"],
+        "event_date": pd.to_datetime(["2026-01-01", "2026-01-01", "2026-02-01", "2026-02-01", "2026-02-01"]),
+    })
+    contacts = pd.DataFrame({"customer_id": ["C1"], "name": ["Cat"], "email": ["cat@a.com"], "is_champion": [True]})
+    reach = _Reach(rows, contacts, frozenset())
+    keys = pd.MultiIndex.from_frame(reach.people[["customer_id", "attendee_email"]])
+    expected = keys.get_indexer(pd.MultiIndex.from_frame(rows[["customer_id", "attendee_email"]]))
+    assert reach.row_person.tolist() == expected.tolist() == [3, 0, 2, 0, 1]
