@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from engagement_pipeline.ingest.attendance import _AGGREGATIONS, _merge_per_attendee, merge_platforms
+from engagement_pipeline.insights.advocacy import customer_rows
 from engagement_pipeline.insights.recommendations import _Reach
 from engagement_pipeline_tests.test_attendance_merge import _row
 
@@ -59,3 +60,38 @@ def test_reach_row_person_equals_the_key_lookup() -> None:
     keys = pd.MultiIndex.from_frame(reach.people[["customer_id", "attendee_email"]])
     expected = keys.get_indexer(pd.MultiIndex.from_frame(rows[["customer_id", "attendee_email"]]))
     assert reach.row_person.tolist() == expected.tolist() == [3, 0, 2, 0, 1]
+
+
+def _customer_rows_before(attendance: pd.DataFrame, internal_domains: frozenset[str], as_of: object = None,
+                          window_days: int | None = None) -> pd.DataFrame:
+    """`customer_rows` as it was: a copy per filter."""
+    rows = attendance.loc[attendance["attended"].astype(bool) & attendance["customer_id"].notna()]
+    rows = rows.loc[rows["role"] != "host"]
+    emails = rows["attendee_email"].astype(object).where(rows["attendee_email"].notna(), "")
+    codes, uniques = pd.factorize(emails)
+    internal = np.array([isinstance(e, str) and e.split("@")[-1].lower() in internal_domains for e in uniques],
+                        dtype=bool)
+    rows = rows.loc[~internal[codes]].copy()
+    rows["event_date"] = pd.to_datetime(rows["event_date"])
+    if as_of is not None:
+        end = pd.Timestamp(as_of)
+        keep = rows["event_date"] <= end
+        if window_days is not None:
+            keep &= rows["event_date"] > end - pd.Timedelta(days=window_days)
+        rows = rows.loc[keep]
+    return rows
+
+
+def test_customer_rows_equals_the_filter_chain() -> None:
+    attendance = pd.DataFrame({
+        "attended": [True, True, False, True, True, True, 1],
+        "customer_id": ["C1", None, "C1", "C2", "C2", "C3", "C3"],
+        "role": ["attendee", "attendee", "attendee", "host", None, "speaker", "attendee"],
+        "attendee_email": ["a@x.com", "b@x.com", "c@x.com", "d@y.com", None, "e@Org.com", "f@x.com"],
+        "event_date": ["2026-01-05", "2026-02-01", "2026-03-01", "2026-04-01", "2025-01-01", "2026-05-01",
+                       "2026-06-30"],
+    }, index=[5, 5, 7, 1, 2, 3, 9])  # repeated labels
+    for as_of, window in ((None, None), ("2026-05-01", None), ("2026-05-01", 120), ("2020-01-01", 30)):
+        pd.testing.assert_frame_equal(customer_rows(attendance, frozenset({"org.com"}), as_of, window),
+                                      _customer_rows_before(attendance, frozenset({"org.com"}), as_of, window))
+    assert customer_rows(attendance.iloc[:0], frozenset()).empty

@@ -34,21 +34,27 @@ def _plural(n: int, word: str) -> str:
 
 def customer_rows(attendance: pd.DataFrame, internal_domains: frozenset[str] = INTERNAL_DOMAINS,
                   as_of: date | None = None, window_days: int | None = None) -> pd.DataFrame:
-    """Attended rows of matched customer people (never hosts or organiser staff), optionally windowed."""
-    rows = attendance.loc[attendance["attended"].astype(bool) & attendance["customer_id"].notna()]
-    rows = rows.loc[rows["role"] != "host"]
-    emails = rows["attendee_email"].astype(object).where(rows["attendee_email"].notna(), "")
-    codes, uniques = pd.factorize(emails)  # each distinct address judged once
+    """Attended rows of matched customer people (never hosts or organiser staff), optionally windowed.
+
+    One mask over the attendance and one copy of the rows it keeps (each distinct address judged once)."""
+    keep = (attendance["attended"].astype(bool) & attendance["customer_id"].notna()
+            & (attendance["role"] != "host")).to_numpy(dtype=bool, copy=True)
+    email = attendance["attendee_email"]
+    candidates = email.loc[keep]
+    codes, uniques = pd.factorize(candidates.astype(object).where(candidates.notna(), ""))
     internal = np.array([isinstance(e, str) and e.split("@")[-1].lower() in internal_domains for e in uniques],
                         dtype=bool)
-    rows = rows.loc[~internal[codes]].copy()
-    rows["event_date"] = pd.to_datetime(rows["event_date"])
+    keep[keep] = ~internal[codes]
+    days = pd.to_datetime(attendance["event_date"].loc[keep])
     if as_of is not None:
         end = pd.Timestamp(as_of)
-        keep = rows["event_date"] <= end
+        inside = days <= end
         if window_days is not None:
-            keep &= rows["event_date"] > end - pd.Timedelta(days=window_days)
-        rows = rows.loc[keep]
+            inside &= days > end - pd.Timedelta(days=window_days)
+        keep[keep] = inside.to_numpy()
+        days = days[inside.to_numpy()]
+    rows = attendance.loc[keep]
+    rows["event_date"] = days.array  # by position: the index may repeat labels
     return rows
 
 
