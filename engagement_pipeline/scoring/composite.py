@@ -186,16 +186,27 @@ def score_on_dates(attendance: pd.DataFrame, events: pd.DataFrame, customers: pd
                                 config) for d, c in zip(days, cutoffs, strict=True)]
     cust = customer_frame(customers)
     last = max(cutoffs)
-    every = event_table(events.loc[ev_day <= last], attendance.loc[att_day <= last], as_of_day(last))
-    rows = _scored_rows(attendance.loc[att_day <= last], every, cust, config)
+    upto_last = (att_day <= last).to_numpy()
+    known = attendance if upto_last.all() else attendance.loc[upto_last]  # no copy of every row when all count
+    every = event_table(events.loc[ev_day <= last], known, as_of_day(last))
+    rows = _scored_rows(known, every, cust, config)
+    # Each event's first attendance row, once: a date cut keeps or drops all rows of an event, so the first row
+    # of each event within any cut is its first row overall (what `event_table` keeps of the cut's rows).
     event_columns = attendance[[c for c in ("event_id", "event_type", "event_date") if c in attendance.columns]]
+    first = ~event_columns["event_id"].duplicated().to_numpy()
+    first_rows, first_days = event_columns.loc[first], att_day.to_numpy()[first]
+    # The window's rows by the rows' event codes, not by comparing every row's event id text per date.
+    row_event, row_events = pd.factorize(rows["event_id"])
+    row_events = pd.Index(row_events)
     scores = []
     for d, cutoff in zip(days, cutoffs, strict=True):
         day = as_of_day(d)
-        window = _window(event_table(events.loc[ev_day <= cutoff], event_columns.loc[att_day <= cutoff], day),
-                         day, config)
-        scores.append(_score(rows.loc[rows["event_id"].isin(window["event_id"])], window, cust, contacts, day,
-                             config))
+        seen = first_rows.loc[first_days <= cutoff.to_datetime64()]
+        window = _window(event_table(events.loc[ev_day <= cutoff], seen, day), day, config)
+        in_window = np.zeros(len(row_events) + 1, dtype=bool)  # the extra last entry: a missing id (code -1)
+        found = row_events.get_indexer(window["event_id"])
+        in_window[found[found >= 0]] = True
+        scores.append(_score(rows.loc[in_window[row_event]], window, cust, contacts, day, config))
     return scores
 
 
