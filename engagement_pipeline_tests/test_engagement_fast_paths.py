@@ -8,6 +8,7 @@ import pandas as pd
 from engagement_pipeline.ingest.attendance import _AGGREGATIONS, _merge_per_attendee, merge_platforms
 from engagement_pipeline.insights.advocacy import customer_rows
 from engagement_pipeline.insights.recommendations import _Reach
+from engagement_pipeline.scoring.trends import _people_lapsed
 from engagement_pipeline_tests.test_attendance_merge import _row
 
 
@@ -95,3 +96,32 @@ def test_customer_rows_equals_the_filter_chain() -> None:
         pd.testing.assert_frame_equal(customer_rows(attendance, frozenset({"org.com"}), as_of, window),
                                       _customer_rows_before(attendance, frozenset({"org.com"}), as_of, window))
     assert customer_rows(attendance.iloc[:0], frozenset()).empty
+
+
+def _people_lapsed_before(rows: pd.DataFrame, cust: pd.DataFrame, day: pd.Timestamp, recent: pd.Timedelta
+                          ) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """`trends._people_lapsed` as it was: grouped by the customer and person texts."""
+    idx = cust.index
+    rows = rows.loc[rows["event_day"] > day - pd.Timedelta(days=365)]
+    last = rows.groupby(["customer_id", "attendee_key"])["event_day"].max().reset_index()
+    people = last.groupby("customer_id").size().reindex(idx, fill_value=0)
+    gone = last.loc[last["event_day"] <= day - recent]
+    lapsed = gone.groupby("customer_id").size().reindex(idx, fill_value=0)
+    since = gone.groupby("customer_id")["event_day"].max().reindex(idx)
+    return people, lapsed, since
+
+
+def test_people_lapsed_on_codes_equals_the_text_grouping() -> None:
+    cust = pd.DataFrame({"customer_name": ["A", "B", "C"]}, index=pd.Index(["c1", "c2", "c3"]))
+    rows = pd.DataFrame({
+        "customer_id": ["c2", "c1", "c2", "c1", "c2", "c1", "c2"],
+        "attendee_key": ["p@b", "q@a", "p@b", None, "r@b", "q@a", "s@b"],
+        "event_day": pd.to_datetime(["2026-10-01", "2026-03-01", "2026-06-01", "2026-11-01", "2026-05-05",
+                                     "2025-01-01", "2025-12-31"]),
+    })
+    day, recent = pd.Timestamp("2026-11-29"), pd.Timedelta(days=91)
+    owner = cust.index.get_indexer(rows["customer_id"])
+    person = pd.factorize(rows["attendee_key"])[0]
+    for mine, before in zip(_people_lapsed(rows, cust, day, recent, owner, person),
+                            _people_lapsed_before(rows, cust, day, recent), strict=True):
+        pd.testing.assert_series_equal(mine, before, check_names=False, check_exact=True)
