@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engagement_pipeline.ingest.attendance import _AGGREGATIONS, _merge_per_attendee, merge_platforms
+from engagement_pipeline.ingest.attendance import _AGGREGATIONS, _merge_per_attendee, choose_exports, merge_platforms
 from engagement_pipeline.insights.advocacy import customer_rows
 from engagement_pipeline.insights.recommendations import _Reach
 from engagement_pipeline.scoring.trends import _people_lapsed
@@ -125,3 +125,21 @@ def test_people_lapsed_on_codes_equals_the_text_grouping() -> None:
     for mine, before in zip(_people_lapsed(rows, cust, day, recent, owner, person),
                             _people_lapsed_before(rows, cust, day, recent), strict=True):
         pd.testing.assert_series_equal(mine, before, check_names=False, check_exact=True)
+
+
+def test_choose_exports_keeps_the_rows_the_key_lookup_kept() -> None:
+    records = pd.DataFrame([
+        _row(3, "zoom_webinar", "ana@acme.com", attended=True),
+        _row(7, "zoom_webinar", "ana@acme.com", attended=True),
+        _row(7, "zoom_webinar", "dee@acme.com", attended=True),
+        _row(8, "zoom_webinar", "dee@acme.com"),  # a shrunken later export: held
+        _row(4, "eventbrite", "bo@acme.com"),
+        _row(5, "eventbrite", "cy@acme.com", event_id=None),  # a missing key is never kept
+    ])
+    kept, decisions = choose_exports(records)
+    winners = decisions.loc[decisions["decision"] == "in_use"]
+    keys = pd.MultiIndex.from_arrays([records["event_id"], records["platform"], records["upload_id"].astype(int)])
+    expected = records.loc[keys.isin(list(zip(winners["event_id"], winners["platform"], winners["upload_id"],
+                                              strict=True)))]
+    pd.testing.assert_frame_equal(kept, expected)
+    assert kept["upload_id"].tolist() == [7, 7, 4]

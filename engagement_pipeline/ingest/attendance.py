@@ -37,7 +37,8 @@ def choose_exports(records: pd.DataFrame, uploads: pd.DataFrame | None = None, *
     info = uploads.set_index("upload_id") if uploads is not None and len(uploads) else pd.DataFrame()
     damaged = info["damaged_lines"].to_dict() if "damaged_lines" in info else {}
     confirmed = info["shrink_confirmed"].to_dict() if "shrink_confirmed" in info else {}
-    counts = records.groupby(["event_id", "platform", "upload_id"], sort=True).size()
+    grouped = records.groupby(["event_id", "platform", "upload_id"], sort=True)
+    counts = grouped.size()
     decisions: list[dict[str, object]] = []
     winners: set[tuple[str, str, int]] = set()
     for (event_id, platform), group in counts.groupby(level=[0, 1], sort=False):
@@ -72,8 +73,10 @@ def choose_exports(records: pd.DataFrame, uploads: pd.DataFrame | None = None, *
                            reason=f"replaced by the later export, upload {best_id} ({best_count} records)")
         winners.add((event_id, platform, best_id))
         decisions.extend(rows)
-    keys = pd.MultiIndex.from_arrays([records["event_id"], records["platform"], records["upload_id"].astype(int)])
-    kept = records.loc[keys.isin(list(winners))]
+    # Each row's (event, platform, upload) by the groupby's own group number (the order of `counts`; -1 for a
+    # missing key, never a winner), instead of hashing every row's three keys again.
+    won = np.array([(e, p, int(u)) in winners for e, p, u in counts.index] + [False], dtype=bool)
+    kept = records.loc[won[grouped.ngroup().fillna(-1).to_numpy(dtype=np.int64)]]
     return kept, pd.DataFrame(decisions, columns=DECISION_COLUMNS)
 
 
