@@ -8,6 +8,7 @@ import pandas as pd
 from engagement_pipeline.ingest.attendance import _AGGREGATIONS, _merge_per_attendee, choose_exports, merge_platforms
 from engagement_pipeline.insights.advocacy import customer_rows
 from engagement_pipeline.insights.recommendations import _Reach
+from engagement_pipeline.scoring.composite import first_of_key, pair_key
 from engagement_pipeline.scoring.trends import _people_lapsed
 from engagement_pipeline_tests.test_attendance_merge import _row
 
@@ -143,3 +144,13 @@ def test_choose_exports_keeps_the_rows_the_key_lookup_kept() -> None:
                                               strict=True)))]
     pd.testing.assert_frame_equal(kept, expected)
     assert kept["upload_id"].tolist() == [7, 7, 4]
+
+
+def test_integer_keys_keep_the_rows_drop_duplicates_keeps() -> None:
+    rows = pd.DataFrame({"_customer": [2, 0, 2, 2, 0, 1, 2], "_event": [5, 0, 5, 1, 0, 5, 5],
+                         "_person": [3.0, np.nan, 3.0, 0.0, np.nan, 7.0, 1.0]}, index=[9, 9, 4, 3, 2, 1, 0])
+    pair = pair_key(rows["_customer"].to_numpy(), rows["_event"].to_numpy())
+    person = np.where(rows["_person"].isna(), -1, rows["_person"]).astype(np.int64)
+    pd.testing.assert_frame_equal(rows.loc[first_of_key(pair)], rows.drop_duplicates(["_customer", "_event"]))
+    pd.testing.assert_frame_equal(rows.loc[first_of_key(pair_key(pair, person))],
+                                  rows.drop_duplicates(["_customer", "_event", "_person"]))

@@ -41,7 +41,9 @@ from engagement_pipeline.scoring.composite import (
     attended_rows,
     customer_frame,
     event_table,
+    first_of_key,
     held_since,
+    pair_key,
 )
 
 TREND_COLUMNS: tuple[str, ...] = (
@@ -209,8 +211,8 @@ def engagement_trends(attendance: pd.DataFrame, events: pd.DataFrame, customers:
     person_column = "attendee_key" if "attendee_key" in attended else "attendee_email"
     k_code = (pd.factorize(attended[person_column])[0].astype(np.int64) if person_column in attended
               else np.full(len(attended), -1, dtype=np.int64))  # -1: no key
-    pair = c_code * (int(e_code.max(initial=-1)) + 2) + (e_code + 1)
-    distinct = attended.loc[_firsts(pair)]  # drop_duplicates(["customer_id", "event_id"])
+    pair = pair_key(c_code, e_code)
+    distinct = attended.loc[first_of_key(pair)]  # drop_duplicates(["customer_id", "event_id"])
     owner, att_day = idx.get_indexer(distinct["customer_id"]), distinct["event_day"]
     short = pd.Timedelta(days=config.trend_recent_days)
     base = pd.Timedelta(days=config.trend_baseline_days)
@@ -218,10 +220,8 @@ def engagement_trends(attendance: pd.DataFrame, events: pd.DataFrame, customers:
     year = day - pd.Timedelta(days=365)
     prior = population_prior(_count(att_day, owner, idx, year, day), _held(table, since, year, day))
 
-    if "attendee_key" in attendance:  # drop_duplicates(["customer_id", "event_id", "attendee_key"])
-        kept = _firsts(pair * (int(k_code.max(initial=-1)) + 2) + (k_code + 1))
-    else:
-        kept = _firsts(pair)
+    # drop_duplicates(["customer_id", "event_id", "attendee_key"]) (without person keys, the distinct rows)
+    kept = first_of_key(pair_key(pair, k_code) if "attendee_key" in attendance else pair)
     persons = attended.loc[kept]
     # Person codes only tell people apart (`_people_seen` counts distinct ones): the rows' own codes serve.
     p_owner, p_day, p_key = c_code[kept], persons["event_day"], k_code[kept]
@@ -392,7 +392,3 @@ def _people_lapsed(rows: pd.DataFrame, cust: pd.DataFrame, day: pd.Timestamp, re
     since = gone.groupby("owner")["event_day"].max().reindex(positions).set_axis(idx)
     return people, lapsed, since
 
-
-def _firsts(key: np.ndarray) -> np.ndarray:
-    """Whether each row is the first with its key: `drop_duplicates` of the columns the key encodes."""
-    return ~pd.Series(key).duplicated().to_numpy()
