@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from engagement_pipeline.ingest.attendance import _AGGREGATIONS, _merge_per_attendee, choose_exports, merge_platforms
-from engagement_pipeline.insights.advocacy import customer_rows
+from engagement_pipeline.insights.advocacy import customer_rows, people_engagement
 from engagement_pipeline.insights.recommendations import _Reach
 from engagement_pipeline.scoring.composite import first_of_key, pair_key
 from engagement_pipeline.scoring.trends import _people_lapsed
@@ -154,3 +154,25 @@ def test_integer_keys_keep_the_rows_drop_duplicates_keeps() -> None:
     pd.testing.assert_frame_equal(rows.loc[first_of_key(pair)], rows.drop_duplicates(["_customer", "_event"]))
     pd.testing.assert_frame_equal(rows.loc[first_of_key(pair_key(pair, person))],
                                   rows.drop_duplicates(["_customer", "_event", "_person"]))
+
+
+def test_people_engagement_order_equals_the_six_key_sort() -> None:
+    rows = pd.DataFrame({
+        "customer_id": ["C2", "C1", "C2", "C2", "C1", "C1", "C2", "C1"],
+        "attendee_email": ["b@x", "z@y", "a@x", "c@x", "y@y", "z@y", "d@x", None],
+        "attendee_name": ["B", "Z", "A", "C", "Y", "Z", "D", "N"],
+        "event_id": ["e1", "e1", "e1", "e2", "e1", "e2", "e3", "e1"],
+        "questions_asked": [1, 0, 1, 1, 0, 2, 1, 5],  # c@x differs from a, b and d by its missing date only
+        "minutes_attended": [10.0, 5.0, 10.0, 10.0, 7.0, 1.0, 10.0, 1.0],
+        "event_date": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-01-01", None, "2026-02-01", "2026-03-01",
+                                      "2026-01-01", "2026-01-01"]),
+    })
+    people = people_engagement(rows)
+    known = rows.loc[rows["attendee_email"].notna()]
+    expected = known.groupby(["customer_id", "attendee_email"], as_index=False).agg(
+        name=("attendee_name", "first"), events=("event_id", "nunique"), questions=("questions_asked", "sum"),
+        minutes=("minutes_attended", "sum"), last=("event_date", "max"),
+    ).sort_values(["customer_id", "events", "questions", "minutes", "last", "attendee_email"],
+                  ascending=[True, False, False, False, False, True], ignore_index=True)
+    pd.testing.assert_frame_equal(people, expected)
+    assert people["attendee_email"].tolist() == ["z@y", "y@y", "a@x", "b@x", "d@x", "c@x"]
