@@ -12,11 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.formatting.rule import ColorScaleRule, FormulaRule
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.utils.exceptions import IllegalCharacterError
 
 from engagement_pipeline.report import write_workbook
 from engagement_pipeline.report.markdown import report_tables
@@ -105,8 +107,17 @@ def test_workbook_cells_equal_the_openpyxl_writer(tmp_path: Path) -> None:
         ("Awkward: [cells]", awkward),
         ("Empty with formats", pd.DataFrame(columns=["Share", "Health score", "Name"])),
         ("Empty", pd.DataFrame(columns=["Name"])),
+        ("Long text", pd.DataFrame({"Reason": ["x" * 40_000, "short"]})),  # cut to Excel's 32,767 characters
         ("Awkward: [cells]", awkward.iloc[:2]),  # a repeated title gets a numbered sheet
     ])
     new = write_workbook(report, tmp_path / "new.xlsx")
     old = _openpyxl_workbook(report, tmp_path / "old.xlsx")
     assert _contents(new) == _contents(old)
+
+
+def test_control_characters_are_refused_as_openpyxl_refused_them(tmp_path: Path) -> None:
+    report = make_report(extra_sections=[("Bad", pd.DataFrame({"Name": ["fine", "bell\x07"]}))])
+    with pytest.raises(IllegalCharacterError):
+        _openpyxl_workbook(report, tmp_path / "old.xlsx")
+    with pytest.raises(IllegalCharacterError):
+        write_workbook(report, tmp_path / "new.xlsx")

@@ -156,9 +156,22 @@ def _write(ws: Any, frame: pd.DataFrame, formats: _Formats) -> None:
     if not header:  # openpyxl styled the one cell of an empty sheet
         ws.write_blank(0, 0, None, formats.bold)
     column_format = _column_formats(header)
+    # Most cells are plain text and finite numbers: those go straight to the writer with their column's style
+    # (text checked once per sheet: nothing too long, no control character), anything else through `_put`.
+    texts = [v for row in rows for v in row if type(v) is str]
+    plain_text = not texts or (max(map(len, texts)) <= MAX_TEXT
+                               and not ILLEGAL_CHARACTERS_RE.search("\n".join(texts)))  # one char per match
+    styles = [formats.number(fmt) if fmt is not None else None for fmt in column_format]
+    write_string, write_number = ws.write_string, ws.write_number
     for r, row in enumerate(rows, start=1):
         for c, value in enumerate(row):
-            _put(ws, r, c, value, column_format[c] if c < len(column_format) else None, formats)
+            kind = type(value)
+            if kind is str and value and plain_text:
+                write_string(r, c, value, styles[c])
+            elif kind is int or (kind is float and not math.isinf(value)):  # safe_value leaves no NaN
+                write_number(r, c, value, styles[c])
+            else:
+                _put(ws, r, c, value, column_format[c], formats)
     if not rows:  # openpyxl made the first row's cells of each formatted column
         for c, fmt in enumerate(column_format):
             if fmt is not None:
