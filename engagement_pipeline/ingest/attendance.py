@@ -142,8 +142,9 @@ def _merge_per_attendee(ordered: pd.DataFrame, role_rank: pd.Series, keys: list[
     first, any, max and sum of one value), so those rows are taken as they are and put back in the
     groupby's order (first appearance). Most events come from one platform: at 1M records the groupby's
     14 aggregations were ~2 % of the run. `role_rank` (aligned with `ordered`) is aggregated as `_role_rank`."""
-    usable = ordered.loc[ordered[keys].notna().all(axis=1)]  # the groupby leaves out missing keys
-    role_rank = role_rank.loc[usable.index] if len(usable) < len(ordered) else role_rank
+    present = ordered[keys].notna().all(axis=1).to_numpy()  # the groupby leaves out missing keys
+    usable = ordered if present.all() else ordered.loc[present]  # no copy of every row when none is missing
+    role_rank = role_rank if present.all() else role_rank.loc[present]
     (event, events), (person, persons) = (pd.factorize(usable[key]) for key in keys)
     repeated = pd.Series(event.astype(np.int64) * (len(persons) + 1) + person).duplicated(keep=False).to_numpy()
     if repeated.all() or not _aggregates_of_one_are_values(usable):
