@@ -12,40 +12,44 @@ write leaves a version no row holds, and anything else that changes an upload's 
 it, a migration) must clear its version. What is kept is what SQLite would give back (`bulk._read_back`);
 where that is not certain nothing is kept and the rows are read.
 
-Bounded: at most `MAX_KEPT_RECORDS` records, the least recently used dropped first, so a long-lived process
-(the Dagster daemon, the web app) does not grow with every upload it ever stored.
+Bounded: at most `MAX_KEPT_BYTES` of arrays, the least recently used upload dropped first, so a long-lived
+process (the Dagster daemon, the web app) does not grow with every upload it ever stored. Each column is one
+numpy array (`bulk._read_back`): ~170 bytes a record, so a million records fit; the text they point to is
+the parsed frames' own while the run holds those. (Lists of Python objects took ~4x that: at 1M records the
+old cap of 500k records sent half the uploads back through SQLite, and that read was the run's memory peak.)
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any
 
-MAX_KEPT_RECORDS = 500_000
+import numpy as np
 
-_kept: OrderedDict[str, tuple[int, dict[str, list[Any]]]] = OrderedDict()  # version -> (rows, columns)
-_kept_rows = 0
+MAX_KEPT_BYTES = 256 << 20
+
+_kept: OrderedDict[str, tuple[int, dict[str, np.ndarray]]] = OrderedDict()  # version -> (bytes, columns)
+_kept_bytes = 0
 _lock = threading.Lock()
 
 
-def keep(version: str, columns: dict[str, list[Any]]) -> None:
-    """Keeps one upload's stored columns (every column the same length) under its `records_version`."""
-    global _kept_rows
-    rows = len(next(iter(columns.values()), []))
-    if rows > MAX_KEPT_RECORDS:
+def keep(version: str, columns: dict[str, np.ndarray]) -> None:
+    """Keeps one upload's stored columns (every array the same length) under its `records_version`."""
+    global _kept_bytes
+    size = sum(values.nbytes for values in columns.values())
+    if size > MAX_KEPT_BYTES:
         return
     with _lock:
         if version in _kept:
-            _kept_rows -= _kept.pop(version)[0]
-        _kept[version] = (rows, columns)
-        _kept_rows += rows
-        while _kept_rows > MAX_KEPT_RECORDS:
-            _kept_rows -= _kept.popitem(last=False)[1][0]
+            _kept_bytes -= _kept.pop(version)[0]
+        _kept[version] = (size, columns)
+        _kept_bytes += size
+        while _kept_bytes > MAX_KEPT_BYTES:
+            _kept_bytes -= _kept.popitem(last=False)[1][0]
 
 
-def recall(version: str | None) -> dict[str, list[Any]] | None:
-    """The columns kept under `version`, or None. The lists are shared: callers copy, never change them."""
+def recall(version: str | None) -> dict[str, np.ndarray] | None:
+    """The columns kept under `version`, or None. The arrays are shared: callers copy, never change them."""
     if version is None:
         return None
     with _lock:
@@ -57,7 +61,7 @@ def recall(version: str | None) -> dict[str, list[Any]] | None:
 
 def forget_all() -> None:
     """Drops every kept copy (tests; a process that wants its memory back)."""
-    global _kept_rows
+    global _kept_bytes
     with _lock:
         _kept.clear()
-        _kept_rows = 0
+        _kept_bytes = 0
