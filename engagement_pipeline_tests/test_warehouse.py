@@ -302,6 +302,31 @@ def test_sqlite_fast_path_stores_what_sqlalchemy_stores_on_hostile_values(engine
                                                                    for c in expected.columns]
 
 
+def test_values_repeated_on_every_row_store_what_binding_stores(engine) -> None:
+    """A chunk's column with one value goes into the statement as a literal (NULL, integers, 1/0, datetime
+    text, text of a public column) or stays bound (floats, text with NUL, personal text, -2**63): each
+    single-row frame below (every column repeated) is stored as SQLAlchemy's own insert stores it."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("literals are SQLite's fast path (PostgreSQL gets COPY)")
+    hostile = _hostile_records().assign(event_name=["O'Brien", "a\x00b", "", "0", "NULL", "名前"],
+                                        polls_answered=[-(2**63), 2**63 - 1, -1, 0, 1, 2**31])
+    columns = ", ".join(f'quote("{c}"), typeof("{c}")' for c in wh.RECORD_COLUMN_NAMES)
+
+    def stored() -> list:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.exec_driver_sql(f"SELECT {columns} FROM attendance")]
+
+    for i in range(len(hostile)):
+        row = hostile.iloc[[i]].reset_index(drop=True)
+        with engine.begin() as conn:
+            conn.execute(sa.delete(wh.attendance))
+            conn.execute(wh.attendance.insert(), wh.frame_rows(row, wh.RECORD_COLUMN_NAMES))
+        expected = stored()
+        with engine.begin() as conn:
+            wh.replace_attendance(conn, row)
+        assert stored() == expected
+
+
 def test_stored_rows_become_the_frame_from_records_would_build() -> None:
     columns = ["upload_id", "event_date", "attendee_email", "attended", "minutes", "customer_id", "confidence"]
     rows = [(1, datetime(2026, 3, 1), "ana@acme.io", True, 12.5, None, None),

@@ -59,13 +59,17 @@ uploads = sa.Table(
     sa.Column("records_version", sa.String(32)),
 )
 
+# Columns that never hold personal data: `bulk` may write a value repeated on every row into the statement as a
+# literal instead of binding it per row (a failed statement's text can reach logs; its bound values never do).
+_PUBLIC = {"public": True}
+
 # Free text is TEXT (migration 0003): a long name or company is kept in full on SQLite and PostgreSQL alike.
 _RECORD_COLUMNS: list[sa.Column] = [
-    sa.Column("event_id", sa.String(128), nullable=False),
-    sa.Column("event_name", sa.Text, nullable=False),
-    sa.Column("event_type", sa.String(32), nullable=False),
+    sa.Column("event_id", sa.String(128), nullable=False, info=_PUBLIC),
+    sa.Column("event_name", sa.Text, nullable=False, info=_PUBLIC),
+    sa.Column("event_type", sa.String(32), nullable=False, info=_PUBLIC),
     sa.Column("event_date", sa.DateTime, nullable=False),
-    sa.Column("platform", sa.String(32), nullable=False),
+    sa.Column("platform", sa.String(32), nullable=False, info=_PUBLIC),
     sa.Column("attendee_key", sa.Text, nullable=False),
     sa.Column("attendee_email", sa.Text),
     sa.Column("attendee_name", sa.Text),
@@ -76,12 +80,12 @@ _RECORD_COLUMNS: list[sa.Column] = [
     sa.Column("questions_asked", sa.Integer, nullable=False),
     sa.Column("polls_answered", sa.Integer, nullable=False),
     sa.Column("feedback_submitted", sa.Boolean, nullable=False),
-    sa.Column("role", sa.String(16), nullable=False),
-    sa.Column("source_file", sa.Text, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False, info=_PUBLIC),
+    sa.Column("source_file", sa.Text, nullable=False, info=_PUBLIC),
     sa.Column("source_row", sa.Integer, nullable=False),
     sa.Column("rows_folded", sa.Integer, nullable=False),
     sa.Column("customer_id", sa.String(128)),
-    sa.Column("match_method", sa.String(32)),
+    sa.Column("match_method", sa.String(32), info=_PUBLIC),
     sa.Column("match_confidence", sa.Float),
     sa.Column("matched_contact", sa.Text),
 ]
