@@ -14,41 +14,86 @@ where that is not certain nothing is kept and the rows are read.
 
 Bounded: at most `MAX_KEPT_BYTES` of arrays, the least recently used upload dropped first, so a long-lived
 process (the Dagster daemon, the web app) does not grow with every upload it ever stored. Each column is one
-numpy array (`bulk._read_back`): ~170 bytes a record, so a million records fit; the text they point to is
-the parsed frames' own while the run holds those. (Lists of Python objects took ~4x that: at 1M records the
-old cap of 500k records sent half the uploads back through SQLite, and that read was the run's memory peak.)
+numpy array (`bulk._read_back`), and a column with one value on every row (an upload's event, file, platform,
+the NULL match columns: ~15 of 24) is kept as that value: ~60 bytes a record, so a million records fit; the
+text they point to is the parsed frames' own while the run holds those. (Lists of Python objects took ~10x
+that: at 1M records the old cap of 500k records sent half the uploads back through SQLite, and that read was
+the run's memory peak.)
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from datetime import datetime
 
 import numpy as np
 
 MAX_KEPT_BYTES = 256 << 20
 
-_kept: OrderedDict[str, tuple[int, dict[str, np.ndarray]]] = OrderedDict()  # version -> (bytes, columns)
+
+class Columns(Mapping[str, np.ndarray]):
+    """One upload's columns, every one `rows` long; one given as a single value is repeated when read."""
+
+    def __init__(self, rows: int, columns: Mapping[str, np.ndarray]) -> None:
+        self.rows = rows
+        self._columns = dict(columns)  # a one-element array stands for that value on every row
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        values = self._columns[name]
+        return np.repeat(values, self.rows) if len(values) != self.rows else values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(values.nbytes for values in self._columns.values())
+
+
+def packed(columns: Mapping[str, np.ndarray]) -> Columns:
+    """`columns` (every array the same length) with each column of one value kept as that value."""
+    rows = len(next(iter(columns.values()), ()))
+    return Columns(rows, {name: values[:1].copy() if rows > 1 and _one_value(values) else values
+                          for name, values in columns.items()})
+
+
+def _one_value(values: np.ndarray) -> bool:
+    """Every element is the first one: equal and of the same type (None, str and datetime in object arrays,
+    where equal means the same value; a NaN float never counts)."""
+    first = values[0]
+    if values.dtype.kind in "biuf":
+        return bool((values == first).all())
+    if values.dtype.kind != "O" or not (first is None or first.__class__ in (str, datetime)):
+        return False
+    return bool((values == first).all())
+
+
+_kept: OrderedDict[str, Columns] = OrderedDict()  # records_version -> columns
 _kept_bytes = 0
 _lock = threading.Lock()
 
 
-def keep(version: str, columns: dict[str, np.ndarray]) -> None:
+def keep(version: str, columns: Mapping[str, np.ndarray]) -> None:
     """Keeps one upload's stored columns (every array the same length) under its `records_version`."""
     global _kept_bytes
-    size = sum(values.nbytes for values in columns.values())
-    if size > MAX_KEPT_BYTES:
+    kept = packed(columns)
+    if kept.nbytes > MAX_KEPT_BYTES:
         return
     with _lock:
         if version in _kept:
-            _kept_bytes -= _kept.pop(version)[0]
-        _kept[version] = (size, columns)
-        _kept_bytes += size
+            _kept_bytes -= _kept.pop(version).nbytes
+        _kept[version] = kept
+        _kept_bytes += kept.nbytes
         while _kept_bytes > MAX_KEPT_BYTES:
-            _kept_bytes -= _kept.popitem(last=False)[1][0]
+            _kept_bytes -= _kept.popitem(last=False)[1].nbytes
 
 
-def recall(version: str | None) -> dict[str, np.ndarray] | None:
+def recall(version: str | None) -> Columns | None:
     """The columns kept under `version`, or None. The arrays are shared: callers copy, never change them."""
     if version is None:
         return None
@@ -56,7 +101,7 @@ def recall(version: str | None) -> dict[str, np.ndarray] | None:
         found = _kept.get(version)
         if found is not None:
             _kept.move_to_end(version)
-        return None if found is None else found[1]
+        return found
 
 
 def forget_all() -> None:

@@ -336,18 +336,13 @@ def load_upload_records(conn: Connection) -> pd.DataFrame:
                             .where(uploads.c.status == "accepted").order_by(uploads.c.upload_id)).all()
     kept = {int(row.upload_id): kept_records.recall(row.records_version) for row in accepted}
     read = _read_upload_records(conn, [upload_id for upload_id, columns in kept.items() if columns is None])
-    names = ["upload_id", *RECORD_COLUMN_NAMES]
-    parts: dict[str, list[np.ndarray]] = {name: [] for name in [*names, "received_at"]}
-    for row in accepted:
-        columns = kept[int(row.upload_id)] or read.get(int(row.upload_id))
-        if not columns or not len(columns["upload_id"]):
-            continue
-        for name in names:
-            parts[name].append(columns[name])
-        parts["received_at"].append(np.full(len(columns["upload_id"]), row.received_at, dtype=object))
-    if not parts["upload_id"]:
+    uploaded = [(columns, row.received_at) for row in accepted
+                if (columns := kept[int(row.upload_id)] or read.get(int(row.upload_id))) and columns.rows]
+    if not uploaded:
         return pd.DataFrame(columns=["upload_id", *RECORD_COLUMN_NAMES, "received_at"])
-    return pd.DataFrame({name: _column(arrays) for name, arrays in parts.items()})
+    frame = {name: _column([columns[name] for columns, _ in uploaded]) for name in ["upload_id", *RECORD_COLUMN_NAMES]}
+    frame["received_at"] = _column([np.full(columns.rows, received, dtype=object) for columns, received in uploaded])
+    return pd.DataFrame(frame)
 
 
 def _column(parts: list[np.ndarray]) -> np.ndarray | list[Any]:
@@ -369,9 +364,9 @@ def _read_values(part: np.ndarray) -> np.ndarray:
     return part if part.dtype.kind == "O" else part.astype(object)
 
 
-def _read_upload_records(conn: Connection, upload_ids: list[int]) -> dict[int, dict[str, np.ndarray]]:
+def _read_upload_records(conn: Connection, upload_ids: list[int]) -> dict[int, kept_records.Columns]:
     """The stored records of these uploads, per upload, columns in load order (object arrays)."""
-    found: dict[int, dict[str, np.ndarray]] = {}
+    found: dict[int, kept_records.Columns] = {}
     for start in range(0, len(upload_ids), _MISSING_PER_QUERY):
         chosen = upload_ids[start:start + _MISSING_PER_QUERY]
         query = (sa.select(upload_records).where(upload_records.c.upload_id.in_(chosen))
@@ -384,8 +379,8 @@ def _read_upload_records(conn: Connection, upload_ids: list[int]) -> dict[int, d
         ids = arrays[keys.index("upload_id")]
         bounds = [0, *(np.flatnonzero(ids[1:] != ids[:-1]) + 1).tolist(), len(ids)]
         for start_row, end_row in itertools.pairwise(bounds):
-            found[int(ids[start_row])] = {key: values[start_row:end_row] for key, values in zip(keys, arrays,
-                                                                                               strict=True)}
+            found[int(ids[start_row])] = kept_records.Columns(end_row - start_row, {
+                key: values[start_row:end_row] for key, values in zip(keys, arrays, strict=True)})
     return found
 
 
