@@ -317,6 +317,9 @@ _MISSING_PER_QUERY = 500  # upload ids per IN (...) when reading records that we
 
 def _in_load_order(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """One upload's kept columns sorted as `load_upload_records` orders them (text as SQLite's BINARY)."""
+    rows = columns["source_row"]
+    if rows.dtype.kind == "i" and bool((rows[1:] > rows[:-1]).all()):  # the usual case: in order already
+        return columns
     keys = list(zip(*(columns[c].tolist() for c in _LOAD_ORDER), strict=True))
     order = sorted(range(len(keys)), key=keys.__getitem__)
     if order == list(range(len(order))):
