@@ -139,6 +139,33 @@ def test_records_kept_by_the_writer_are_the_records_read_back(engine) -> None:
     _assert_same_frame(partly_kept, read[read["upload_id"] != 4].reset_index(drop=True))
 
 
+def test_kept_arrays_become_the_column_a_list_of_read_values_makes() -> None:
+    """`load_upload_records` joins the uploads' arrays (kept: bool, int64, float64 with NaN for NULL, object;
+    read: object) into the column pandas makes of the list of every value read: an all-NULL float column
+    stays object, ints next to read ints stay int64, a one-value column kept packed is repeated."""
+    import numpy as np
+
+    from engagement_pipeline.warehouse import kept_records
+    from engagement_pipeline.warehouse.bulk import objects
+    from engagement_pipeline.warehouse.store import _column
+
+    nan, day = float("nan"), datetime(2026, 3, 4, 10, 11, 12, 345678)
+    cases = [
+        ([np.array([nan, nan]), np.array([nan])], [None, None, None]),
+        ([np.array([nan, 0.0]), np.array([1.5])], [None, 0.0, 1.5]),
+        ([np.array([3, 4]), objects([5])], [3, 4, 5]),
+        ([np.array([True, False]), np.array([True])], [True, False, True]),
+        ([np.array([True]), objects([None])], [True, None]),
+        ([objects(["a", None]), objects(["b"])], ["a", None, "b"]),
+        ([objects([day, None])], [day, None]),
+        ([kept_records.packed({"x": objects([day, day, day])})["x"]], [day, day, day]),
+        ([kept_records.packed({"x": np.array([nan, nan])})["x"]], [None, None]),
+    ]
+    for parts, values in cases:
+        got, expected = pd.DataFrame({"x": _column(parts)}), pd.DataFrame({"x": values})
+        _assert_same_frame(got, expected)
+
+
 def test_a_kept_copy_is_not_used_once_the_stored_records_changed(engine) -> None:
     """A concurrent run re-storing an upload gives it a new version, and a rolled-back store leaves a version
     no upload holds: in both cases the rows are read, never the stale copy."""
