@@ -166,6 +166,25 @@ def test_kept_arrays_become_the_column_a_list_of_read_values_makes() -> None:
         _assert_same_frame(got, expected)
 
 
+def test_kept_records_are_bounded_by_what_they_hold(monkeypatch) -> None:
+    """The cap counts the text a kept upload points to, not only its arrays; the least recently used goes."""
+    import numpy as np
+
+    from engagement_pipeline.warehouse import kept_records
+    from engagement_pipeline.warehouse.bulk import objects
+
+    columns = {"key": objects([f"person-{i}@example.com" for i in range(1000)]), "n": np.arange(1000),
+               "role": objects(["attendee"] * 1000)}
+    size = kept_records.packed(columns).held_bytes()
+    assert size > columns["key"].nbytes + columns["n"].nbytes + 1000 * 40  # ~60 bytes of text a key
+    monkeypatch.setattr(kept_records, "MAX_KEPT_BYTES", size * 3 // 2)
+    kept_records.forget_all()
+    kept_records.keep("a", columns)
+    kept_records.keep("b", columns)
+    assert kept_records.recall("a") is None and kept_records.recall("b")["role"].tolist() == ["attendee"] * 1000
+    kept_records.forget_all()
+
+
 def test_a_kept_copy_is_not_used_once_the_stored_records_changed(engine) -> None:
     """A concurrent run re-storing an upload gives it a new version, and a rolled-back store leaves a version
     no upload holds: in both cases the rows are read, never the stale copy."""

@@ -12,17 +12,18 @@ write leaves a version no row holds, and anything else that changes an upload's 
 it, a migration) must clear its version. What is kept is what SQLite would give back (`bulk._read_back`);
 where that is not certain nothing is kept and the rows are read.
 
-Bounded: at most `MAX_KEPT_BYTES` of arrays, the least recently used upload dropped first, so a long-lived
-process (the Dagster daemon, the web app) does not grow with every upload it ever stored. Each column is one
+Bounded: at most `MAX_KEPT_BYTES`, the least recently used upload dropped first, so a long-lived process (the
+Dagster daemon, the web app) does not grow with every upload it ever stored. Counted: the arrays and the objects
+they point to (`held_bytes`), although during a run the text is the parsed frames' own. Each column is one
 numpy array (`bulk._read_back`), and a column with one value on every row (an upload's event, file, platform,
-the NULL match columns: ~15 of 24) is kept as that value: ~60 bytes a record, so a million records fit; the
-text they point to is the parsed frames' own while the run holds those. (Lists of Python objects took ~10x
-that: at 1M records the old cap of 500k records sent half the uploads back through SQLite, and that read was
-the run's memory peak.)
+the NULL match columns: ~15 of 24) is kept as that value: ~60 bytes a record plus its distinct text (key,
+e-mail, name), so a million records fit. (As lists of Python objects, capped at 500k records, half the uploads
+of a 1M-record run went back through SQLite, and that read was the run's memory peak.)
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
@@ -30,7 +31,8 @@ from datetime import datetime
 
 import numpy as np
 
-MAX_KEPT_BYTES = 256 << 20
+MAX_KEPT_BYTES = 512 << 20
+_SAMPLE = 64  # values per object column that `held_bytes` measures
 
 
 class Columns(Mapping[str, np.ndarray]):
@@ -50,9 +52,18 @@ class Columns(Mapping[str, np.ndarray]):
     def __len__(self) -> int:
         return len(self._columns)
 
-    @property
-    def nbytes(self) -> int:
-        return sum(values.nbytes for values in self._columns.values())
+    def held_bytes(self) -> int:
+        """What keeping these columns holds: the arrays, and the objects an object array points to, estimated
+        from an even sample of its values, each distinct object counted once (a date or role shared by every
+        row adds next to nothing, a distinct e-mail per row its full size)."""
+        total = 0
+        for values in self._columns.values():
+            total += values.nbytes
+            if values.dtype.kind == "O" and len(values):
+                sample = values[np.unique(np.linspace(0, len(values) - 1, _SAMPLE).astype(np.intp))]
+                distinct = {id(value): value for value in sample.tolist() if value is not None}
+                total += sum(map(sys.getsizeof, distinct.values())) * len(values) // len(sample)
+        return total
 
 
 def packed(columns: Mapping[str, np.ndarray]) -> Columns:
@@ -73,7 +84,7 @@ def _one_value(values: np.ndarray) -> bool:
     return bool((values == first).all())
 
 
-_kept: OrderedDict[str, Columns] = OrderedDict()  # records_version -> columns
+_kept: OrderedDict[str, tuple[int, Columns]] = OrderedDict()  # records_version -> (held bytes, columns)
 _kept_bytes = 0
 _lock = threading.Lock()
 
@@ -82,15 +93,16 @@ def keep(version: str, columns: Mapping[str, np.ndarray]) -> None:
     """Keeps one upload's stored columns (every array the same length) under its `records_version`."""
     global _kept_bytes
     kept = packed(columns)
-    if kept.nbytes > MAX_KEPT_BYTES:
+    size = kept.held_bytes()
+    if size > MAX_KEPT_BYTES:
         return
     with _lock:
         if version in _kept:
-            _kept_bytes -= _kept.pop(version).nbytes
-        _kept[version] = kept
-        _kept_bytes += kept.nbytes
+            _kept_bytes -= _kept.pop(version)[0]
+        _kept[version] = (size, kept)
+        _kept_bytes += size
         while _kept_bytes > MAX_KEPT_BYTES:
-            _kept_bytes -= _kept.popitem(last=False)[1].nbytes
+            _kept_bytes -= _kept.popitem(last=False)[1][0]
 
 
 def recall(version: str | None) -> Columns | None:
@@ -101,7 +113,7 @@ def recall(version: str | None) -> Columns | None:
         found = _kept.get(version)
         if found is not None:
             _kept.move_to_end(version)
-        return found
+        return None if found is None else found[1]
 
 
 def forget_all() -> None:
