@@ -21,6 +21,8 @@ from collections.abc import Iterator, Sequence
 
 import sqlalchemy as db
 from dagster import DagsterInstance
+from dagster._core.events import ASSET_CHECK_EVENTS, DagsterEventType
+from dagster._core.events.log import EventLogEntry
 from dagster._core.instance.types import InstanceType
 from dagster._core.launcher.sync_in_memory_run_launcher import SyncInMemoryRunLauncher
 from dagster._core.run_coordinator import DefaultRunCoordinator
@@ -30,9 +32,16 @@ from dagster._core.storage.root import TemporaryLocalArtifactStorage
 from dagster._core.storage.runs import InMemoryRunStorage
 from sqlalchemy.engine import Connection
 
+# The events a run reads back from its own event log: the asset events (an asset's latest materialisation and
+# its data version, for the inputs of the next step) and the asset check's planned row, which its evaluation
+# updates. The run's result gets every event from the executor, not from the storage.
+READ_BACK = frozenset({DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_OBSERVATION,
+                       DagsterEventType.ASSET_FAILED_TO_MATERIALIZE, *ASSET_CHECK_EVENTS})
+
 
 class HeldConnectionEventLogStorage(InMemoryEventLogStorage):
-    """Dagster's in-memory event log, every read and write on the one connection it holds open anyway."""
+    """Dagster's in-memory event log, every read and write on the one connection it holds open anyway, keeping
+    only the events a run reads back (`READ_BACK`)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -42,6 +51,13 @@ class HeldConnectionEventLogStorage(InMemoryEventLogStorage):
         self._columns: dict[str, bool] = {}
         self._tables: dict[str, bool] = {}
         self._partitions: dict[str, tuple[list[str], frozenset[str]]] = {}
+
+    def store_event(self, event: EventLogEntry) -> None:
+        """Nobody reads this log after the run (the instance ends with it) and the run reads back only its asset
+        events: the rest (a step's start, inputs, outputs and success, each file's planned materialisation, log
+        lines: ~60 % of a 151-file run's ~1,260 events) were inserted, serialised and indexed for no reader."""
+        if event.dagster_event_type in READ_BACK:
+            super().store_event(event)
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[Connection]:
