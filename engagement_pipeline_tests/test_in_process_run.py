@@ -94,7 +94,10 @@ def test_the_throw_away_instance_stores_what_dagsters_ephemeral_instance_stores(
         assert any(event[3] for event in _stored(dagsters))  # metadata that ours leaves out
         assert len(_stored(ours)) >= 7 and len(_stored(dagsters)) > 30
         assert ours.get_dynamic_partitions(FILES.name) == ["a", "rejected", "c"]
-        assert ours.get_latest_materialization_event(dg.AssetKey("summary")) is not None
+        for key in ("upload", "parsed", "summary"):  # each asset's latest (its row updated per partition)
+            latest = [instance.get_latest_materialization_event(dg.AssetKey(key)) for instance in (ours, dagsters)]
+            assert latest[0] is not None and latest[1] is not None
+            assert latest[0].dagster_event.partition == latest[1].dagster_event.partition
         for instance in (ours, dagsters):  # the partitions it remembers follow every change
             instance.add_dynamic_partitions(FILES.name, ["d"])
             instance.delete_dynamic_partition(FILES.name, "a")

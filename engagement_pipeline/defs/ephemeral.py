@@ -10,8 +10,9 @@ have this column, does that table exist: a reflection query, one on a new connec
 partitions, which a batch run reads three times for every partition's metadata (`add_asset_metadata` checks the
 key is in the run's range: all keys from the database, each time), so 151 files cost ~1,400 queries. Nobody else
 can reach an in-memory database, so its schema never changes and its partitions change only through the
-methods that drop what was remembered. What is stored and how it is read back are Dagster's, unchanged;
-everything ends with the instance.
+methods that drop what was remembered. And it stores only what the run reads back (`store_event`): nobody
+reads this log after the run, and the run's result gets its events from the executor. How it is read back is
+Dagster's, unchanged; everything ends with the instance.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dagster._core.instance.types import InstanceType
 from dagster._core.launcher.sync_in_memory_run_launcher import SyncInMemoryRunLauncher
 from dagster._core.run_coordinator import DefaultRunCoordinator
 from dagster._core.storage.event_log import InMemoryEventLogStorage
+from dagster._core.storage.event_log.schema import AssetKeyTable
 from dagster._core.storage.noop_compute_log_manager import NoOpComputeLogManager
 from dagster._core.storage.root import TemporaryLocalArtifactStorage
 from dagster._core.storage.runs import InMemoryRunStorage
@@ -63,6 +65,17 @@ class HeldConnectionEventLogStorage(InMemoryEventLogStorage):
             super().store_event(_without_metadata(event))
         elif event.dagster_event_type in READ_BACK:
             super().store_event(event)
+
+    def _store_asset_event(self, conn: Connection, event: EventLogEntry, event_id: int) -> None:
+        """The asset's row updated first, inserted when there is none: Dagster inserts first and updates on the
+        IntegrityError, which every partition of a batch after the first raised (and SQLAlchemy wrapped)."""
+        values = self._get_asset_entry_values(event, event_id, self._has_asset_key_index_cols_on_connection(conn))
+        if not values:
+            return
+        key = event.get_dagster_event().asset_key.to_string()  # type: ignore[union-attr]
+        updated = conn.execute(AssetKeyTable.update().values(**values).where(AssetKeyTable.c.asset_key == key))
+        if updated.rowcount == 0:
+            conn.execute(AssetKeyTable.insert().values(asset_key=key, **values))
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[Connection]:
