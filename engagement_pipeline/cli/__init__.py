@@ -7,9 +7,9 @@ other (the old cli.py <-> cli_actions.py circle).
 
 from __future__ import annotations
 
-from engagement_pipeline.collector import imports_frozen
+from engagement_pipeline.frozen_imports import imports_frozen
 
-with imports_frozen():  # the commands' imports (click, pydantic, pandas, SQLAlchemy): see collector.py
+with imports_frozen():  # the commands' imports (click, pydantic, pandas, SQLAlchemy): see frozen_imports.py
     import click
 
     from engagement_pipeline.cli.actions import ACTION_COMMANDS

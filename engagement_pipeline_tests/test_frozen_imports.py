@@ -5,7 +5,7 @@ import gc
 
 import pytest
 
-from engagement_pipeline.collector import imports_frozen
+from engagement_pipeline.frozen_imports import imports_frozen
 
 
 @pytest.mark.parametrize("enabled", [True, False])
