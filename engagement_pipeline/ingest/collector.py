@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -31,9 +32,11 @@ from engagement_pipeline.ingest.common import (
     attendee_keys,
     cached_attendee_key,
     either,
+    field_columns,
     field_frame,
     is_bot,
     schema_problems,
+    string_frame,
 )
 from engagement_pipeline.ingest.overrides import (
     EventOverride,
@@ -42,7 +45,7 @@ from engagement_pipeline.ingest.overrides import (
     with_inferred_date,
 )
 from engagement_pipeline.ingest.result import ParsedUpload, empty_row_issues
-from engagement_pipeline.ingest.schema_check import rows_pass, validate_frame
+from engagement_pipeline.ingest.schema_check import rows_pass, rows_pass_columns, validate_frame
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")  # same rule as CanonicalAttendance.attendee_email
 ROLE_RANK = {"attendee": 0, "panelist": 1, "speaker": 2, "host": 3}
@@ -90,7 +93,7 @@ class Collector:
     quarantined: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     organisers: list[str] = field(default_factory=list)  # emails of host/organiser rows (internal-domain inference)
-    _seen: set[tuple[str, ...]] = field(default_factory=set)
+    _seen: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)  # (scope, cells) of rows read
     # The column-wise path (`frame`, `exclude_where`, `quarantine_where`, `keep_frame`): kept rows as frames, and
     # their issues held until the parse ends, then added in source-row order (the order the per-row path gives).
     _kept_frames: list[pd.DataFrame] = field(default_factory=list)
@@ -102,14 +105,21 @@ class Collector:
         """The section's field values as one string frame (index: source row) holding every data row that is
         neither a duplicate of an earlier row nor fails the platform's pandera model, validated once on the
         whole frame; the others become issues here. Every row of the section is counted as read."""
-        values = field_frame(sec, found)
+        columns = field_columns(sec, found)
         # Pandera only when some row fails (or the model has a check the pre-check does not know).
-        problems = {} if rows_pass(model, values) else schema_problems(model, values)
+        problems = ({} if rows_pass_columns(model, columns)
+                    else schema_problems(model, string_frame(columns, range(len(sec.rows)))))
         self._sections.append(sec)
         self.rows_read += len(sec.rows)
+        signatures = list(zip(repeat(scope), map(tuple, sec.cell_lists())))
+        fresh = set(signatures)
+        if not problems and len(fresh) == len(signatures) and self._seen.isdisjoint(fresh):
+            # every row passes and none repeats an earlier one (the usual case): no per-row loop
+            self._seen |= fresh
+            return string_frame(columns, pd.Index(sec.row_numbers(), dtype="int64", name="source_row"))
         passing: list[int] = []
-        for pos, (source_row, cells) in enumerate(sec.rows):
-            signature = (scope, *cells)
+        for pos, signature in enumerate(signatures):
+            source_row = sec.rows[pos][0]
             if signature in self._seen:
                 self._pending.append((source_row, "excluded", "duplicate", "exact duplicate of an earlier row"))
                 continue
@@ -118,12 +128,8 @@ class Collector:
                 self._pending.append((source_row, "quarantined", *problems[pos]))
                 continue
             passing.append(pos)
-        if len(passing) == len(sec.rows):  # every row passes (the usual case): no copy of the frame
-            values.index = pd.Index(sec.row_numbers(), dtype="int64", name="source_row")
-            return values
-        out = values.iloc[passing]
-        out.index = pd.Index([sec.rows[pos][0] for pos in passing], dtype="int64", name="source_row")
-        return out
+        index = pd.Index([sec.rows[pos][0] for pos in passing], dtype="int64", name="source_row")
+        return string_frame({name: [values[pos] for pos in passing] for name, values in columns.items()}, index)
 
     def exclude_where(self, rows: pd.DataFrame, mask: pd.Series | np.ndarray, reason: str,
                       detail: str | Callable[[pd.DataFrame], Iterable[str]]) -> pd.DataFrame:
@@ -210,7 +216,7 @@ class Collector:
     def read(self, source_row: int, cells: list[str], raw: dict[str, str], scope: str = "") -> bool:
         """Counts a data row; False (and excluded as `duplicate`) if an identical row was already read."""
         self.rows_read += 1
-        signature = (scope, *cells)
+        signature = (scope, tuple(cells))  # as `frame` makes it: the two paths share `_seen`
         if signature in self._seen:
             self.exclude(source_row, "duplicate", "exact duplicate of an earlier row", raw)
             return False

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -219,6 +220,13 @@ class Section:
     def col(self, *aliases: str, start: int = 0) -> int | None:
         return find_col(self.headers, aliases, start)
 
+    def cell_lists(self) -> list[list[str]]:
+        """Each data row's cells, in row order (cached)."""
+        cells = self.__dict__.get("_cells")
+        if cells is None:
+            cells = self.__dict__["_cells"] = [cells for _, cells in self.rows]
+        return cells
+
     def row_numbers(self) -> list[int]:
         """The source row numbers, ascending (cached: looked up for each excluded or quarantined row)."""
         numbers = self.__dict__.get("_numbers")
@@ -255,11 +263,34 @@ def require(found: dict[str, int | None], needed: Sequence[Sequence[str]], what:
                            expected=f"a column named {'; and a column named '.join(missing)} (any case)",
                            found=", ".join(sec.original))
 
+def field_columns(sec: Section, found: dict[str, int | None]) -> dict[str, list[str]]:
+    """The section's cells, one list per platform field (a missing field, or a short row's, is blank). A column
+    every row reaches is taken with one C-level `itemgetter` map, not a per-row Python expression."""
+    rows = sec.cell_lists()
+    shortest = min(map(len, rows), default=0)
+    out: dict[str, list[str]] = {}
+    for name, i in found.items():
+        if i is None:
+            out[name] = [""] * len(rows)
+        elif i < shortest:
+            out[name] = list(map(itemgetter(i), rows))
+        else:
+            out[name] = [cells[i] if i < len(cells) else "" for cells in rows]
+    return out
+
+
+def string_frame(columns: dict[str, list[str]], index: pd.Index | range) -> pd.DataFrame:
+    """An object frame of equally long cell lists, built as one 2-D block (what `pd.DataFrame(columns,
+    dtype=object)` gives, without converting and consolidating column by column)."""
+    block = np.empty((len(columns), len(index)), dtype=object)
+    for at, values in enumerate(columns.values()):
+        block[at] = values
+    return pd.DataFrame(block.T, index=index, columns=list(columns), dtype=object, copy=False)
+
+
 def field_frame(sec: Section, found: dict[str, int | None]) -> pd.DataFrame:
     """The section as a string frame with one column per platform field (missing fields are blank)."""
-    data = {name: [cells[i] if i is not None and i < len(cells) else "" for _, cells in sec.rows]
-            for name, i in found.items()}
-    return pd.DataFrame(data, index=range(len(sec.rows)), dtype="object")
+    return string_frame(field_columns(sec, found), range(len(sec.rows)))
 
 
 def schema_problems(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> dict[int, tuple[str, str]]:
