@@ -30,6 +30,7 @@ from engagement_pipeline.ingest.canonical import (
 from engagement_pipeline.ingest.common import (
     Section,
     attendee_keys,
+    bot_flags,
     cached_attendee_key,
     either,
     field_columns,
@@ -179,9 +180,13 @@ class Collector:
         valid = np.array([not present or not e or _is_address(e)
                           for e, present in zip(emails, ~pd.isna(emails), strict=True)], dtype=bool)
         keys = [cached_attendee_key(e, n) if ok else None for e, n, ok in zip(emails, names, valid, strict=True)]
-        no_identity = np.array([k is None for k in keys], dtype=bool) & valid
-        bots = np.array([k is not None and _is_bot(n, e) for e, n, k in zip(emails, names, keys, strict=True)],
-                        dtype=bool)
+        has_key = np.array([k is not None for k in keys], dtype=bool)
+        no_identity = ~has_key & valid
+        bots = np.zeros(len(keys), dtype=bool)  # asked only of rows with an identity, as `keep` does
+        if has_key.all():
+            bots = bot_flags(names, emails)
+        elif has_key.any():
+            bots[has_key] = bot_flags(names[has_key], emails[has_key])
         keep = valid & ~no_identity & ~bots
         if not keep.all():
             self.quarantine_where(rows, ~valid, "bad_email",
