@@ -298,7 +298,8 @@ class Collector:
         for position in np.flatnonzero(~has_event):
             self.quarantine(int(kept["source_row"].iat[position]), "no_event",
                             "row has no event name or no event date", all_raws[position])
-        return self._upload(_fold(self._records(kept[has_event], names[has_event], days[has_event], override)))
+        return self._upload(_fold_columns(self._records(kept[has_event], names[has_event], days[has_event],
+                                                        override)))
 
     def _kept(self) -> tuple[pd.DataFrame, Callable[[], list[dict[str, str]]]]:
         """Every kept row as one frame (column source_row, in keep order) and a function giving their raw cells."""
@@ -355,13 +356,15 @@ class Collector:
             "source_row": kept["source_row"].to_numpy().astype(np.int64), "rows_folded": np.ones(n, dtype=np.int64),
         }
 
-    def _upload(self, records: pd.DataFrame) -> ParsedUpload:
-        folded = int(records["rows_folded"].sum()) if len(records) else 0
-        if folded > len(records):
-            self.notes.append(f"{folded - len(records)} join/leave or ticket rows folded into existing records")
+    def _upload(self, records: pd.DataFrame | dict[str, np.ndarray]) -> ParsedUpload:
+        """The ParsedUpload of the folded records (a frame, or the canonical columns' arrays)."""
+        count = len(records["source_row"])
+        folded = int(records["rows_folded"].sum()) if count else 0
+        if folded > count:
+            self.notes.append(f"{folded - count} join/leave or ticket rows folded into existing records")
         return ParsedUpload(
             platform=self.platform,
-            records=validate_frame(CanonicalAttendance, records) if len(records) else empty_canonical(),
+            records=validate_frame(CanonicalAttendance, records) if count else empty_canonical(),
             excluded=_issues(self.excluded),
             quarantined=_issues(self.quarantined),
             rows_read=self.rows_read,
@@ -427,10 +430,17 @@ def _event_id(event_name: str, day: pd.Timestamp) -> str:
 
 
 def _fold(columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """`_fold_columns` as a frame."""
+    folded = _fold_columns(columns)
+    return folded if isinstance(folded, pd.DataFrame) else pd.DataFrame(folded)
+
+
+def _fold_columns(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray] | pd.DataFrame:
     """One record per (event, attendee): minutes/questions/polls summed, flags OR-ed, strongest role; email, name
     and company the first non-empty value (pandas' "first" skips nulls); in source-row order of each group's
-    first row. Arrays in, one frame out: sorted and reduced with numpy, as building and grouping frames here was
-    most of folding a file's records."""
+    first row. Arrays in, the canonical columns' arrays out (a frame when pandas' groupby decided; the validation
+    builds the one frame): sorted and reduced with numpy, as building and grouping frames here was most of
+    folding a file's records."""
     if not len(columns["source_row"]):
         return pd.DataFrame(columns=list(CANONICAL_COLUMNS))
     order = np.argsort(columns["source_row"], kind="stable")
@@ -445,7 +455,7 @@ def _fold(columns: dict[str, np.ndarray]) -> pd.DataFrame:
         # that row's value.
         for column in ("attendee_email", "attendee_name", "company"):
             columns[column] = np.where(pd.notna(columns[column]), columns[column].astype(object), None)
-        return pd.DataFrame({c: columns[c] for c in CANONICAL_COLUMNS})
+        return {c: columns[c] for c in CANONICAL_COLUMNS}
     folded = _fold_sorted(columns, group)
     return folded if folded is not None else _fold_grouped(pd.DataFrame(columns))
 
@@ -457,7 +467,7 @@ _ANY = ("registered", "attended", "feedback_submitted")
 _SUM = ("minutes_attended", "questions_asked", "polls_answered", "rows_folded")
 
 
-def _fold_sorted(columns: dict[str, np.ndarray], group: np.ndarray) -> pd.DataFrame | None:
+def _fold_sorted(columns: dict[str, np.ndarray], group: np.ndarray) -> dict[str, np.ndarray] | None:
     """`_fold_grouped` as one stable sort by group and one numpy reduction per column (columns: in source-row
     order; group: each row's group, numbered in order of first appearance); None when a value is one this does
     not reproduce exactly (a non-numeric count, a null date): then the groupby decides."""
@@ -500,7 +510,7 @@ def _fold_sorted(columns: dict[str, np.ndarray], group: np.ndarray) -> pd.DataFr
     rank_to_role = np.array(sorted(ROLE_RANK, key=ROLE_RANK.__getitem__), dtype=object)
     out["role"] = rank_to_role[np.maximum.reduceat(ranks[order], starts)]
     out["source_row"] = np.minimum.reduceat(sources[order], starts)
-    return pd.DataFrame({c: out[c] for c in CANONICAL_COLUMNS})
+    return {c: out[c] for c in CANONICAL_COLUMNS}
 
 
 def _fold_grouped(frame: pd.DataFrame) -> pd.DataFrame:

@@ -156,24 +156,31 @@ def _str_dtype() -> object:
     return pd.Series(["x"], dtype=object).astype(str).dtype
 
 
-def _passes(model: type[pa.DataFrameModel], schema: pa.DataFrameSchema, frame: pd.DataFrame
-            ) -> pd.DataFrame | None:
-    """The coerced frame when every column and frame check holds; None when anything fails."""
-    if list(frame.columns) != list(dict.fromkeys(frame.columns)) or set(frame.columns) != set(schema.columns):
+def _passes(model: type[pa.DataFrameModel], schema: pa.DataFrameSchema,
+            frame: pd.DataFrame | Mapping[str, np.ndarray]) -> pd.DataFrame | None:
+    """The coerced frame when every column and frame check holds; None when anything fails. `frame` may also be
+    the columns a frame would be built from (equally long arrays): only the columns that need it become Series,
+    as the frame would hold them, and one frame is built, with the coerced columns."""
+    names = list(frame.columns) if isinstance(frame, pd.DataFrame) else list(frame)
+    if names != list(dict.fromkeys(names)) or set(names) != set(schema.columns):
         return None
-    coerced = {}
+    index = frame.index if isinstance(frame, pd.DataFrame) else pd.RangeIndex(len(frame[names[0]]))
+    coerced: dict[str, pd.Series | np.ndarray] = {}
     compiled = _column_checks(model)
-    for name in frame.columns:
+    for name in names:
         column = schema.columns[name]
         values = frame[name]
         if not _already(column, values):
-            try:
-                values = column.dtype.coerce(values)
-            except (TypeError, ValueError, OverflowError):
-                return None
+            if isinstance(values, np.ndarray):
+                values = pd.Series(values, index=index)  # as a frame of the arrays holds it (pandas infers text)
+            if not _already(column, values):
+                try:
+                    values = column.dtype.coerce(values)
+                except (TypeError, ValueError, OverflowError):
+                    return None
         checks = compiled[name]
         if checks or not column.nullable:  # else nothing to look at: any value, or none, is valid
-            present = values.to_numpy()
+            present = values if isinstance(values, np.ndarray) else values.to_numpy()
             texts = _texts(present)
             if texts is not None:
                 pass  # text cells only: nothing missing
@@ -187,7 +194,7 @@ def _passes(model: type[pa.DataFrameModel], schema: pa.DataFrameSchema, frame: p
             if not _column_holds(checks, present, texts):
                 return None
         coerced[name] = values
-    out = pd.DataFrame(coerced, index=frame.index)
+    out = pd.DataFrame(coerced, index=index)
     for check in schema.checks:
         result = check._check_fn(out)  # the model's own @dataframe_check function
         if not bool(result if isinstance(result, bool) else pd.Series(result).all()):
@@ -195,11 +202,16 @@ def _passes(model: type[pa.DataFrameModel], schema: pa.DataFrameSchema, frame: p
     return out
 
 
-def validate_frame(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> pd.DataFrame:
-    """`model.validate(frame)`: the same coerced frame when it is valid, pandera's SchemaError when not."""
+def validate_frame(model: type[pa.DataFrameModel], frame: pd.DataFrame | Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """`model.validate(frame)`: the same coerced frame when it is valid, pandera's SchemaError when not. `frame`
+    may be the equally long column arrays a frame would be built from (`pd.DataFrame(frame)`), so that a caller
+    holding arrays does not build a frame only for it to be taken apart and built again."""
     schema = _schema(model)
-    out = _passes(model, schema, frame) if schema is not None and len(frame) else None
-    return out if out is not None else model.validate(frame)
+    rows = len(frame) if isinstance(frame, pd.DataFrame) else len(next(iter(frame.values()), ()))
+    out = _passes(model, schema, frame) if schema is not None and rows else None
+    if out is not None:
+        return out
+    return model.validate(frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame))
 
 
 @lru_cache(maxsize=64)
