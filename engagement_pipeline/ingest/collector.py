@@ -95,9 +95,9 @@ class Collector:
     notes: list[str] = field(default_factory=list)
     organisers: list[str] = field(default_factory=list)  # emails of host/organiser rows (internal-domain inference)
     _seen: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)  # (scope, cells) of rows read
-    # The column-wise path (`frame`, `exclude_where`, `quarantine_where`, `keep_frame`): kept rows as frames, and
+    # The column-wise path (`frame`, `exclude_where`, `quarantine_where`, `keep_frame`): kept rows as arrays, and
     # their issues held until the parse ends, then added in source-row order (the order the per-row path gives).
-    _kept_frames: list[pd.DataFrame] = field(default_factory=list)
+    _kept_columns: list[dict[str, np.ndarray]] = field(default_factory=list)
     _pending: list[tuple[int, str, str, str]] = field(default_factory=list)
     _sections: list[Section] = field(default_factory=list)
 
@@ -159,6 +159,8 @@ class Collector:
         """Excludes a host section's rows (`host_section`), or the rows with the identity of a host met earlier
         in the file, as `host` ("<label> <name or email>"); their emails join the organisers (internal-domain
         inference) and their keys `host_keys`. Returns the other rows."""
+        if email.index.equals(rows.index) and name.index.equals(rows.index):
+            return self._exclude_host_rows(rows, email, name, host_keys, host_section=host_section, label=label)
         keys = attendee_keys(email, name)
         is_host = pd.Series(True, index=rows.index) if host_section else keys.isin(host_keys)
         hosts = rows.index[is_host.to_numpy()]
@@ -167,16 +169,39 @@ class Collector:
         return self.exclude_where(rows, is_host, "host",
                                   lambda hit: (f"{label} {w}" for w in either(name, email)[hit.index]))
 
+    def _exclude_host_rows(self, rows: pd.DataFrame, email: pd.Series, name: pd.Series, host_keys: set[str], *,
+                           host_section: bool, label: str) -> pd.DataFrame:
+        """`exclude_hosts` when email and name are the rows' own columns: on arrays, and with no identity key
+        worked out at all in a section after a file without hosts."""
+        emails, names = email.to_numpy(), name.to_numpy()
+        if not host_section and not host_keys:
+            return rows
+        keys = [cached_attendee_key(e, n) for e, n in zip(emails, names, strict=True)]
+        is_host = (np.ones(len(keys), dtype=bool) if host_section
+                   else np.array([k in host_keys for k in keys], dtype=bool))
+        hosts = np.flatnonzero(is_host)
+        self.organisers.extend(e for e in emails[hosts] if not pd.isna(e))
+        host_keys.update(keys[at] for at in hosts if keys[at] is not None)
+        return self.exclude_where(rows, is_host, "host",
+                                  lambda hit: (f"{label} {w}" for w in either(name, email)[hit.index]))
+
     def keep_frame(self, rows: pd.DataFrame) -> pd.Index:
         """Keeps rows (index: source row; columns: KEPT_COLUMNS, defaults as in Kept), with the checks of
         `keep` run column-wise: no valid email or no identity is quarantined, a note-taker bot excluded.
         Returns the source rows kept."""
-        identity = {c: KEPT_DEFAULTS[c] for c in ("email", "name") if c not in rows.columns}
-        if identity:
-            rows = rows.assign(**identity)
+        return self.keep_columns(rows.index, {c: rows[c] for c in rows.columns})
+
+    def keep_columns(self, index: pd.Index, columns: dict[str, Any]) -> pd.Index:
+        """`keep_frame` of the frame `pd.DataFrame(columns, index=index)` without building it: each column a
+        Series (aligned on `index`), an array or one value for every row. The kept rows' columns are held as
+        arrays until `finish`, which folds them (a frame per section, then their concatenation, was built only
+        to be read back column by column)."""
+        n = len(index)
+        values = {c: _column_array(columns[c], index) if c in columns else None for c in KEPT_DEFAULTS}
+        emails = values["email"] if values["email"] is not None else np.full(n, None, dtype=object)
+        names = values["name"] if values["name"] is not None else np.full(n, None, dtype=object)
         # The three checks as masks over all rows, each evaluated only where the earlier ones passed (as `keep`
-        # does row by row); the frame is cut once, not once per check.
-        emails, names = rows["email"].to_numpy(), rows["name"].to_numpy()
+        # does row by row); the rows are cut once, not once per check.
         valid = np.array([not present or not e or _is_address(e)
                           for e, present in zip(emails, ~pd.isna(emails), strict=True)], dtype=bool)
         keys = [cached_attendee_key(e, n) if ok else None for e, n, ok in zip(emails, names, valid, strict=True)]
@@ -189,17 +214,21 @@ class Collector:
             bots[has_key] = bot_flags(names[has_key], emails[has_key])
         keep = valid & ~no_identity & ~bots
         if not keep.all():
+            rows = pd.DataFrame({"email": emails, "name": names}, index=index, dtype=object)
             self.quarantine_where(rows, ~valid, "bad_email",
                                   lambda hit: (f"email {e!r} is not an address" for e in hit["email"]))
             self.quarantine_where(rows, no_identity, "no_identity", "row has neither an email nor a name")
             self.exclude_where(rows, bots, "bot",
                                lambda hit: (f"note-taker bot {n or e!r}" for n, e in zip(hit["name"], hit["email"],
                                                                                        strict=True)))
-            rows = rows[keep]
-        if len(rows):
-            self._kept_frames.append(pd.DataFrame({c: rows[c] if c in rows.columns else default
-                                                   for c, default in KEPT_DEFAULTS.items()}, index=rows.index))
-        return rows.index
+            index = index[keep]
+            values = {c: v[keep] if v is not None else None for c, v in values.items()}
+        if len(index):
+            part = {"source_row": np.asarray(index, dtype=np.int64)}
+            for c, default in KEPT_DEFAULTS.items():
+                part[c] = values[c] if values[c] is not None else np.full(len(index), default, dtype=object)
+            self._kept_columns.append(part)
+        return index
 
     def _flush(self) -> None:
         """Adds the column-wise path's issues, in source-row order, to the ledger lists."""
@@ -270,61 +299,66 @@ class Collector:
         event, not per row), quarantines rows without an event and folds the rest into records."""
         self._flush()
         kept, raws = self._kept()
+        n = len(kept["source_row"])
         override = merged_override(overrides, self.source_file)
         if override:
             self.notes.append(f"event override applied from events/overrides.csv ({override.file_glob})")
         inferred = ""
-        if len(kept) and not (override and override.event_date) and kept["event_date"].isna().all():
+        if n and not (override and override.event_date) and pd.isna(kept["event_date"]).all():
             override, inferred = with_inferred_date(override, [(None, raw) for raw in raws()], self.source_file)
         if inferred:
             self.notes.append(inferred)
-        names = kept["event_name"] if not (override and override.event_name) else pd.Series(
-            override.event_name, index=kept.index, dtype=object)
-        days = kept["event_date"] if not (override and override.event_date) else pd.Series(
-            [override.event_date] * len(kept), index=kept.index, dtype=object)
-        has_event = (names.map(bool, na_action="ignore").fillna(False).astype(bool) & days.notna()).to_numpy()
-        if len(kept) and not has_event.any():
-            known = kept[kept["event_name"].map(bool, na_action="ignore").fillna(False).astype(bool)
-                         | kept["event_date"].notna()]
-            first = known.iloc[0] if len(known) else None
+        names = kept["event_name"] if not (override and override.event_name) else np.full(
+            n, override.event_name, dtype=object)
+        days = kept["event_date"] if not (override and override.event_date) else np.full(
+            n, override.event_date, dtype=object)
+        has_event = _truthy(names) & ~pd.isna(days)
+        if n and not has_event.any():
+            known = np.flatnonzero(_truthy(kept["event_name"]) | ~pd.isna(kept["event_date"]))
+            first = int(known[0]) if len(known) else None
+            first_date = kept["event_date"][first] if first is not None else None
             raise WaitingForEventDetails(
                 self.source_file,
                 event_name=(override.event_name if override else None) or (
-                    first["event_name"] if first is not None else None),
+                    kept["event_name"][first] if first is not None else None),
                 event_date=(override.event_date if override else None) or (
-                    first["event_date"].date() if first is not None and pd.notna(first["event_date"]) else None),
+                    pd.Timestamp(first_date).date() if first is not None and pd.notna(first_date) else None),
                 event_type=override.event_type if override else None, notes=[n for n in [inferred] if n])
         all_raws = raws() if not has_event.all() else []
         for position in np.flatnonzero(~has_event):
-            self.quarantine(int(kept["source_row"].iat[position]), "no_event",
+            self.quarantine(int(kept["source_row"][position]), "no_event",
                             "row has no event name or no event date", all_raws[position])
-        return self._upload(_fold_columns(self._records(kept[has_event], names[has_event], days[has_event],
-                                                        override)))
+        if not has_event.all():
+            kept, names, days = {c: v[has_event] for c, v in kept.items()}, names[has_event], days[has_event]
+        return self._upload(_fold_columns(self._records(kept, names, days, override)))
 
-    def _kept(self) -> tuple[pd.DataFrame, Callable[[], list[dict[str, str]]]]:
-        """Every kept row as one frame (column source_row, in keep order) and a function giving their raw cells."""
+    def _kept(self) -> tuple[dict[str, np.ndarray], Callable[[], list[dict[str, str]]]]:
+        """Every kept row's columns as arrays (source_row and KEPT_DEFAULTS' columns, in keep order) and a function
+        giving their raw cells."""
         if self.kept:  # the per-row path
-            frame = pd.DataFrame({"source_row": pd.Series([r.source_row for r in self.kept], dtype="int64"),
-                                  **{c: pd.Series([getattr(r, c) for r in self.kept], dtype=object)
-                                     for c in KEPT_DEFAULTS}})
-            return frame, lambda: [r.raw for r in self.kept]
-        if not self._kept_frames:
-            return pd.DataFrame({"source_row": pd.Series(dtype="int64"),
-                                 **{c: pd.Series(dtype=object) for c in KEPT_DEFAULTS}}), list
-        frame = pd.concat(self._kept_frames).reset_index()
-        return frame, lambda: [self._raw(int(r)) for r in frame["source_row"]]
+            columns = {"source_row": np.array([r.source_row for r in self.kept], dtype=np.int64)}
+            for c in KEPT_DEFAULTS:
+                columns[c] = np.empty(len(self.kept), dtype=object)
+                columns[c][:] = [getattr(r, c) for r in self.kept]
+            return columns, lambda: [r.raw for r in self.kept]
+        if not self._kept_columns:
+            return {"source_row": np.empty(0, dtype=np.int64),
+                    **{c: np.empty(0, dtype=object) for c in KEPT_DEFAULTS}}, list
+        parts = self._kept_columns
+        columns = {c: parts[0][c] if len(parts) == 1 else np.concatenate([p[c] for p in parts]) for c in parts[0]}
+        return columns, lambda: [self._raw(int(r)) for r in columns["source_row"]]
 
-    def _records(self, kept: pd.DataFrame, names: pd.Series, days: pd.Series, override: EventOverride | None
-                 ) -> dict[str, np.ndarray]:
+    def _records(self, kept: dict[str, np.ndarray], names: np.ndarray, days: np.ndarray,
+                 override: EventOverride | None) -> dict[str, np.ndarray]:
         """The canonical columns of kept rows as arrays (one frame is built once, after folding): event id and
         type once per distinct event, the day normalised once per distinct date (iterating a datetime column
         boxes every cell as a Timestamp, which was most of this function for a Zoom report)."""
-        n = len(kept)
-        day_codes, day_uniques = pd.factorize(days.to_numpy())
+        n = len(kept["source_row"])
+        day_codes, day_uniques = pd.factorize(days)
         normalised = [pd.Timestamp(d).normalize() for d in day_uniques]
         day_codes, day_uniques = _recode(day_codes, normalised)
-        row_types = np.array([t if isinstance(t, str) else "" for t in kept["event_type"].to_numpy()], dtype=object)
-        name_codes, name_uniques = pd.factorize(names.to_numpy())
+        row_types = np.array([t if isinstance(t, str) else "" for t in kept["event_type"]], dtype=object)
+        name_codes, name_uniques = pd.factorize(names)
         type_codes, type_uniques = pd.factorize(row_types)
         event_codes, first = _combined(name_codes, day_codes, type_codes)
         ids, types = [], []
@@ -333,27 +367,27 @@ class Collector:
             ids.append(_event_id(name, day))
             types.append(override.event_type if override and override.event_type
                          else row_type or infer_event_type(name, self.default_type))
-        emails = kept["email"].to_numpy()
+        emails = kept["email"]
         lowered = {e: e.strip().lower() if isinstance(e, str) and e else None for e in dict.fromkeys(emails)}
         email = np.array([lowered[e] for e in emails], dtype=object) if n else np.empty(0, dtype=object)
-        people = kept["name"].to_numpy()
-        roles = kept["role"].to_numpy()
-        attended = kept["attended"].to_numpy().astype(bool) | np.array([r in _VOICED for r in roles], dtype=bool)
+        people = kept["name"]
+        roles = kept["role"]
+        attended = kept["attended"].astype(bool) | np.array([r in _VOICED for r in roles], dtype=bool)
         return {
-            "event_id": _take(ids, event_codes), "event_name": names.to_numpy(),
+            "event_id": _take(ids, event_codes), "event_name": names,
             "event_type": _take(types, event_codes),
             "event_date": pd.to_datetime(pd.Series(day_uniques, dtype=object)).to_numpy()[day_codes],
             "platform": np.full(n, self.platform, dtype=object),
             "attendee_key": np.array([cached_attendee_key(e, p) for e, p in zip(email, people, strict=True)],
                                      dtype=object),
-            "attendee_email": email, "attendee_name": _texts(people), "company": _texts(kept["company"].to_numpy()),
-            "registered": kept["registered"].to_numpy().astype(bool), "attended": attended,
-            "minutes_attended": np.where(attended, kept["minutes"].to_numpy().astype(float), 0.0),
-            "questions_asked": kept["questions"].to_numpy().astype(np.int64),
-            "polls_answered": kept["polls"].to_numpy().astype(np.int64),
-            "feedback_submitted": kept["feedback"].to_numpy().astype(bool), "role": roles,
+            "attendee_email": email, "attendee_name": _texts(people), "company": _texts(kept["company"]),
+            "registered": kept["registered"].astype(bool), "attended": attended,
+            "minutes_attended": np.where(attended, kept["minutes"].astype(float), 0.0),
+            "questions_asked": kept["questions"].astype(np.int64),
+            "polls_answered": kept["polls"].astype(np.int64),
+            "feedback_submitted": kept["feedback"].astype(bool), "role": roles,
             "source_file": np.full(n, self.source_file, dtype=object),
-            "source_row": kept["source_row"].to_numpy().astype(np.int64), "rows_folded": np.ones(n, dtype=np.int64),
+            "source_row": kept["source_row"].astype(np.int64), "rows_folded": np.ones(n, dtype=np.int64),
         }
 
     def _upload(self, records: pd.DataFrame | dict[str, np.ndarray]) -> ParsedUpload:
@@ -375,6 +409,29 @@ class Collector:
 
 
 _VOICED = frozenset({"panelist", "speaker"})  # roles that attended whatever their attendance flag says
+
+
+def _column_array(value: Any, index: pd.Index) -> np.ndarray:
+    """One column of `pd.DataFrame({...: value}, index=index)` as an array: a Series aligned on the index, an array
+    as it is, one value repeated. Datetimes become objects (Timestamps), so that joining sections' arrays never
+    turns a nanosecond datetime into an integer."""
+    if isinstance(value, pd.Series):
+        values = (value if value.index.equals(index) else value.reindex(index)).to_numpy()
+    elif isinstance(value, np.ndarray):
+        values = value
+    else:
+        values = np.empty(len(index), dtype=object)
+        values[:] = [value] * len(index)
+    if values.dtype.kind == "M":
+        values = pd.Series(values).astype(object).to_numpy()
+    return values
+
+
+def _truthy(values: np.ndarray) -> np.ndarray:
+    """`bool(value)` of each present value, False where it is missing (pandas' `map(bool, na_action="ignore")
+    .fillna(False)`)."""
+    missing = pd.isna(values)
+    return np.array([not m and bool(v) for v, m in zip(values, missing, strict=True)], dtype=bool)
 
 
 def _texts(values: np.ndarray) -> np.ndarray:

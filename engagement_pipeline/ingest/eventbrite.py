@@ -135,9 +135,9 @@ def parse(table: Table, col: Collector) -> None:
                                 lambda hit: (f"unrecognised attendee status {s!r}" for s in hit["status"]))
     rows = col.quarantine_where(rows, is_date_error, "bad_date", lambda hit: error[hit.index])
     rows = col.quarantine_where(rows, error.notna(), "bad_value", lambda hit: error[hit.index])
-    col.keep_frame(pd.DataFrame({
+    col.keep_columns(rows.index, {
         "event_name": clean_column(rows["event_name"]), "event_date": event_date, "email": clean_column(rows["email"]),
         "name": full_names(rows["first_name"], rows["last_name"]), "company": clean_column(rows["company"]),
         "attended": status == "attended", "minutes": 0.0, "questions": questions, "polls": polls,
         "feedback": feedback,
-    }, index=rows.index))
+    })

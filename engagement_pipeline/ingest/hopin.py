@@ -9,7 +9,6 @@ Extend the alias lists below when a real export shows other names. `Ticket type`
 
 from __future__ import annotations
 
-import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
@@ -125,9 +124,9 @@ def parse(table: Table, col: Collector) -> None:
     rows = col.quarantine_where(rows, date_error.notna(), "bad_date", lambda hit: date_error[hit.index])
     minutes = minutes[rows.index].astype(float)
     attended = flag[rows.index].where(flag[rows.index].notna(), minutes > 0).astype(bool)
-    col.keep_frame(pd.DataFrame({
+    col.keep_columns(rows.index, {
         "event_name": clean_column(rows["event_name"]), "event_date": event_date, "email": clean_column(rows["email"]),
         "name": names, "company": clean_column(rows["company"]), "attended": attended,
         "minutes": minutes.where(attended, 0.0), "questions": questions, "polls": polls, "feedback": feedback,
         "role": ticket.str.contains("speaker", regex=False).map({True: "speaker", False: "attendee"}),
-    }, index=rows.index))
+    })

@@ -339,7 +339,8 @@ def _parse_sound_lines(table: Table, lines: list[str], clean: Callable[[list[str
                 return consumed
             before = len(rows)
             rows.extend(map(clean, block))
-            spans.extend(zip(range(consumed + 1, reader.line_num + 1), range(consumed + 1, reader.line_num + 1)))
+            lines_read = range(consumed + 1, reader.line_num + 1)  # one record per line: (n, n)
+            spans.extend(zip(lines_read, lines_read, strict=True))
             consumed = reader.line_num
             if len(rows) // _TIME_CHECK_EVERY > before // _TIME_CHECK_EVERY:
                 clock.check(len(rows) // _TIME_CHECK_EVERY * _TIME_CHECK_EVERY)

@@ -158,11 +158,11 @@ def parse(table: Table, col: Collector) -> None:
     rows = col.exclude_where(rows, parse_cells(rows["waiting"], parse_flag)[0].map(bool), "waiting_room",
                              lambda hit: (f"{w} was in the waiting room" for w in who[hit.index]))
     rows = col.quarantine_where(rows, value_error.notna(), "bad_value", lambda hit: value_error[hit.index])
-    col.keep_frame(pd.DataFrame({
+    col.keep_columns(rows.index, {
         "event_name": topic, "event_date": start, "email": email, "name": name,
         "company": clean_column(rows["company"]), "minutes": minutes.astype(float), "questions": questions,
         "polls": polls, "feedback": feedback,
-    }, index=rows.index))
+    })
 
 
 @lru_cache(maxsize=1_024)

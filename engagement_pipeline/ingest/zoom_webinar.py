@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
@@ -141,9 +140,9 @@ def _parse_section(col: Collector, sec: Section, found: dict[str, int | None], k
     rows = col.quarantine_where(rows, value_error.notna(), "bad_value", lambda hit: value_error[hit.index])
     minutes = minutes[rows.index].astype(float)
     attended = flag[rows.index].where(flag[rows.index].notna(), (minutes > 0) | (kind != "attendee")).astype(bool)
-    col.keep_frame(pd.DataFrame({
+    col.keep_columns(rows.index, {
         "event_name": event_name, "event_date": event_date, "email": email, "name": name,
         "company": clean_column(rows["company"]), "registered": kind != "other", "attended": attended,
         "minutes": minutes.where(attended, 0.0), "questions": questions, "polls": polls, "feedback": feedback,
         "role": "panelist" if kind == "panelist" else "attendee",
-    }, index=rows.index))
+    })
