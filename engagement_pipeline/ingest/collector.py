@@ -117,7 +117,8 @@ class Collector:
         if not problems and len(fresh) == len(signatures) and self._seen.isdisjoint(fresh):
             # every row passes and none repeats an earlier one (the usual case): no per-row loop
             self._seen |= fresh
-            return string_frame(columns, pd.Index(sec.row_numbers(), dtype="int64", name="source_row"))
+            numbers = np.fromiter(sec.row_numbers(), dtype=np.int64, count=len(sec.rows))  # not pandas' inference
+            return string_frame(columns, pd.Index(numbers, name="source_row", copy=False))
         passing: list[int] = []
         for pos, signature in enumerate(signatures):
             source_row = sec.rows[pos][0]
@@ -370,6 +371,9 @@ class Collector:
         emails = kept["email"]
         lowered = {e: e.strip().lower() if isinstance(e, str) and e else None for e in dict.fromkeys(emails)}
         email = np.array([lowered[e] for e in emails], dtype=object) if n else np.empty(0, dtype=object)
+        # The key of a row with an email, by make_attendee_key's own email rule, once per distinct email (the
+        # (email, name) pairs of a file's rows are mostly distinct: a cache lookup each missed)
+        by_email = {e: e.strip().lower() for e in lowered.values() if e and e.strip()}
         people = kept["name"]
         roles = kept["role"]
         attended = kept["attended"].astype(bool) | np.array([r in _VOICED for r in roles], dtype=bool)
@@ -378,8 +382,8 @@ class Collector:
             "event_type": _take(types, event_codes),
             "event_date": pd.to_datetime(pd.Series(day_uniques, dtype=object)).to_numpy()[day_codes],
             "platform": np.full(n, self.platform, dtype=object),
-            "attendee_key": np.array([cached_attendee_key(e, p) for e, p in zip(email, people, strict=True)],
-                                     dtype=object),
+            "attendee_key": np.array([by_email.get(e) or cached_attendee_key(e, p)
+                                      for e, p in zip(email, people, strict=True)], dtype=object),
             "attendee_email": email, "attendee_name": _texts(people), "company": _texts(kept["company"]),
             "registered": kept["registered"].astype(bool), "attended": attended,
             "minutes_attended": np.where(attended, kept["minutes"].astype(float), 0.0),

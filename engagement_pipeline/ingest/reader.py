@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from itertools import islice
+from itertools import compress, islice
 from pathlib import Path
 
 from engagement_pipeline.ingest.result import RejectedFile
@@ -109,15 +109,12 @@ class Table:
 
     def line_counts(self) -> dict[str, int]:
         """Where every physical line went: blank, inside a sound record, or damaged (quarantined)."""
-        damaged_records = {d.record - 1 for d in self.damaged}
-        blank = in_records = 0
-        for index, (first, last) in enumerate(self.spans):
-            if index in damaged_records:
-                continue
-            if any(self.rows[index]):
-                in_records += last - first + 1
-            else:
-                blank += last - first + 1
+        widths = [last - first + 1 for first, last in self.spans]  # lines per record
+        for index in {d.record - 1 for d in self.damaged}:
+            if index < len(widths):
+                widths[index] = 0  # counted as damaged
+        in_records = sum(compress(widths, map(any, self.rows)))
+        blank = sum(widths) - in_records
         return {"lines_read": self.physical_lines, "lines_in_records": in_records, "lines_blank": blank,
                 "lines_damaged": len(self.damaged)}
 
