@@ -203,12 +203,19 @@ class Collector:
         names = values["name"] if values["name"] is not None else np.full(n, None, dtype=object)
         # The three checks as masks over all rows, each evaluated only where the earlier ones passed (as `keep`
         # does row by row); the rows are cut once, not once per check.
-        valid = np.array([not present or not e or _is_address(e)
-                          for e, present in zip(emails, ~pd.isna(emails), strict=True)], dtype=bool)
-        keys = [cached_attendee_key(e, n) if ok else None for e, n, ok in zip(emails, names, valid, strict=True)]
-        has_key = np.array([k is not None for k in keys], dtype=bool)
+        checked = _email_checks(emails)
+        if checked is not None:  # every present email is a valid address: only rows without one need a key
+            valid, has_email = checked
+            has_key = has_email.copy()
+            for at in np.flatnonzero(~has_email):
+                has_key[at] = cached_attendee_key(emails[at], names[at]) is not None
+        else:
+            valid = np.array([not present or not e or _is_address(e)
+                              for e, present in zip(emails, ~pd.isna(emails), strict=True)], dtype=bool)
+            has_key = np.array([ok and cached_attendee_key(e, n) is not None
+                                for e, n, ok in zip(emails, names, valid, strict=True)], dtype=bool)
         no_identity = ~has_key & valid
-        bots = np.zeros(len(keys), dtype=bool)  # asked only of rows with an identity, as `keep` does
+        bots = np.zeros(n, dtype=bool)  # asked only of rows with an identity, as `keep` does
         if has_key.all():
             bots = bot_flags(names, emails)
         elif has_key.any():
@@ -429,6 +436,30 @@ def _column_array(value: Any, index: pd.Index) -> np.ndarray:
     if values.dtype.kind == "M":
         values = pd.Series(values).astype(object).to_numpy()
     return values
+
+
+# EMAIL as a whole cell of a NUL-joined text of stripped cells: one finditer counts the cells that are addresses.
+_JOINED_EMAIL = re.compile(r"(?<![^\x00])[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+(?![^\x00])")
+
+
+def _email_checks(emails: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(valid, has_email) per row when every present, non-empty email is an address (`keep`'s rule: no email,
+    an empty one, or `EMAIL.fullmatch(email.strip())`), has_email where make_attendee_key takes the key from the
+    email (text that is not blank once stripped); None when some email is not an address or not text, for the
+    row-by-row rule to decide. The stripped emails are joined by NUL and the pattern counted once, instead of one
+    cached regex call per row."""
+    present = ~pd.isna(emails)
+    texts = emails[present] if not present.all() else emails
+    if not {type(e) for e in texts} <= {str}:
+        return None
+    stripped = list(map(str.strip, texts))
+    joined = "\x00".join(stripped)
+    nonempty = int(np.count_nonzero(np.fromiter(map(bool, texts), dtype=bool, count=len(texts))))
+    if joined.count("\x00") != max(len(stripped) - 1, 0) or sum(1 for _ in _JOINED_EMAIL.finditer(joined)) != nonempty:
+        return None
+    has_email = np.zeros(len(emails), dtype=bool)
+    has_email[present] = np.fromiter(map(bool, stripped), dtype=bool, count=len(stripped))
+    return np.ones(len(emails), dtype=bool), has_email
 
 
 def _truthy(values: np.ndarray) -> np.ndarray:
