@@ -136,17 +136,19 @@ def parse(table: Table, col: Collector) -> None:
     if block and block[0] is None:
         col.notes.append("no meeting topic found above the participants table")
     rows = col.frame(sec, found, ZoomMeetingRows)
-    if block:
-        meetings = pd.Series([block] * len(rows), index=rows.index, dtype=object)
+    email, name = clean_column(rows["email"]), clean_column(rows["name"])
+    who = either(name, email)
+    keys = attendee_keys(email, name)
+    if block:  # one meeting for every row: its topic and start as single values
+        topic, start, hosts_of_block = block
+        is_host = pd.Series([key in hosts_of_block for key in keys], index=rows.index, dtype=bool)
     else:  # the flat layout: each row carries its meeting's columns, read once per distinct meeting
         cells = dict(sec.rows)
         meetings = pd.Series([_flat_meeting(tuple((f, cells[r][i]) for f, i in flat.items() if i < len(cells[r])))
                               for r in rows.index], index=rows.index, dtype=object)
-    topic, start = meetings.map(lambda m: m[0]), meetings.map(lambda m: m[1])
-    email, name = clean_column(rows["email"]), clean_column(rows["name"])
-    who = either(name, email)
-    is_host = pd.Series([key in m[2] for key, m in zip(attendee_keys(email, name), meetings, strict=True)],
-                        index=rows.index, dtype=bool)
+        topic, start = meetings.map(lambda m: m[0]), meetings.map(lambda m: m[1])
+        is_host = pd.Series([key in m[2] for key, m in zip(keys, meetings, strict=True)], index=rows.index,
+                            dtype=bool)
     minutes, minutes_error = parse_cells(rows["minutes"], parse_minutes)
     questions, polls, feedback, engagement_error = engagement_columns(rows)
     value_error = first_error(minutes_error, engagement_error)
