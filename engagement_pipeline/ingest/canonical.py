@@ -81,7 +81,8 @@ class CanonicalAttendance(pa.DataFrameModel):
 
     @pa.dataframe_check
     def one_row_per_event_and_attendee(cls, df: pd.DataFrame) -> bool:
-        return not df.duplicated(["event_id", "attendee_key"]).any()
+        # `df.duplicated(subset)` itself, on the two columns only (with a subset it walks every column of the frame)
+        return not df[["event_id", "attendee_key"]].duplicated().any()
 
     @pa.dataframe_check
     def minutes_only_when_attended(cls, df: pd.DataFrame) -> Series[bool]:

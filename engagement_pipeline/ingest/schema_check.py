@@ -197,7 +197,8 @@ def _passes(model: type[pa.DataFrameModel], schema: pa.DataFrameSchema,
     out = pd.DataFrame(coerced, index=index)
     for check in schema.checks:
         result = check._check_fn(out)  # the model's own @dataframe_check function
-        if not bool(result if isinstance(result, bool) else pd.Series(result).all()):
+        if not bool(result if isinstance(result, bool)
+                    else (result if isinstance(result, pd.Series) else pd.Series(result)).all()):
             return None
     return out
 
