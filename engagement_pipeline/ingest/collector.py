@@ -375,12 +375,7 @@ class Collector:
             ids.append(_event_id(name, day))
             types.append(override.event_type if override and override.event_type
                          else row_type or infer_event_type(name, self.default_type))
-        emails = kept["email"]
-        lowered = {e: e.strip().lower() if isinstance(e, str) and e else None for e in dict.fromkeys(emails)}
-        email = np.array([lowered[e] for e in emails], dtype=object) if n else np.empty(0, dtype=object)
-        # The key of a row with an email, by make_attendee_key's own email rule, once per distinct email (the
-        # (email, name) pairs of a file's rows are mostly distinct: a cache lookup each missed)
-        by_email = {e: e.strip().lower() for e in lowered.values() if e and e.strip()}
+        email = _lowered_emails(kept["email"])
         people = kept["name"]
         roles = kept["role"]
         attended = kept["attended"].astype(bool) | np.array([r in _VOICED for r in roles], dtype=bool)
@@ -389,8 +384,7 @@ class Collector:
             "event_type": _take(types, event_codes),
             "event_date": pd.to_datetime(pd.Series(day_uniques, dtype=object)).to_numpy()[day_codes],
             "platform": np.full(n, self.platform, dtype=object),
-            "attendee_key": np.array([by_email.get(e) or cached_attendee_key(e, p)
-                                      for e, p in zip(email, people, strict=True)], dtype=object),
+            "attendee_key": _attendee_keys(email, people),
             "attendee_email": email, "attendee_name": _texts(people), "company": _texts(kept["company"]),
             "registered": kept["registered"].astype(bool), "attended": attended,
             "minutes_attended": np.where(attended, kept["minutes"].astype(float), 0.0),
@@ -471,7 +465,40 @@ def _truthy(values: np.ndarray) -> np.ndarray:
 
 def _texts(values: np.ndarray) -> np.ndarray:
     """Each value when it is a non-empty text, else None."""
+    if {type(v) for v in values} <= {str, type(None)}:  # texts and None: `bool` tells them apart, in C
+        return np.where(np.fromiter(map(bool, values), dtype=bool, count=len(values)), values, None)
     return np.array([v if isinstance(v, str) and v else None for v in values], dtype=object)
+
+
+def _lowered_emails(emails: np.ndarray) -> np.ndarray:
+    """`e.strip().lower()` of each non-empty text, None for anything else. The texts are stripped, joined by NUL
+    and lowered at once (lowering goes character by character, and NUL neither changes nor is cased)."""
+    out = np.full(len(emails), None, dtype=object)
+    if {type(e) for e in emails} <= {str, type(None)}:
+        present = np.fromiter(map(bool, emails), dtype=bool, count=len(emails))
+        texts = list(map(str.strip, emails[present]))
+        joined = "\x00".join(texts)
+        if joined.count("\x00") == max(len(texts) - 1, 0):
+            if texts:
+                out[present] = joined.lower().split("\x00")
+            return out
+    lowered = {e: e.strip().lower() if isinstance(e, str) and e else None for e in dict.fromkeys(emails)}
+    out[:] = [lowered[e] for e in emails]
+    return out
+
+
+def _attendee_keys(emails: np.ndarray, names: np.ndarray) -> np.ndarray:
+    """`cached_attendee_key(email, name)` of rows whose emails `_lowered_emails` gave: a non-empty one is its own
+    key (make_attendee_key's email rule leaves a stripped, lowered text as it is; checked once per distinct email),
+    the others are keyed by name."""
+    keys = emails.copy()
+    by_email = {e: e.strip().lower() for e in dict.fromkeys(emails) if e and e.strip()}
+    if any(key != e for e, key in by_email.items()):
+        keys[:] = [by_email.get(e) or cached_attendee_key(e, p) for e, p in zip(emails, names, strict=True)]
+        return keys
+    for at in np.flatnonzero([e not in by_email for e in emails]):
+        keys[at] = cached_attendee_key(emails[at], names[at])
+    return keys
 
 
 def _take(per_code: list[Any], codes: np.ndarray) -> np.ndarray:
