@@ -558,6 +558,8 @@ def full_names(first: pd.Series, last: pd.Series) -> pd.Series:
     """`clean(f"{first} {last}")` per row."""
     if first.dtype == object and last.dtype == object and first.index.equals(last.index):
         firsts, lasts = first.to_numpy(), last.to_numpy()
+        if set(firsts) <= {""} and set(lasts) <= {""}:  # both columns blank (absent): clean(" ") of every row
+            return pd.Series(np.full(len(first), None, dtype=object), index=first.index, dtype=object, copy=False)
         if all(type(f) is str for f in firsts) and all(type(v) is str for v in lasts):  # text cells: no astype
             return clean_column(pd.Series([f"{f} {v}" for f, v in zip(firsts, lasts, strict=True)],
                                           index=first.index, dtype=object))
