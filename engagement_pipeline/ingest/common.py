@@ -400,7 +400,12 @@ def normalised_cells(table: Table, index: int) -> frozenset[str]:
     """Row `index`'s cells through norm_header, computed once per table (ten modules ask about each file)."""
     cells = table._normalised.get(index)
     if cells is None:
-        cells = table._normalised[index] = frozenset(map(norm_header, set(table.rows[index])))  # blanks repeat
+        row = set(table.rows[index])  # blanks repeat
+        if all(map(str.isascii, row)):  # norm_header's ASCII rule, without filling its cache with data cells
+            cells = frozenset(" ".join(cell.split()).lower() for cell in row)
+        else:
+            cells = frozenset(map(norm_header, row))
+        table._normalised[index] = cells
     return cells
 
 

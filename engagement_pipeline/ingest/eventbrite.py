@@ -28,6 +28,7 @@ from engagement_pipeline.ingest.common import (
     header_rows,
     locate,
     norm_header,
+    normalised_cells,
     parse_dates,
     parse_flag,
     require,
@@ -77,8 +78,8 @@ class EventbriteRows(pa.DataFrameModel):
 
 
 def _header(table: Table) -> int | None:
-    for index, row in enumerate(table.rows[:20]):
-        headers = {norm_header(c) for c in row}
+    for index in range(min(len(table.rows), 20)):
+        headers = normalised_cells(table, index)  # each row normalised once per table
         if headers & set(ORDER) and headers & {*FIELDS["email"], "buyer email"}:
             return index
     return None

@@ -23,7 +23,7 @@ from engagement_pipeline.ingest.common import (
     full_names,
     header_rows,
     locate,
-    norm_header,
+    normalised_cells,
     parse_cells,
     parse_dates,
     parse_flag,
@@ -80,8 +80,8 @@ class HopinRows(pa.DataFrameModel):
 
 def _header(table: Table) -> tuple[int, int] | None:
     """(row index, number of Hopin hints) of the first row with an email column and >= 2 hints."""
-    for index, row in enumerate(table.rows[:20]):
-        headers = {norm_header(c) for c in row}
+    for index in range(min(len(table.rows), 20)):
+        headers = normalised_cells(table, index)  # each row normalised once per table
         hints = len(headers & HOPIN_HINTS)
         if headers & set(EMAIL) and hints >= 2:
             return index, hints

@@ -32,6 +32,7 @@ from engagement_pipeline.ingest.common import (
     is_blank,
     locate,
     norm_header,
+    normalised_cells,
     parse_cells,
     parse_datetime,
     parse_flag,
@@ -78,8 +79,8 @@ class ZoomMeetingRows(pa.DataFrameModel):
 
 
 def _table_header(table: Table) -> int | None:
-    for index, row in enumerate(table.rows[:40]):
-        if any(norm_header(c) in NAME_HEADERS for c in row):
+    for index in range(min(len(table.rows), 40)):
+        if normalised_cells(table, index) & set(NAME_HEADERS):  # each row normalised once per table
             return index
     return None
 
