@@ -449,7 +449,7 @@ def _email_checks(emails: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     stripped = list(map(str.strip, texts))
     joined = "\x00".join(stripped)
     nonempty = int(np.count_nonzero(np.fromiter(map(bool, texts), dtype=bool, count=len(texts))))
-    if joined.count("\x00") != max(len(stripped) - 1, 0) or sum(1 for _ in _JOINED_EMAIL.finditer(joined)) != nonempty:
+    if joined.count("\x00") != max(len(stripped) - 1, 0) or _JOINED_EMAIL.subn("", joined)[1] != nonempty:
         return None
     has_email = np.zeros(len(emails), dtype=bool)
     has_email[present] = np.fromiter(map(bool, stripped), dtype=bool, count=len(stripped))

@@ -281,7 +281,9 @@ def section(table: Table, header_index: int, stop: Sequence[int] = ()) -> Sectio
     """Rows after `header_index` up to the first index in `stop` (or the end); blank rows skipped."""
     end = min([s for s in stop if s > header_index], default=len(table.rows))
     original = table.rows[header_index]
-    rows = [(table.row_number(i), table.rows[i]) for i in range(header_index + 1, end) if not is_blank(table.rows[i])]
+    cells = table.rows
+    rows = [(table.row_number(i), row) for i in range(header_index + 1, end)  # is_blank's first test inlined
+            if ((row := cells[i]) and row[0] and not row[0][0].isspace()) or not is_blank(row)]
     return Section([norm_header(h) for h in original], list(original), rows)
 
 
