@@ -444,7 +444,7 @@ def _email_checks(emails: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     cached regex call per row."""
     present = ~pd.isna(emails)
     texts = emails[present] if not present.all() else emails
-    if not {type(e) for e in texts} <= {str}:
+    if not set(map(type, texts)) <= {str}:
         return None
     stripped = list(map(str.strip, texts))
     joined = "\x00".join(stripped)
@@ -465,7 +465,7 @@ def _truthy(values: np.ndarray) -> np.ndarray:
 
 def _texts(values: np.ndarray) -> np.ndarray:
     """Each value when it is a non-empty text, else None."""
-    if {type(v) for v in values} <= {str, type(None)}:  # texts and None: `bool` tells them apart, in C
+    if set(map(type, values)) <= {str, type(None)}:  # texts and None: `bool` tells them apart, in C
         return np.where(np.fromiter(map(bool, values), dtype=bool, count=len(values)), values, None)
     return np.array([v if isinstance(v, str) and v else None for v in values], dtype=object)
 
@@ -474,7 +474,7 @@ def _lowered_emails(emails: np.ndarray) -> np.ndarray:
     """`e.strip().lower()` of each non-empty text, None for anything else. The texts are stripped, joined by NUL
     and lowered at once (lowering goes character by character, and NUL neither changes nor is cased)."""
     out = np.full(len(emails), None, dtype=object)
-    if {type(e) for e in emails} <= {str, type(None)}:
+    if set(map(type, emails)) <= {str, type(None)}:
         present = np.fromiter(map(bool, emails), dtype=bool, count=len(emails))
         texts = list(map(str.strip, emails[present]))
         joined = "\x00".join(texts)
@@ -492,13 +492,20 @@ def _attendee_keys(emails: np.ndarray, names: np.ndarray) -> np.ndarray:
     key (make_attendee_key's email rule leaves a stripped, lowered text as it is; checked once per distinct email),
     the others are keyed by name."""
     keys = emails.copy()
-    by_email = {e: e.strip().lower() for e in dict.fromkeys(emails) if e and e.strip()}
-    if any(key != e for e, key in by_email.items()):
+    distinct = [e for e in dict.fromkeys(emails) if e]
+    joined = "\x00".join(distinct) if set(map(type, distinct)) <= {str} else None
+    if (joined is None or joined.count("\x00") != max(len(distinct) - 1, 0) or joined.lower() != joined
+            or _OUTER_SPACE.search(joined)):  # some email would not be its own key: the rule row by row
+        by_email = {e: e.strip().lower() for e in distinct if e.strip()}
         keys[:] = [by_email.get(e) or cached_attendee_key(e, p) for e, p in zip(emails, names, strict=True)]
         return keys
-    for at in np.flatnonzero([e not in by_email for e in emails]):
+    # every non-empty email is stripped and lower-cased already: its own key (`e.strip().lower() == e`)
+    for at in np.flatnonzero(~np.fromiter(map(bool, emails), dtype=bool, count=len(emails))):
         keys[at] = cached_attendee_key(emails[at], names[at])
     return keys
+
+
+_OUTER_SPACE = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)")  # a NUL-joined text whose cells do not all strip to themselves
 
 
 def _take(per_code: list[Any], codes: np.ndarray) -> np.ndarray:
@@ -622,7 +629,9 @@ def _fold_sorted(columns: dict[str, np.ndarray], group: np.ndarray) -> dict[str,
         elif values.dtype.kind not in "iu":
             return None
         out[column] = np.add.reduceat(values[order], starts)
-    ranks = np.array([ROLE_RANK.get(r, -1) if isinstance(r, str) else -1 for r in columns["role"]], dtype=np.int64)
+    role_codes, roles = pd.factorize(columns["role"])  # a handful of roles: ranked once each
+    rank_of = np.array([ROLE_RANK.get(r, -1) if isinstance(r, str) else -1 for r in roles] + [-1], dtype=np.int64)
+    ranks = rank_of[role_codes]  # a missing role (code -1) takes the appended -1
     sources = columns["source_row"]
     if (ranks < 0).any() or sources.dtype.kind not in "iu":
         return None

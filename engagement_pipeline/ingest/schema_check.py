@@ -85,7 +85,7 @@ def _texts(values: np.ndarray) -> set[str] | None:
         texts = set(values)
     except TypeError:  # an unhashable cell
         return None
-    return texts if all(isinstance(t, str) for t in texts) else None
+    return texts if all(issubclass(kind, str) for kind in set(map(type, texts))) else None  # isinstance, per type
 
 
 def _column_holds(checks: tuple[tuple[pa.Check, _TextTest | None], ...], present: np.ndarray,
