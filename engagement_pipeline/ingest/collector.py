@@ -365,7 +365,8 @@ class Collector:
         day_codes, day_uniques = pd.factorize(days)
         normalised = [pd.Timestamp(d).normalize() for d in day_uniques]
         day_codes, day_uniques = _recode(day_codes, normalised)
-        row_types = np.array([t if isinstance(t, str) else "" for t in kept["event_type"]], dtype=object)
+        row_types = (np.full(n, "", dtype=object) if set(map(type, kept["event_type"])) <= {type(None)}
+                     else np.array([t if isinstance(t, str) else "" for t in kept["event_type"]], dtype=object))
         name_codes, name_uniques = pd.factorize(names)
         type_codes, type_uniques = pd.factorize(row_types)
         event_codes, first = _combined(name_codes, day_codes, type_codes)
@@ -459,6 +460,8 @@ def _email_checks(emails: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 def _truthy(values: np.ndarray) -> np.ndarray:
     """`bool(value)` of each present value, False where it is missing (pandas' `map(bool, na_action="ignore")
     .fillna(False)`)."""
+    if set(map(type, values)) <= {str, type(None)}:  # nothing missing but None: `bool` alone, in C
+        return np.fromiter(map(bool, values), dtype=bool, count=len(values))
     missing = pd.isna(values)
     return np.array([not m and bool(v) for v, m in zip(values, missing, strict=True)], dtype=bool)
 
@@ -495,7 +498,7 @@ def _attendee_keys(emails: np.ndarray, names: np.ndarray) -> np.ndarray:
     distinct = [e for e in dict.fromkeys(emails) if e]
     joined = "\x00".join(distinct) if set(map(type, distinct)) <= {str} else None
     if (joined is None or joined.count("\x00") != max(len(distinct) - 1, 0) or joined.lower() != joined
-            or _OUTER_SPACE.search(joined)):  # some email would not be its own key: the rule row by row
+            or list(map(str.strip, distinct)) != distinct):  # some email would not be its own key: row by row
         by_email = {e: e.strip().lower() for e in distinct if e.strip()}
         keys[:] = [by_email.get(e) or cached_attendee_key(e, p) for e, p in zip(emails, names, strict=True)]
         return keys
@@ -504,8 +507,6 @@ def _attendee_keys(emails: np.ndarray, names: np.ndarray) -> np.ndarray:
         keys[at] = cached_attendee_key(emails[at], names[at])
     return keys
 
-
-_OUTER_SPACE = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)")  # a NUL-joined text whose cells do not all strip to themselves
 
 
 def _take(per_code: list[Any], codes: np.ndarray) -> np.ndarray:
