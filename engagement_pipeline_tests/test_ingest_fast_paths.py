@@ -176,6 +176,8 @@ def _pairs(seed: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
 def test_row_checks_on_joined_texts_equal_the_row_by_row_rules(seed: int) -> None:
     names, emails = _pairs(seed, rows=seed * 7)
     assert common.bot_flags(names, emails).tolist() == [common.is_bot(n, e) for n, e in zip(names, emails, strict=True)]
+    assert common.identity_keys(emails, names).tolist() == [
+        common.cached_attendee_key(e, n) for e, n in zip(emails, names, strict=True)]
     checked = collector_module._email_checks(emails)
     invalid = [not pd.isna(e) and bool(e) and not collector_module._is_address(e) for e in emails]
     if checked is None:  # only an invalid address (or a NUL) sends the rows to the row-by-row rule

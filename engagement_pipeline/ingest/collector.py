@@ -35,6 +35,7 @@ from engagement_pipeline.ingest.common import (
     either,
     field_columns,
     field_frame,
+    identity_keys,
     is_bot,
     schema_problems,
     string_frame,
@@ -177,9 +178,13 @@ class Collector:
         emails, names = email.to_numpy(), name.to_numpy()
         if not host_section and not host_keys:
             return rows
-        keys = [cached_attendee_key(e, n) for e, n in zip(emails, names, strict=True)]
-        is_host = (np.ones(len(keys), dtype=bool) if host_section
-                   else np.array([k in host_keys for k in keys], dtype=bool))
+        keys = identity_keys(emails, names)
+        if host_section:
+            is_host = np.ones(len(keys), dtype=bool)
+        elif host_keys.isdisjoint(keys):
+            return rows
+        else:
+            is_host = np.array([k in host_keys for k in keys], dtype=bool)
         hosts = np.flatnonzero(is_host)
         self.organisers.extend(e for e in emails[hosts] if not pd.isna(e))
         host_keys.update(keys[at] for at in hosts if keys[at] is not None)

@@ -282,8 +282,8 @@ def section(table: Table, header_index: int, stop: Sequence[int] = ()) -> Sectio
     end = min([s for s in stop if s > header_index], default=len(table.rows))
     original = table.rows[header_index]
     cells = table.rows
-    rows = [(table.row_number(i), row) for i in range(header_index + 1, end)  # is_blank's first test inlined
-            if ((row := cells[i]) and row[0] and not row[0][0].isspace()) or not is_blank(row)]
+    rows = [(i + 1, row) for i, row in enumerate(cells[header_index + 1:end], header_index + 1)  # Table.row_number
+            if (row and row[0] and not row[0][0].isspace()) or not is_blank(row)]  # is_blank's first test inlined
     return Section([norm_header(h) for h in original], list(original), rows)
 
 
@@ -539,12 +539,30 @@ def cached_attendee_key(email: str | None, name: str | None) -> str | None:
 
 
 def attendee_keys(emails: pd.Series, names: pd.Series) -> pd.Series:
-    """`make_attendee_key(email, name)` per row, each distinct pair once."""
-    keys: dict[tuple[object, object], str | None] = {}
-    for pair in zip(emails, names, strict=True):
-        if pair not in keys:
-            keys[pair] = cached_attendee_key(*pair)  # type: ignore[arg-type]
-    return pd.Series([keys[pair] for pair in zip(emails, names, strict=True)], index=emails.index, dtype=object)
+    """`make_attendee_key(email, name)` per row."""
+    return pd.Series(identity_keys(emails.to_numpy(dtype=object), names.to_numpy(dtype=object)), index=emails.index,
+                     dtype=object, copy=False)
+
+
+def identity_keys(emails: np.ndarray, names: np.ndarray) -> np.ndarray:
+    """`cached_attendee_key(email, name)` of every row, as an object array. A row with an email is keyed by
+    make_attendee_key's email rule (stripped, lower-cased) for all such rows at once: stripped in C, joined by NUL
+    and lowered as one text (lowering goes character by character); only rows without one are keyed one by one
+    (per-row keys missed the bounded cache once a batch held more people than it)."""
+    keys = np.empty(len(emails), dtype=object)
+    if set(map(type, emails)) <= {str, type(None)}:
+        present = np.fromiter(map(bool, emails), dtype=bool, count=len(emails))
+        stripped = list(map(str.strip, emails[present]))
+        joined = "\x00".join(stripped)
+        if joined.count("\x00") == max(len(stripped) - 1, 0):
+            if stripped:
+                keys[present] = joined.lower().split("\x00")
+                present[np.flatnonzero(present)] = np.fromiter(map(bool, stripped), dtype=bool, count=len(stripped))
+            for at in np.flatnonzero(~present):  # no email, or a blank one: the name decides
+                keys[at] = cached_attendee_key(emails[at], names[at])
+            return keys
+    keys[:] = [cached_attendee_key(e, n) for e, n in zip(emails, names, strict=True)]
+    return keys
 
 
 def first_cells(sec: Section) -> pd.Series:

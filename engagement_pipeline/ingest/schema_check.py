@@ -264,7 +264,7 @@ def _texts_pass(compiled: dict[str, tuple[tuple[pa.Check, _TextTest | None], ...
                 return False
             continue
         texts = set(columns[name])
-        if not all(type(t) is str for t in texts) or not all(test(texts) for _, test in checks):
+        if not set(map(type, texts)) <= {str} or not all(test(texts) for _, test in checks):
             return False
     return True
 
