@@ -113,15 +113,14 @@ class Collector:
                     else schema_problems(model, string_frame(columns, range(len(sec.rows)))))
         self._sections.append(sec)
         self.rows_read += len(sec.rows)
-        signatures = list(zip(repeat(scope), map(tuple, sec.cell_lists())))
-        fresh = set(signatures)
-        if not problems and len(fresh) == len(signatures) and self._seen.isdisjoint(fresh):
+        fresh = set(zip(repeat(scope), map(tuple, sec.cell_lists())))
+        if not problems and len(fresh) == len(sec.rows) and self._seen.isdisjoint(fresh):
             # every row passes and none repeats an earlier one (the usual case): no per-row loop
             self._seen |= fresh
             numbers = np.fromiter(sec.row_numbers(), dtype=np.int64, count=len(sec.rows))  # not pandas' inference
             return string_frame(columns, pd.Index(numbers, name="source_row", copy=False))
         passing: list[int] = []
-        for pos, signature in enumerate(signatures):
+        for pos, signature in enumerate(zip(repeat(scope), map(tuple, sec.cell_lists()))):
             source_row = sec.rows[pos][0]
             if signature in self._seen:
                 self._pending.append((source_row, "excluded", "duplicate", "exact duplicate of an earlier row"))
