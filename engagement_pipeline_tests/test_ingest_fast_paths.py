@@ -247,3 +247,15 @@ def test_block_reading_and_line_counts_equal_the_record_loop(tmp_path: Path, mon
                 in_records, blank + last - first + 1)
     assert fast.line_counts() == {"lines_read": slow.physical_lines, "lines_in_records": in_records,
                                   "lines_blank": blank, "lines_damaged": len(slow.damaged)}
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_the_one_row_check_equals_duplicated(dtype: object) -> None:
+    rng = np.random.default_rng(5)
+    for rows in range(8):
+        events = [["a", "b", None, np.nan][i] for i in rng.integers(0, 4, rows)]
+        keys = [["x", "y", None, np.nan][i] for i in rng.integers(0, 4, rows)]
+        frame = pd.DataFrame({"event_id": pd.Series(events, dtype=dtype), "attendee_key": pd.Series(keys, dtype=dtype),
+                              "other": 1})
+        assert CanonicalAttendance.one_row_per_event_and_attendee(frame) == (
+            not frame.duplicated(["event_id", "attendee_key"]).any())
