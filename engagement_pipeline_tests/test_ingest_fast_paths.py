@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -153,3 +154,108 @@ def test_header_and_blank_shortcuts_equal_the_general_rules() -> None:
     for first in _HEADER_CELLS:
         for row in ([first], [first, ""], [first, "x"], []):
             assert common.is_blank(row) == (not any(c.strip() for c in row)), row
+
+
+# --- Session 11 (lane-parse3): the column-array paths --------------------------------------------------------
+
+_NAMES = [None, "", "Ann Lee", "Otter", "Read.ai Notetaker", "meeting", "Zoom AI Companion", "x tl;dv", "Nyota",
+          "İstanbul Σ", "note taker", "bob\x00x", "Ann\nLee"]
+_EMAILS = [None, "", "  ", "a@b.co", " A@B.CO ", "notes@x.com", "x@otter.ai", "b@sub.tldv.io", "bot@fathom.video",
+           "ann@x.bluedot.com", "bad", "x@y", "p q@r.s", "é@Ü.de", "ΣΣ@x.gr", "a@b.c\n", "z@q\x00.io"]
+
+
+def _pairs(seed: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    names, emails = np.empty(rows, dtype=object), np.empty(rows, dtype=object)
+    names[:] = [_NAMES[i] for i in rng.integers(0, len(_NAMES), rows)]
+    emails[:] = [_EMAILS[i] for i in rng.integers(0, len(_EMAILS), rows)]
+    return names, emails
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_row_checks_on_joined_texts_equal_the_row_by_row_rules(seed: int) -> None:
+    names, emails = _pairs(seed, rows=seed * 7)
+    assert common.bot_flags(names, emails).tolist() == [common.is_bot(n, e) for n, e in zip(names, emails, strict=True)]
+    assert common.identity_keys(emails, names).tolist() == [
+        common.cached_attendee_key(e, n) for e, n in zip(emails, names, strict=True)]
+    checked = collector_module._email_checks(emails)
+    invalid = [not pd.isna(e) and bool(e) and not collector_module._is_address(e) for e in emails]
+    if checked is None:  # only an invalid address (or a NUL) sends the rows to the row-by-row rule
+        assert any(invalid) or any(isinstance(e, str) and "\x00" in e for e in emails)
+    else:
+        assert not any(invalid) and checked[0].all()
+        assert checked[1].tolist() == [bool(isinstance(e, str) and e.strip()) for e in emails]
+    lowered = collector_module._lowered_emails(emails)
+    assert list(lowered) == [e.strip().lower() if isinstance(e, str) and e else None for e in emails]
+    assert list(collector_module._attendee_keys(lowered, names)) == [
+        common.cached_attendee_key(e, n) for e, n in zip(lowered, names, strict=True)]
+    assert list(collector_module._texts(names)) == [n if isinstance(n, str) and n else None for n in names]
+
+
+def test_clean_column_and_blank_full_names_equal_the_general_path() -> None:
+    values = pd.Series(["", " --", "NA ", "n/a", "x", " a b ", "None", "NULL", "İ", "-", "nonee", "x"], dtype=object,
+                       index=range(4, 16))
+    for column in (values, values.iloc[:0], values.iloc[::-2]):
+        fast, slow = common.clean_column(column), common.parse_cells(column, clean)[0]
+        pd.testing.assert_series_equal(fast, slow, check_exact=True)
+        assert list(map(type, fast)) == list(map(type, slow))
+    blank = pd.Series(["", ""], dtype=object, index=[3, 7])
+    pd.testing.assert_series_equal(common.full_names(blank, blank),
+                                   common.clean_column(blank.astype(str) + " " + blank.astype(str)), check_exact=True)
+
+
+def test_section_columns_and_frame_equal_the_per_row_frame() -> None:
+    sec = common.Section(["a", "b", "c"], ["A", "B", "C"], [(2, ["x", "y", "z"]), (3, ["x"]), (5, ["", "q", "r", "s"])])
+    found = {"first": 0, "second": 1, "third": 2, "absent": None}
+    expected = pd.DataFrame({name: [cells[i] if i is not None and i < len(cells) else "" for _, cells in sec.rows]
+                             for name, i in found.items()}, index=range(3), dtype="object")
+    pd.testing.assert_frame_equal(common.field_frame(sec, found), expected, check_exact=True)
+
+
+def test_header_prefilters_only_pass_over_rows_the_full_rules_reject() -> None:
+    from engagement_pipeline.ingest import generic_sheet, teams
+
+    rows = [["Name", "First Join", "In-Meeting Duration"], ["NAME ", "in-meeting  duration"],
+            ["Nome", "Duração na reunião"], ["Ｎａｍｅ", "In-Meeting Duration"], ["Ann", "10m"], [],
+            ["Email", "Event", "Attendance Status"],
+            ["e-mail", "Session_Title", "STATUS"], ["a@b.co", "Webinar 1", "attended"], ["Name", "Webinar", "x"]]
+    for row in rows:
+        cells = frozenset(map(common.norm_header, set(row)))
+        full = bool(cells & {"name", "nome"} and cells & {"in-meeting duration", "duração na reunião"})
+        assert teams._may_be_participants_header(row) or not full, row
+        usable = len([c for c in row if c]) >= 3 and generic_sheet._usable(generic_sheet.match_headers(row))
+        assert generic_sheet._may_be_header(row) or not usable, row
+
+
+def test_block_reading_and_line_counts_equal_the_record_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    from engagement_pipeline.ingest import reader
+
+    lines = [f"name {i},x{i}@y.io,{i}\n" for i in range(1200)]
+    lines[700] = 'quoted,"two\nlines",7\n'  # a record over two lines, in the second block
+    lines[900] = "\n"
+    path = tmp_path / "t.csv"
+    path.write_text("Name,Email,Minutes\n" + "".join(lines) + 'cut,"open')
+    fast = reader.read_table(path)
+    monkeypatch.setattr(reader, "_parse_sound_lines", lambda *args: 0)  # the record loop from the first line
+    slow = reader.read_table(path)
+    assert (fast.rows, fast.spans, fast.damaged) == (slow.rows, slow.spans, slow.damaged)
+    blank = in_records = 0
+    for index, (first, last) in enumerate(slow.spans):  # line_counts as it was written, record by record
+        if index not in {d.record - 1 for d in slow.damaged}:
+            in_records, blank = (in_records + last - first + 1, blank) if any(slow.rows[index]) else (
+                in_records, blank + last - first + 1)
+    assert fast.line_counts() == {"lines_read": slow.physical_lines, "lines_in_records": in_records,
+                                  "lines_blank": blank, "lines_damaged": len(slow.damaged)}
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_the_one_row_check_equals_duplicated(dtype: object) -> None:
+    rng = np.random.default_rng(5)
+    for rows in range(8):
+        events = [["a", "b", None, np.nan][i] for i in rng.integers(0, 4, rows)]
+        keys = [["x", "y", None, np.nan][i] for i in rng.integers(0, 4, rows)]
+        frame = pd.DataFrame({"event_id": pd.Series(events, dtype=dtype), "attendee_key": pd.Series(keys, dtype=dtype),
+                              "other": 1})
+        assert CanonicalAttendance.one_row_per_event_and_attendee(frame) == (
+            not frame.duplicated(["event_id", "attendee_key"]).any())

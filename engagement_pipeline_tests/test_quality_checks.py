@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from engagement_pipeline.config import COMPONENTS, DEFAULT_WEIGHTS
-from engagement_pipeline.defs import ENGAGEMENT_ASSETS, checks
+from engagement_pipeline.defs import ENGAGEMENT_ASSETS
+from engagement_pipeline.defs.engagement import checks
 from engagement_pipeline.defs.engagement.assets import events_held
 from engagement_pipeline.defs.resources import Scoring, default_resources
 from engagement_pipeline.quality import expectations as ex

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pytest
@@ -81,9 +82,9 @@ def test_a_missing_or_extra_column_gets_panderas_own_error() -> None:
 def test_every_fixture_export_parses_to_the_records_pandera_would_give(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[tuple[pd.DataFrame, pd.DataFrame]] = []
 
-    def spy(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> pd.DataFrame:
+    def spy(model: type[pa.DataFrameModel], frame: pd.DataFrame | dict[str, np.ndarray]) -> pd.DataFrame:
         out = validate_frame(model, frame)
-        seen.append((out, model.validate(frame)))
+        seen.append((out, model.validate(frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame))))
         return out
 
     monkeypatch.setattr(collector_module, "validate_frame", spy)

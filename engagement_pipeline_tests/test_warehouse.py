@@ -139,6 +139,52 @@ def test_records_kept_by_the_writer_are_the_records_read_back(engine) -> None:
     _assert_same_frame(partly_kept, read[read["upload_id"] != 4].reset_index(drop=True))
 
 
+def test_kept_arrays_become_the_column_a_list_of_read_values_makes() -> None:
+    """`load_upload_records` joins the uploads' arrays (kept: bool, int64, float64 with NaN for NULL, object;
+    read: object) into the column pandas makes of the list of every value read: an all-NULL float column
+    stays object, ints next to read ints stay int64, a one-value column kept packed is repeated."""
+    import numpy as np
+
+    from engagement_pipeline.warehouse import kept_records
+    from engagement_pipeline.warehouse.bulk import objects
+    from engagement_pipeline.warehouse.store import _column
+
+    nan, day = float("nan"), datetime(2026, 3, 4, 10, 11, 12, 345678)
+    cases = [
+        ([np.array([nan, nan]), np.array([nan])], [None, None, None]),
+        ([np.array([nan, 0.0]), np.array([1.5])], [None, 0.0, 1.5]),
+        ([np.array([3, 4]), objects([5])], [3, 4, 5]),
+        ([np.array([True, False]), np.array([True])], [True, False, True]),
+        ([np.array([True]), objects([None])], [True, None]),
+        ([objects(["a", None]), objects(["b"])], ["a", None, "b"]),
+        ([objects([day, None])], [day, None]),
+        ([kept_records.packed({"x": objects([day, day, day])})["x"]], [day, day, day]),
+        ([kept_records.packed({"x": np.array([nan, nan])})["x"]], [None, None]),
+    ]
+    for parts, values in cases:
+        got, expected = pd.DataFrame({"x": _column(parts)}), pd.DataFrame({"x": values})
+        _assert_same_frame(got, expected)
+
+
+def test_kept_records_are_bounded_by_what_they_hold(monkeypatch) -> None:
+    """The cap counts the text a kept upload points to, not only its arrays; the least recently used goes."""
+    import numpy as np
+
+    from engagement_pipeline.warehouse import kept_records
+    from engagement_pipeline.warehouse.bulk import objects
+
+    columns = {"key": objects([f"person-{i}@example.com" for i in range(1000)]), "n": np.arange(1000),
+               "role": objects(["attendee"] * 1000)}
+    size = kept_records.packed(columns).held_bytes()
+    assert size > columns["key"].nbytes + columns["n"].nbytes + 1000 * 40  # ~60 bytes of text a key
+    monkeypatch.setattr(kept_records, "MAX_KEPT_BYTES", size * 3 // 2)
+    kept_records.forget_all()
+    kept_records.keep("a", columns)
+    kept_records.keep("b", columns)
+    assert kept_records.recall("a") is None and kept_records.recall("b")["role"].tolist() == ["attendee"] * 1000
+    kept_records.forget_all()
+
+
 def test_a_kept_copy_is_not_used_once_the_stored_records_changed(engine) -> None:
     """A concurrent run re-storing an upload gives it a new version, and a rolled-back store leaves a version
     no upload holds: in both cases the rows are read, never the stale copy."""
@@ -300,6 +346,31 @@ def test_sqlite_fast_path_stores_what_sqlalchemy_stores_on_hostile_values(engine
         pd.testing.assert_frame_equal(got, expected, check_exact=True)
         assert [[type(v) for v in got[c]] for c in got.columns] == [[type(v) for v in expected[c]]
                                                                    for c in expected.columns]
+
+
+def test_values_repeated_on_every_row_store_what_binding_stores(engine) -> None:
+    """A chunk's column with one value goes into the statement as a literal (NULL, integers, 1/0, datetime
+    text, text of a public column) or stays bound (floats, text with NUL, personal text, -2**63): each
+    single-row frame below (every column repeated) is stored as SQLAlchemy's own insert stores it."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("literals are SQLite's fast path (PostgreSQL gets COPY)")
+    hostile = _hostile_records().assign(event_name=["O'Brien", "a\x00b", "", "0", "NULL", "名前"],
+                                        polls_answered=[-(2**63), 2**63 - 1, -1, 0, 1, 2**31])
+    columns = ", ".join(f'quote("{c}"), typeof("{c}")' for c in wh.RECORD_COLUMN_NAMES)
+
+    def stored() -> list:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.exec_driver_sql(f"SELECT {columns} FROM attendance")]
+
+    for i in range(len(hostile)):
+        row = hostile.iloc[[i]].reset_index(drop=True)
+        with engine.begin() as conn:
+            conn.execute(sa.delete(wh.attendance))
+            conn.execute(wh.attendance.insert(), wh.frame_rows(row, wh.RECORD_COLUMN_NAMES))
+        expected = stored()
+        with engine.begin() as conn:
+            wh.replace_attendance(conn, row)
+        assert stored() == expected
 
 
 def test_stored_rows_become_the_frame_from_records_would_build() -> None:

@@ -10,12 +10,13 @@ every message and writes nothing.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-import jinja2
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -30,15 +31,25 @@ from .outbox import as_utc, utc_now
 from .suppressions import suppressed
 from .unsubscribe import unsubscribe_url
 
+if TYPE_CHECKING:
+    import jinja2
+
 RESULT_COLUMNS: tuple[str, ...] = ("event_id", "event_name", "customer_id", "customer_name", "contact_name",
                                    "contact_email", "arm", "status", "reason", "message_id")
 
-_templates = jinja2.Environment(
-    loader=jinja2.PackageLoader("engagement_pipeline", "templates"),
-    autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=False),
-    undefined=jinja2.StrictUndefined,
-    keep_trailing_newline=True,
-)
+
+@functools.cache
+def _templates() -> jinja2.Environment:
+    """The email templates, built on the first message: jinja2 is imported only by what renders one (the
+    Dagster definitions import this module for its policy and jobs, and `score` renders no message)."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("engagement_pipeline", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=False),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
 
 
 @dataclass(frozen=True)
@@ -130,8 +141,8 @@ def render_invitation(rec: pd.Series, event: pd.Series, sentence: str, policy: I
     }
     return {
         "subject": f"You're Invited: {event_name}",
-        "text": _templates.get_template("invitation.txt.j2").render(context),
-        "html": _templates.get_template("invitation.html.j2").render(context),
+        "text": _templates().get_template("invitation.txt.j2").render(context),
+        "html": _templates().get_template("invitation.html.j2").render(context),
         "unsubscribe_url": context["unsubscribe_url"],
     }
 

@@ -7,10 +7,13 @@ other (the old cli.py <-> cli_actions.py circle).
 
 from __future__ import annotations
 
-import click
+from engagement_pipeline.frozen_imports import imports_frozen
 
-from engagement_pipeline.cli.actions import ACTION_COMMANDS
-from engagement_pipeline.cli.commands import PIPELINE_COMMANDS, install_instance_config
+with imports_frozen():  # the commands' imports (click, pydantic, pandas, SQLAlchemy): see frozen_imports.py
+    import click
+
+    from engagement_pipeline.cli.actions import ACTION_COMMANDS
+    from engagement_pipeline.cli.commands import PIPELINE_COMMANDS, install_instance_config
 
 
 @click.group()

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from engagement_pipeline.config import Settings, missing_crm
+from engagement_pipeline.frozen_imports import imports_frozen
 
 # canonical.EVENT_TYPES, spelled out so `--help` does not import pandas (a test keeps the two equal).
 EVENT_TYPES = ("webinar", "user_group", "training", "conference", "other")
@@ -152,9 +153,9 @@ def score(files: tuple[Path, ...], as_of: date | None, as_json: bool, owner: str
     """Ingest FILES through the pipeline's assets and print the engagement report.
 
     Exit code 2: some file was rejected; 3: some file waits for event details (see --event-*)."""
-    from engagement_pipeline.defs.runner import run_pipeline
-    from engagement_pipeline.report.json_output import pipeline_json
-
+    with imports_frozen():  # Dagster and the definitions: nothing to collect, see frozen_imports.py
+        from engagement_pipeline.defs.runner import run_pipeline
+        from engagement_pipeline.report.json_output import pipeline_json
     _freeze_imports()
     settings = Settings.from_env()
     problem = missing_crm(settings)

@@ -15,9 +15,6 @@ import dagster as dg
 from engagement_pipeline.config import Settings
 
 from . import actions
-from .actions.jobs import action_jobs
-from .actions.resources import Mailer
-from .engagement import checks
 from .engagement.assets import (
     advocacy_candidates,
     attendance,
@@ -31,12 +28,7 @@ from .engagement.assets import (
     unmatched_attendees,
     upcoming_events,
 )
-from .engagement.jobs import engagement_job
-from .engagement.schedules import weekly_rescore_schedule
 from .ingest.assets import attendance_upload, stored_attendance, validated_attendance
-from .ingest.held_uploads import held_uploads_sensor
-from .ingest.jobs import ingest_upload_job
-from .ingest.sensors import inbox_sensor, rescore_after_ingest_sensor
 from .report.assets import REPORT_FRESHNESS_CHECKS, engagement_report, quarantined_rows, upload_ledger
 from .resources import default_resources, environment_resources
 
@@ -52,7 +44,20 @@ def build_definitions(resources: dict | None = None, settings: Settings | None =
                       events_csv: Path | None = None) -> dg.Definitions:
     """Everything, bound to `settings` (the CLI, tests: resources made from them, the mailer writing `.eml`
     files to their outbox folder, the event drop-down from their catalogue) or, without them, to resources that
-    read the environment when set up (and the events of `events_csv`, if given). `resources` replace any."""
+    read the environment when set up (and the events of `events_csv`, if given). `resources` replace any.
+
+    The jobs, checks, sensors and schedule are imported here, not with the package: a run of the assets
+    (`runner.run_pipeline`, the CLI's `score`) needs only the asset lists above, and the action jobs' side
+    (mailer, outbox, invitations, holdout) is ~25 ms of imports it never uses."""
+    from .actions.jobs import action_jobs
+    from .actions.resources import Mailer
+    from .engagement import checks
+    from .engagement.jobs import engagement_job
+    from .engagement.schedules import weekly_rescore_schedule
+    from .ingest.held_uploads import held_uploads_sensor
+    from .ingest.jobs import ingest_upload_job
+    from .ingest.sensors import inbox_sensor, rescore_after_ingest_sensor
+
     base = {**default_resources(settings), "mailer": Mailer()} if settings else \
         {**environment_resources(), **actions.environment_resources()}
     merged = {**base, **(resources or {})}

@@ -10,8 +10,9 @@ have this column, does that table exist: a reflection query, one on a new connec
 partitions, which a batch run reads three times for every partition's metadata (`add_asset_metadata` checks the
 key is in the run's range: all keys from the database, each time), so 151 files cost ~1,400 queries. Nobody else
 can reach an in-memory database, so its schema never changes and its partitions change only through the
-methods that drop what was remembered. What is stored and how it is read back are Dagster's, unchanged;
-everything ends with the instance.
+methods that drop what was remembered. And it stores only what the run reads back (`store_event`): nobody
+reads this log after the run, and the run's result gets its events from the executor. How it is read back is
+Dagster's, unchanged; everything ends with the instance.
 """
 
 from __future__ import annotations
@@ -21,18 +22,28 @@ from collections.abc import Iterator, Sequence
 
 import sqlalchemy as db
 from dagster import DagsterInstance
+from dagster._core.events import ASSET_CHECK_EVENTS, DagsterEventType
+from dagster._core.events.log import EventLogEntry
 from dagster._core.instance.types import InstanceType
 from dagster._core.launcher.sync_in_memory_run_launcher import SyncInMemoryRunLauncher
 from dagster._core.run_coordinator import DefaultRunCoordinator
 from dagster._core.storage.event_log import InMemoryEventLogStorage
+from dagster._core.storage.event_log.schema import AssetKeyTable
 from dagster._core.storage.noop_compute_log_manager import NoOpComputeLogManager
 from dagster._core.storage.root import TemporaryLocalArtifactStorage
 from dagster._core.storage.runs import InMemoryRunStorage
 from sqlalchemy.engine import Connection
 
+# The events a run reads back from its own event log: the asset events (an asset's latest materialisation and
+# its data version, for the inputs of the next step) and the asset check's planned row, which its evaluation
+# updates. The run's result gets every event from the executor, not from the storage.
+READ_BACK = frozenset({DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_OBSERVATION,
+                       DagsterEventType.ASSET_FAILED_TO_MATERIALIZE, *ASSET_CHECK_EVENTS})
+
 
 class HeldConnectionEventLogStorage(InMemoryEventLogStorage):
-    """Dagster's in-memory event log, every read and write on the one connection it holds open anyway."""
+    """Dagster's in-memory event log, every read and write on the one connection it holds open anyway, keeping
+    only the events a run reads back (`READ_BACK`)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -42,6 +53,29 @@ class HeldConnectionEventLogStorage(InMemoryEventLogStorage):
         self._columns: dict[str, bool] = {}
         self._tables: dict[str, bool] = {}
         self._partitions: dict[str, tuple[list[str], frozenset[str]]] = {}
+
+    def store_event(self, event: EventLogEntry) -> None:
+        """Nobody reads this log after the run (the instance ends with it) and the run reads back only its asset
+        events, and of a materialisation only when, which partition and its data version tags: the other events
+        (a step's start, inputs, outputs and success, each file's planned materialisation, log lines: ~60 % of a
+        151-file run's ~1,260) and the materialisations' metadata (each file's ledger, the tables' previews:
+        serialised twice, for the event and for the asset's latest) were stored for no reader. The run's result
+        and the runner read the events, metadata included, from the executor."""
+        if event.dagster_event_type is DagsterEventType.ASSET_MATERIALIZATION:
+            super().store_event(_without_metadata(event))
+        elif event.dagster_event_type in READ_BACK:
+            super().store_event(event)
+
+    def _store_asset_event(self, conn: Connection, event: EventLogEntry, event_id: int) -> None:
+        """The asset's row updated first, inserted when there is none: Dagster inserts first and updates on the
+        IntegrityError, which every partition of a batch after the first raised (and SQLAlchemy wrapped)."""
+        values = self._get_asset_entry_values(event, event_id, self._has_asset_key_index_cols_on_connection(conn))
+        if not values:
+            return
+        key = event.get_dagster_event().asset_key.to_string()  # type: ignore[union-attr]
+        updated = conn.execute(AssetKeyTable.update().values(**values).where(AssetKeyTable.c.asset_key == key))
+        if updated.rowcount == 0:
+            conn.execute(AssetKeyTable.insert().values(asset_key=key, **values))
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[Connection]:
@@ -81,6 +115,15 @@ class HeldConnectionEventLogStorage(InMemoryEventLogStorage):
     def wipe(self) -> None:
         self._partitions.clear()
         super().wipe()
+
+
+def _without_metadata(event: EventLogEntry) -> EventLogEntry:
+    """A materialisation's event with its metadata left out (its asset, partition, tags and time kept)."""
+    dagster_event = event.get_dagster_event()
+    data = dagster_event.event_specific_data
+    materialization = data.materialization.with_metadata({})
+    return event._replace(dagster_event=dagster_event._replace(
+        event_specific_data=data._replace(materialization=materialization)))
 
 
 def ephemeral_instance() -> DagsterInstance:

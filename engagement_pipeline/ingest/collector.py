@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -29,11 +30,15 @@ from engagement_pipeline.ingest.canonical import (
 from engagement_pipeline.ingest.common import (
     Section,
     attendee_keys,
+    bot_flags,
     cached_attendee_key,
     either,
+    field_columns,
     field_frame,
+    identity_keys,
     is_bot,
     schema_problems,
+    string_frame,
 )
 from engagement_pipeline.ingest.overrides import (
     EventOverride,
@@ -42,7 +47,7 @@ from engagement_pipeline.ingest.overrides import (
     with_inferred_date,
 )
 from engagement_pipeline.ingest.result import ParsedUpload, empty_row_issues
-from engagement_pipeline.ingest.schema_check import rows_pass, validate_frame
+from engagement_pipeline.ingest.schema_check import rows_pass, rows_pass_columns, validate_frame
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")  # same rule as CanonicalAttendance.attendee_email
 ROLE_RANK = {"attendee": 0, "panelist": 1, "speaker": 2, "host": 3}
@@ -90,10 +95,10 @@ class Collector:
     quarantined: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     organisers: list[str] = field(default_factory=list)  # emails of host/organiser rows (internal-domain inference)
-    _seen: set[tuple[str, ...]] = field(default_factory=set)
-    # The column-wise path (`frame`, `exclude_where`, `quarantine_where`, `keep_frame`): kept rows as frames, and
+    _seen: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)  # (scope, cells) of rows read
+    # The column-wise path (`frame`, `exclude_where`, `quarantine_where`, `keep_frame`): kept rows as arrays, and
     # their issues held until the parse ends, then added in source-row order (the order the per-row path gives).
-    _kept_frames: list[pd.DataFrame] = field(default_factory=list)
+    _kept_columns: list[dict[str, np.ndarray]] = field(default_factory=list)
     _pending: list[tuple[int, str, str, str]] = field(default_factory=list)
     _sections: list[Section] = field(default_factory=list)
 
@@ -102,14 +107,21 @@ class Collector:
         """The section's field values as one string frame (index: source row) holding every data row that is
         neither a duplicate of an earlier row nor fails the platform's pandera model, validated once on the
         whole frame; the others become issues here. Every row of the section is counted as read."""
-        values = field_frame(sec, found)
+        columns = field_columns(sec, found)
         # Pandera only when some row fails (or the model has a check the pre-check does not know).
-        problems = {} if rows_pass(model, values) else schema_problems(model, values)
+        problems = ({} if rows_pass_columns(model, columns)
+                    else schema_problems(model, string_frame(columns, range(len(sec.rows)))))
         self._sections.append(sec)
         self.rows_read += len(sec.rows)
+        fresh = set(zip(repeat(scope), map(tuple, sec.cell_lists())))
+        if not problems and len(fresh) == len(sec.rows) and self._seen.isdisjoint(fresh):
+            # every row passes and none repeats an earlier one (the usual case): no per-row loop
+            self._seen |= fresh
+            numbers = np.fromiter(sec.row_numbers(), dtype=np.int64, count=len(sec.rows))  # not pandas' inference
+            return string_frame(columns, pd.Index(numbers, name="source_row", copy=False))
         passing: list[int] = []
-        for pos, (source_row, cells) in enumerate(sec.rows):
-            signature = (scope, *cells)
+        for pos, signature in enumerate(zip(repeat(scope), map(tuple, sec.cell_lists()))):
+            source_row = sec.rows[pos][0]
             if signature in self._seen:
                 self._pending.append((source_row, "excluded", "duplicate", "exact duplicate of an earlier row"))
                 continue
@@ -118,12 +130,8 @@ class Collector:
                 self._pending.append((source_row, "quarantined", *problems[pos]))
                 continue
             passing.append(pos)
-        if len(passing) == len(sec.rows):  # every row passes (the usual case): no copy of the frame
-            values.index = pd.Index(sec.row_numbers(), dtype="int64", name="source_row")
-            return values
-        out = values.iloc[passing]
-        out.index = pd.Index([sec.rows[pos][0] for pos in passing], dtype="int64", name="source_row")
-        return out
+        index = pd.Index([sec.rows[pos][0] for pos in passing], dtype="int64", name="source_row")
+        return string_frame({name: [values[pos] for pos in passing] for name, values in columns.items()}, index)
 
     def exclude_where(self, rows: pd.DataFrame, mask: pd.Series | np.ndarray, reason: str,
                       detail: str | Callable[[pd.DataFrame], Iterable[str]]) -> pd.DataFrame:
@@ -152,6 +160,8 @@ class Collector:
         """Excludes a host section's rows (`host_section`), or the rows with the identity of a host met earlier
         in the file, as `host` ("<label> <name or email>"); their emails join the organisers (internal-domain
         inference) and their keys `host_keys`. Returns the other rows."""
+        if email.index.equals(rows.index) and name.index.equals(rows.index):
+            return self._exclude_host_rows(rows, email, name, host_keys, host_section=host_section, label=label)
         keys = attendee_keys(email, name)
         is_host = pd.Series(True, index=rows.index) if host_section else keys.isin(host_keys)
         hosts = rows.index[is_host.to_numpy()]
@@ -160,35 +170,77 @@ class Collector:
         return self.exclude_where(rows, is_host, "host",
                                   lambda hit: (f"{label} {w}" for w in either(name, email)[hit.index]))
 
+    def _exclude_host_rows(self, rows: pd.DataFrame, email: pd.Series, name: pd.Series, host_keys: set[str], *,
+                           host_section: bool, label: str) -> pd.DataFrame:
+        """`exclude_hosts` when email and name are the rows' own columns: on arrays, and with no identity key
+        worked out at all in a section after a file without hosts."""
+        emails, names = email.to_numpy(), name.to_numpy()
+        if not host_section and not host_keys:
+            return rows
+        keys = identity_keys(emails, names)
+        if host_section:
+            is_host = np.ones(len(keys), dtype=bool)
+        elif host_keys.isdisjoint(keys):
+            return rows
+        else:
+            is_host = np.array([k in host_keys for k in keys], dtype=bool)
+        hosts = np.flatnonzero(is_host)
+        self.organisers.extend(e for e in emails[hosts] if not pd.isna(e))
+        host_keys.update(keys[at] for at in hosts if keys[at] is not None)
+        return self.exclude_where(rows, is_host, "host",
+                                  lambda hit: (f"{label} {w}" for w in either(name, email)[hit.index]))
+
     def keep_frame(self, rows: pd.DataFrame) -> pd.Index:
         """Keeps rows (index: source row; columns: KEPT_COLUMNS, defaults as in Kept), with the checks of
         `keep` run column-wise: no valid email or no identity is quarantined, a note-taker bot excluded.
         Returns the source rows kept."""
-        identity = {c: KEPT_DEFAULTS[c] for c in ("email", "name") if c not in rows.columns}
-        if identity:
-            rows = rows.assign(**identity)
+        return self.keep_columns(rows.index, {c: rows[c] for c in rows.columns})
+
+    def keep_columns(self, index: pd.Index, columns: dict[str, Any]) -> pd.Index:
+        """`keep_frame` of the frame `pd.DataFrame(columns, index=index)` without building it: each column a
+        Series (aligned on `index`), an array or one value for every row. The kept rows' columns are held as
+        arrays until `finish`, which folds them (a frame per section, then their concatenation, was built only
+        to be read back column by column)."""
+        n = len(index)
+        values = {c: _column_array(columns[c], index) if c in columns else None for c in KEPT_DEFAULTS}
+        emails = values["email"] if values["email"] is not None else np.full(n, None, dtype=object)
+        names = values["name"] if values["name"] is not None else np.full(n, None, dtype=object)
         # The three checks as masks over all rows, each evaluated only where the earlier ones passed (as `keep`
-        # does row by row); the frame is cut once, not once per check.
-        emails, names = rows["email"].to_numpy(), rows["name"].to_numpy()
-        valid = np.array([not present or not e or _is_address(e)
-                          for e, present in zip(emails, ~pd.isna(emails), strict=True)], dtype=bool)
-        keys = [cached_attendee_key(e, n) if ok else None for e, n, ok in zip(emails, names, valid, strict=True)]
-        no_identity = np.array([k is None for k in keys], dtype=bool) & valid
-        bots = np.array([k is not None and _is_bot(n, e) for e, n, k in zip(emails, names, keys, strict=True)],
-                        dtype=bool)
+        # does row by row); the rows are cut once, not once per check.
+        checked = _email_checks(emails)
+        if checked is not None:  # every present email is a valid address: only rows without one need a key
+            valid, has_email = checked
+            has_key = has_email.copy()
+            for at in np.flatnonzero(~has_email):
+                has_key[at] = cached_attendee_key(emails[at], names[at]) is not None
+        else:
+            valid = np.array([not present or not e or _is_address(e)
+                              for e, present in zip(emails, ~pd.isna(emails), strict=True)], dtype=bool)
+            has_key = np.array([ok and cached_attendee_key(e, n) is not None
+                                for e, n, ok in zip(emails, names, valid, strict=True)], dtype=bool)
+        no_identity = ~has_key & valid
+        bots = np.zeros(n, dtype=bool)  # asked only of rows with an identity, as `keep` does
+        if has_key.all():
+            bots = bot_flags(names, emails)
+        elif has_key.any():
+            bots[has_key] = bot_flags(names[has_key], emails[has_key])
         keep = valid & ~no_identity & ~bots
         if not keep.all():
+            rows = pd.DataFrame({"email": emails, "name": names}, index=index, dtype=object)
             self.quarantine_where(rows, ~valid, "bad_email",
                                   lambda hit: (f"email {e!r} is not an address" for e in hit["email"]))
             self.quarantine_where(rows, no_identity, "no_identity", "row has neither an email nor a name")
             self.exclude_where(rows, bots, "bot",
                                lambda hit: (f"note-taker bot {n or e!r}" for n, e in zip(hit["name"], hit["email"],
                                                                                        strict=True)))
-            rows = rows[keep]
-        if len(rows):
-            self._kept_frames.append(pd.DataFrame({c: rows[c] if c in rows.columns else default
-                                                   for c, default in KEPT_DEFAULTS.items()}, index=rows.index))
-        return rows.index
+            index = index[keep]
+            values = {c: v[keep] if v is not None else None for c, v in values.items()}
+        if len(index):
+            part = {"source_row": np.asarray(index, dtype=np.int64)}
+            for c, default in KEPT_DEFAULTS.items():
+                part[c] = values[c] if values[c] is not None else np.full(len(index), default, dtype=object)
+            self._kept_columns.append(part)
+        return index
 
     def _flush(self) -> None:
         """Adds the column-wise path's issues, in source-row order, to the ledger lists."""
@@ -210,7 +262,7 @@ class Collector:
     def read(self, source_row: int, cells: list[str], raw: dict[str, str], scope: str = "") -> bool:
         """Counts a data row; False (and excluded as `duplicate`) if an identical row was already read."""
         self.rows_read += 1
-        signature = (scope, *cells)
+        signature = (scope, tuple(cells))  # as `frame` makes it: the two paths share `_seen`
         if signature in self._seen:
             self.exclude(source_row, "duplicate", "exact duplicate of an earlier row", raw)
             return False
@@ -259,60 +311,67 @@ class Collector:
         event, not per row), quarantines rows without an event and folds the rest into records."""
         self._flush()
         kept, raws = self._kept()
+        n = len(kept["source_row"])
         override = merged_override(overrides, self.source_file)
         if override:
             self.notes.append(f"event override applied from events/overrides.csv ({override.file_glob})")
         inferred = ""
-        if len(kept) and not (override and override.event_date) and kept["event_date"].isna().all():
+        if n and not (override and override.event_date) and pd.isna(kept["event_date"]).all():
             override, inferred = with_inferred_date(override, [(None, raw) for raw in raws()], self.source_file)
         if inferred:
             self.notes.append(inferred)
-        names = kept["event_name"] if not (override and override.event_name) else pd.Series(
-            override.event_name, index=kept.index, dtype=object)
-        days = kept["event_date"] if not (override and override.event_date) else pd.Series(
-            [override.event_date] * len(kept), index=kept.index, dtype=object)
-        has_event = (names.map(bool, na_action="ignore").fillna(False).astype(bool) & days.notna()).to_numpy()
-        if len(kept) and not has_event.any():
-            known = kept[kept["event_name"].map(bool, na_action="ignore").fillna(False).astype(bool)
-                         | kept["event_date"].notna()]
-            first = known.iloc[0] if len(known) else None
+        names = kept["event_name"] if not (override and override.event_name) else np.full(
+            n, override.event_name, dtype=object)
+        days = kept["event_date"] if not (override and override.event_date) else np.full(
+            n, override.event_date, dtype=object)
+        has_event = _truthy(names) & ~pd.isna(days)
+        if n and not has_event.any():
+            known = np.flatnonzero(_truthy(kept["event_name"]) | ~pd.isna(kept["event_date"]))
+            first = int(known[0]) if len(known) else None
+            first_date = kept["event_date"][first] if first is not None else None
             raise WaitingForEventDetails(
                 self.source_file,
                 event_name=(override.event_name if override else None) or (
-                    first["event_name"] if first is not None else None),
+                    kept["event_name"][first] if first is not None else None),
                 event_date=(override.event_date if override else None) or (
-                    first["event_date"].date() if first is not None and pd.notna(first["event_date"]) else None),
+                    pd.Timestamp(first_date).date() if first is not None and pd.notna(first_date) else None),
                 event_type=override.event_type if override else None, notes=[n for n in [inferred] if n])
         all_raws = raws() if not has_event.all() else []
         for position in np.flatnonzero(~has_event):
-            self.quarantine(int(kept["source_row"].iat[position]), "no_event",
+            self.quarantine(int(kept["source_row"][position]), "no_event",
                             "row has no event name or no event date", all_raws[position])
-        return self._upload(_fold(self._records(kept[has_event], names[has_event], days[has_event], override)))
+        if not has_event.all():
+            kept, names, days = {c: v[has_event] for c, v in kept.items()}, names[has_event], days[has_event]
+        return self._upload(_fold_columns(self._records(kept, names, days, override)))
 
-    def _kept(self) -> tuple[pd.DataFrame, Callable[[], list[dict[str, str]]]]:
-        """Every kept row as one frame (column source_row, in keep order) and a function giving their raw cells."""
+    def _kept(self) -> tuple[dict[str, np.ndarray], Callable[[], list[dict[str, str]]]]:
+        """Every kept row's columns as arrays (source_row and KEPT_DEFAULTS' columns, in keep order) and a function
+        giving their raw cells."""
         if self.kept:  # the per-row path
-            frame = pd.DataFrame({"source_row": pd.Series([r.source_row for r in self.kept], dtype="int64"),
-                                  **{c: pd.Series([getattr(r, c) for r in self.kept], dtype=object)
-                                     for c in KEPT_DEFAULTS}})
-            return frame, lambda: [r.raw for r in self.kept]
-        if not self._kept_frames:
-            return pd.DataFrame({"source_row": pd.Series(dtype="int64"),
-                                 **{c: pd.Series(dtype=object) for c in KEPT_DEFAULTS}}), list
-        frame = pd.concat(self._kept_frames).reset_index()
-        return frame, lambda: [self._raw(int(r)) for r in frame["source_row"]]
+            columns = {"source_row": np.array([r.source_row for r in self.kept], dtype=np.int64)}
+            for c in KEPT_DEFAULTS:
+                columns[c] = np.empty(len(self.kept), dtype=object)
+                columns[c][:] = [getattr(r, c) for r in self.kept]
+            return columns, lambda: [r.raw for r in self.kept]
+        if not self._kept_columns:
+            return {"source_row": np.empty(0, dtype=np.int64),
+                    **{c: np.empty(0, dtype=object) for c in KEPT_DEFAULTS}}, list
+        parts = self._kept_columns
+        columns = {c: parts[0][c] if len(parts) == 1 else np.concatenate([p[c] for p in parts]) for c in parts[0]}
+        return columns, lambda: [self._raw(int(r)) for r in columns["source_row"]]
 
-    def _records(self, kept: pd.DataFrame, names: pd.Series, days: pd.Series, override: EventOverride | None
-                 ) -> dict[str, np.ndarray]:
+    def _records(self, kept: dict[str, np.ndarray], names: np.ndarray, days: np.ndarray,
+                 override: EventOverride | None) -> dict[str, np.ndarray]:
         """The canonical columns of kept rows as arrays (one frame is built once, after folding): event id and
         type once per distinct event, the day normalised once per distinct date (iterating a datetime column
         boxes every cell as a Timestamp, which was most of this function for a Zoom report)."""
-        n = len(kept)
-        day_codes, day_uniques = pd.factorize(days.to_numpy())
+        n = len(kept["source_row"])
+        day_codes, day_uniques = pd.factorize(days)
         normalised = [pd.Timestamp(d).normalize() for d in day_uniques]
         day_codes, day_uniques = _recode(day_codes, normalised)
-        row_types = np.array([t if isinstance(t, str) else "" for t in kept["event_type"].to_numpy()], dtype=object)
-        name_codes, name_uniques = pd.factorize(names.to_numpy())
+        row_types = (np.full(n, "", dtype=object) if set(map(type, kept["event_type"])) <= {type(None)}
+                     else np.array([t if isinstance(t, str) else "" for t in kept["event_type"]], dtype=object))
+        name_codes, name_uniques = pd.factorize(names)
         type_codes, type_uniques = pd.factorize(row_types)
         event_codes, first = _combined(name_codes, day_codes, type_codes)
         ids, types = [], []
@@ -321,36 +380,35 @@ class Collector:
             ids.append(_event_id(name, day))
             types.append(override.event_type if override and override.event_type
                          else row_type or infer_event_type(name, self.default_type))
-        emails = kept["email"].to_numpy()
-        lowered = {e: e.strip().lower() if isinstance(e, str) and e else None for e in dict.fromkeys(emails)}
-        email = np.array([lowered[e] for e in emails], dtype=object) if n else np.empty(0, dtype=object)
-        people = kept["name"].to_numpy()
-        roles = kept["role"].to_numpy()
-        attended = kept["attended"].to_numpy().astype(bool) | np.array([r in _VOICED for r in roles], dtype=bool)
+        email = _lowered_emails(kept["email"])
+        people = kept["name"]
+        roles = kept["role"]
+        attended = kept["attended"].astype(bool) | np.array([r in _VOICED for r in roles], dtype=bool)
         return {
-            "event_id": _take(ids, event_codes), "event_name": names.to_numpy(),
+            "event_id": _take(ids, event_codes), "event_name": names,
             "event_type": _take(types, event_codes),
             "event_date": pd.to_datetime(pd.Series(day_uniques, dtype=object)).to_numpy()[day_codes],
             "platform": np.full(n, self.platform, dtype=object),
-            "attendee_key": np.array([cached_attendee_key(e, p) for e, p in zip(email, people, strict=True)],
-                                     dtype=object),
-            "attendee_email": email, "attendee_name": _texts(people), "company": _texts(kept["company"].to_numpy()),
-            "registered": kept["registered"].to_numpy().astype(bool), "attended": attended,
-            "minutes_attended": np.where(attended, kept["minutes"].to_numpy().astype(float), 0.0),
-            "questions_asked": kept["questions"].to_numpy().astype(np.int64),
-            "polls_answered": kept["polls"].to_numpy().astype(np.int64),
-            "feedback_submitted": kept["feedback"].to_numpy().astype(bool), "role": roles,
+            "attendee_key": _attendee_keys(email, people),
+            "attendee_email": email, "attendee_name": _texts(people), "company": _texts(kept["company"]),
+            "registered": kept["registered"].astype(bool), "attended": attended,
+            "minutes_attended": np.where(attended, kept["minutes"].astype(float), 0.0),
+            "questions_asked": kept["questions"].astype(np.int64),
+            "polls_answered": kept["polls"].astype(np.int64),
+            "feedback_submitted": kept["feedback"].astype(bool), "role": roles,
             "source_file": np.full(n, self.source_file, dtype=object),
-            "source_row": kept["source_row"].to_numpy().astype(np.int64), "rows_folded": np.ones(n, dtype=np.int64),
+            "source_row": kept["source_row"].astype(np.int64), "rows_folded": np.ones(n, dtype=np.int64),
         }
 
-    def _upload(self, records: pd.DataFrame) -> ParsedUpload:
-        folded = int(records["rows_folded"].sum()) if len(records) else 0
-        if folded > len(records):
-            self.notes.append(f"{folded - len(records)} join/leave or ticket rows folded into existing records")
+    def _upload(self, records: pd.DataFrame | dict[str, np.ndarray]) -> ParsedUpload:
+        """The ParsedUpload of the folded records (a frame, or the canonical columns' arrays)."""
+        count = len(records["source_row"])
+        folded = int(records["rows_folded"].sum()) if count else 0
+        if folded > count:
+            self.notes.append(f"{folded - count} join/leave or ticket rows folded into existing records")
         return ParsedUpload(
             platform=self.platform,
-            records=validate_frame(CanonicalAttendance, records) if len(records) else empty_canonical(),
+            records=validate_frame(CanonicalAttendance, records) if count else empty_canonical(),
             excluded=_issues(self.excluded),
             quarantined=_issues(self.quarantined),
             rows_read=self.rows_read,
@@ -363,9 +421,96 @@ class Collector:
 _VOICED = frozenset({"panelist", "speaker"})  # roles that attended whatever their attendance flag says
 
 
+def _column_array(value: Any, index: pd.Index) -> np.ndarray:
+    """One column of `pd.DataFrame({...: value}, index=index)` as an array: a Series aligned on the index, an array
+    as it is, one value repeated. Datetimes become objects (Timestamps), so that joining sections' arrays never
+    turns a nanosecond datetime into an integer."""
+    if isinstance(value, pd.Series):
+        values = (value if value.index.equals(index) else value.reindex(index)).to_numpy()
+    elif isinstance(value, np.ndarray):
+        values = value
+    else:
+        values = np.empty(len(index), dtype=object)
+        values[:] = [value] * len(index)
+    if values.dtype.kind == "M":
+        values = pd.Series(values).astype(object).to_numpy()
+    return values
+
+
+# EMAIL as a whole cell of a NUL-joined text of stripped cells: one finditer counts the cells that are addresses.
+_JOINED_EMAIL = re.compile(r"(?<![^\x00])[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+(?![^\x00])")
+
+
+def _email_checks(emails: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(valid, has_email) per row when every present, non-empty email is an address (`keep`'s rule: no email,
+    an empty one, or `EMAIL.fullmatch(email.strip())`), has_email where make_attendee_key takes the key from the
+    email (text that is not blank once stripped); None when some email is not an address or not text, for the
+    row-by-row rule to decide. The stripped emails are joined by NUL and the pattern counted once, instead of one
+    cached regex call per row."""
+    present = ~pd.isna(emails)
+    texts = emails[present] if not present.all() else emails
+    if not set(map(type, texts)) <= {str}:
+        return None
+    stripped = list(map(str.strip, texts))
+    joined = "\x00".join(stripped)
+    nonempty = int(np.count_nonzero(np.fromiter(map(bool, texts), dtype=bool, count=len(texts))))
+    if joined.count("\x00") != max(len(stripped) - 1, 0) or _JOINED_EMAIL.subn("", joined)[1] != nonempty:
+        return None
+    has_email = np.zeros(len(emails), dtype=bool)
+    has_email[present] = np.fromiter(map(bool, stripped), dtype=bool, count=len(stripped))
+    return np.ones(len(emails), dtype=bool), has_email
+
+
+def _truthy(values: np.ndarray) -> np.ndarray:
+    """`bool(value)` of each present value, False where it is missing (pandas' `map(bool, na_action="ignore")
+    .fillna(False)`)."""
+    if set(map(type, values)) <= {str, type(None)}:  # nothing missing but None: `bool` alone, in C
+        return np.fromiter(map(bool, values), dtype=bool, count=len(values))
+    missing = pd.isna(values)
+    return np.array([not m and bool(v) for v, m in zip(values, missing, strict=True)], dtype=bool)
+
+
 def _texts(values: np.ndarray) -> np.ndarray:
     """Each value when it is a non-empty text, else None."""
+    if set(map(type, values)) <= {str, type(None)}:  # texts and None: `bool` tells them apart, in C
+        return np.where(np.fromiter(map(bool, values), dtype=bool, count=len(values)), values, None)
     return np.array([v if isinstance(v, str) and v else None for v in values], dtype=object)
+
+
+def _lowered_emails(emails: np.ndarray) -> np.ndarray:
+    """`e.strip().lower()` of each non-empty text, None for anything else. The texts are stripped, joined by NUL
+    and lowered at once (lowering goes character by character, and NUL neither changes nor is cased)."""
+    out = np.full(len(emails), None, dtype=object)
+    if set(map(type, emails)) <= {str, type(None)}:
+        present = np.fromiter(map(bool, emails), dtype=bool, count=len(emails))
+        texts = list(map(str.strip, emails[present]))
+        joined = "\x00".join(texts)
+        if joined.count("\x00") == max(len(texts) - 1, 0):
+            if texts:
+                out[present] = joined.lower().split("\x00")
+            return out
+    lowered = {e: e.strip().lower() if isinstance(e, str) and e else None for e in dict.fromkeys(emails)}
+    out[:] = [lowered[e] for e in emails]
+    return out
+
+
+def _attendee_keys(emails: np.ndarray, names: np.ndarray) -> np.ndarray:
+    """`cached_attendee_key(email, name)` of rows whose emails `_lowered_emails` gave: a non-empty one is its own
+    key (make_attendee_key's email rule leaves a stripped, lowered text as it is; checked once per distinct email),
+    the others are keyed by name."""
+    keys = emails.copy()
+    distinct = [e for e in dict.fromkeys(emails) if e]
+    joined = "\x00".join(distinct) if set(map(type, distinct)) <= {str} else None
+    if (joined is None or joined.count("\x00") != max(len(distinct) - 1, 0) or joined.lower() != joined
+            or list(map(str.strip, distinct)) != distinct):  # some email would not be its own key: row by row
+        by_email = {e: e.strip().lower() for e in distinct if e.strip()}
+        keys[:] = [by_email.get(e) or cached_attendee_key(e, p) for e, p in zip(emails, names, strict=True)]
+        return keys
+    # every non-empty email is stripped and lower-cased already: its own key (`e.strip().lower() == e`)
+    for at in np.flatnonzero(~np.fromiter(map(bool, emails), dtype=bool, count=len(emails))):
+        keys[at] = cached_attendee_key(emails[at], names[at])
+    return keys
+
 
 
 def _take(per_code: list[Any], codes: np.ndarray) -> np.ndarray:
@@ -416,10 +561,17 @@ def _event_id(event_name: str, day: pd.Timestamp) -> str:
 
 
 def _fold(columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """`_fold_columns` as a frame."""
+    folded = _fold_columns(columns)
+    return folded if isinstance(folded, pd.DataFrame) else pd.DataFrame(folded)
+
+
+def _fold_columns(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray] | pd.DataFrame:
     """One record per (event, attendee): minutes/questions/polls summed, flags OR-ed, strongest role; email, name
     and company the first non-empty value (pandas' "first" skips nulls); in source-row order of each group's
-    first row. Arrays in, one frame out: sorted and reduced with numpy, as building and grouping frames here was
-    most of folding a file's records."""
+    first row. Arrays in, the canonical columns' arrays out (a frame when pandas' groupby decided; the validation
+    builds the one frame): sorted and reduced with numpy, as building and grouping frames here was most of
+    folding a file's records."""
     if not len(columns["source_row"]):
         return pd.DataFrame(columns=list(CANONICAL_COLUMNS))
     order = np.argsort(columns["source_row"], kind="stable")
@@ -434,7 +586,7 @@ def _fold(columns: dict[str, np.ndarray]) -> pd.DataFrame:
         # that row's value.
         for column in ("attendee_email", "attendee_name", "company"):
             columns[column] = np.where(pd.notna(columns[column]), columns[column].astype(object), None)
-        return pd.DataFrame({c: columns[c] for c in CANONICAL_COLUMNS})
+        return {c: columns[c] for c in CANONICAL_COLUMNS}
     folded = _fold_sorted(columns, group)
     return folded if folded is not None else _fold_grouped(pd.DataFrame(columns))
 
@@ -446,7 +598,7 @@ _ANY = ("registered", "attended", "feedback_submitted")
 _SUM = ("minutes_attended", "questions_asked", "polls_answered", "rows_folded")
 
 
-def _fold_sorted(columns: dict[str, np.ndarray], group: np.ndarray) -> pd.DataFrame | None:
+def _fold_sorted(columns: dict[str, np.ndarray], group: np.ndarray) -> dict[str, np.ndarray] | None:
     """`_fold_grouped` as one stable sort by group and one numpy reduction per column (columns: in source-row
     order; group: each row's group, numbered in order of first appearance); None when a value is one this does
     not reproduce exactly (a non-numeric count, a null date): then the groupby decides."""
@@ -482,14 +634,16 @@ def _fold_sorted(columns: dict[str, np.ndarray], group: np.ndarray) -> pd.DataFr
         elif values.dtype.kind not in "iu":
             return None
         out[column] = np.add.reduceat(values[order], starts)
-    ranks = np.array([ROLE_RANK.get(r, -1) if isinstance(r, str) else -1 for r in columns["role"]], dtype=np.int64)
+    role_codes, roles = pd.factorize(columns["role"])  # a handful of roles: ranked once each
+    rank_of = np.array([ROLE_RANK.get(r, -1) if isinstance(r, str) else -1 for r in roles] + [-1], dtype=np.int64)
+    ranks = rank_of[role_codes]  # a missing role (code -1) takes the appended -1
     sources = columns["source_row"]
     if (ranks < 0).any() or sources.dtype.kind not in "iu":
         return None
     rank_to_role = np.array(sorted(ROLE_RANK, key=ROLE_RANK.__getitem__), dtype=object)
     out["role"] = rank_to_role[np.maximum.reduceat(ranks[order], starts)]
     out["source_row"] = np.minimum.reduceat(sources[order], starts)
-    return pd.DataFrame({c: out[c] for c in CANONICAL_COLUMNS})
+    return {c: out[c] for c in CANONICAL_COLUMNS}
 
 
 def _fold_grouped(frame: pd.DataFrame) -> pd.DataFrame:

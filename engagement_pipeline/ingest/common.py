@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -208,6 +209,38 @@ def is_bot(name: str | None, email: str | None) -> bool:
     return any(domain == d or domain.endswith("." + d) for d in _BOT_DOMAINS)
 
 
+# A text the bot pattern (or a bot domain) matches holds one of these: each alternative of `_BOT_PATTERN` holds
+# one of them literally, and each of `_BOT_DOMAINS` holds one. `str.find` looks for them far faster than the
+# pattern's alternation scans a text, so only the rows holding one are asked `is_bot`.
+_BOT_LITERALS = ("read.ai", "otter", "fireflies", "fathom", "taker", "meeting notes", "ai companion", "tldv", "tl;dv",
+                 "avoma", "sembly", "airgram", "bluedot", "meetgeek", "nyota")
+
+
+def bot_flags(names: Sequence[object], emails: Sequence[object]) -> np.ndarray:
+    """`is_bot(name, email)` of every row, as a bool array: all rows' texts (as `is_bot` writes them) joined by
+    NUL and lowered once, searched for `_BOT_LITERALS`, and only the rows holding one asked `is_bot` (one regex
+    search per row, cached or not, was most of keeping a big file's rows). Lowering is character by character,
+    so the joined text is each row's lowered text; a row whose text holds a NUL is asked `is_bot` anyway."""
+    texts = [f"{n or ''} {e or ''}" for n, e in zip(names, emails, strict=True)]
+    joined = "\x00".join(texts).lower()
+    flags = np.zeros(len(texts), dtype=bool)
+    if joined.count("\x00") != max(len(texts) - 1, 0):
+        candidates = np.arange(len(texts))
+    else:
+        found: list[int] = []
+        for literal in _BOT_LITERALS:
+            at = joined.find(literal)
+            while at >= 0:
+                found.append(at)
+                at = joined.find(literal, at + 1)
+        if not found:
+            return flags
+        ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1) - 1  # each NUL
+        candidates = np.unique(np.searchsorted(ends, found, side="right"))
+    flags[candidates] = [is_bot(names[i], emails[i]) for i in candidates]  # type: ignore[arg-type]
+    return flags
+
+
 @dataclass
 class Section:
     """Data rows under one header: normalised headers plus (row number, cells) pairs."""
@@ -218,6 +251,13 @@ class Section:
 
     def col(self, *aliases: str, start: int = 0) -> int | None:
         return find_col(self.headers, aliases, start)
+
+    def cell_lists(self) -> list[list[str]]:
+        """Each data row's cells, in row order (cached)."""
+        cells = self.__dict__.get("_cells")
+        if cells is None:
+            cells = self.__dict__["_cells"] = [cells for _, cells in self.rows]
+        return cells
 
     def row_numbers(self) -> list[int]:
         """The source row numbers, ascending (cached: looked up for each excluded or quarantined row)."""
@@ -241,7 +281,9 @@ def section(table: Table, header_index: int, stop: Sequence[int] = ()) -> Sectio
     """Rows after `header_index` up to the first index in `stop` (or the end); blank rows skipped."""
     end = min([s for s in stop if s > header_index], default=len(table.rows))
     original = table.rows[header_index]
-    rows = [(table.row_number(i), table.rows[i]) for i in range(header_index + 1, end) if not is_blank(table.rows[i])]
+    cells = table.rows
+    rows = [(i + 1, row) for i, row in enumerate(cells[header_index + 1:end], header_index + 1)  # Table.row_number
+            if (row and row[0] and not row[0][0].isspace()) or not is_blank(row)]  # is_blank's first test inlined
     return Section([norm_header(h) for h in original], list(original), rows)
 
 
@@ -255,11 +297,34 @@ def require(found: dict[str, int | None], needed: Sequence[Sequence[str]], what:
                            expected=f"a column named {'; and a column named '.join(missing)} (any case)",
                            found=", ".join(sec.original))
 
+def field_columns(sec: Section, found: dict[str, int | None]) -> dict[str, list[str]]:
+    """The section's cells, one list per platform field (a missing field, or a short row's, is blank). A column
+    every row reaches is taken with one C-level `itemgetter` map, not a per-row Python expression."""
+    rows = sec.cell_lists()
+    shortest = min(map(len, rows), default=0)
+    out: dict[str, list[str]] = {}
+    for name, i in found.items():
+        if i is None:
+            out[name] = [""] * len(rows)
+        elif i < shortest:
+            out[name] = list(map(itemgetter(i), rows))
+        else:
+            out[name] = [cells[i] if i < len(cells) else "" for cells in rows]
+    return out
+
+
+def string_frame(columns: dict[str, list[str]], index: pd.Index | range) -> pd.DataFrame:
+    """An object frame of equally long cell lists, built as one 2-D block (what `pd.DataFrame(columns,
+    dtype=object)` gives, without converting and consolidating column by column)."""
+    block = np.empty((len(columns), len(index)), dtype=object)
+    for at, values in enumerate(columns.values()):
+        block[at] = values
+    return pd.DataFrame(block.T, index=index, columns=list(columns), dtype=object, copy=False)
+
+
 def field_frame(sec: Section, found: dict[str, int | None]) -> pd.DataFrame:
     """The section as a string frame with one column per platform field (missing fields are blank)."""
-    data = {name: [cells[i] if i is not None and i < len(cells) else "" for _, cells in sec.rows]
-            for name, i in found.items()}
-    return pd.DataFrame(data, index=range(len(sec.rows)), dtype="object")
+    return string_frame(field_columns(sec, found), range(len(sec.rows)))
 
 
 def schema_problems(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> dict[int, tuple[str, str]]:
@@ -337,7 +402,12 @@ def normalised_cells(table: Table, index: int) -> frozenset[str]:
     """Row `index`'s cells through norm_header, computed once per table (ten modules ask about each file)."""
     cells = table._normalised.get(index)
     if cells is None:
-        cells = table._normalised[index] = frozenset(map(norm_header, set(table.rows[index])))  # blanks repeat
+        row = set(table.rows[index])  # blanks repeat
+        if all(map(str.isascii, row)):  # norm_header's ASCII rule, without filling its cache with data cells
+            cells = frozenset(" ".join(cell.split()).lower() for cell in row)
+        else:
+            cells = frozenset(map(norm_header, row))
+        table._normalised[index] = cells
     return cells
 
 
@@ -426,9 +496,24 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return parse_cells(values, parse_datetime)
 
 
+_LONGEST_MISSING = max(map(len, MISSING))
+
+
 def clean_column(values: pd.Series) -> pd.Series:
-    """`clean` of every cell: None for blanks and placeholders, else the trimmed text."""
-    return parse_cells(values, clean)[0]
+    """`clean` of every cell: None for blanks and placeholders, else the trimmed text. `parse_cells(values,
+    clean)[0]` with `clean` inlined over the distinct cells (names and emails are mostly distinct, so two Python
+    calls per cell were most of it): only a text of at most `_LONGEST_MISSING` characters can be a placeholder,
+    as lowering never shortens a text. A missing or non-text cell goes through `parse_cells` itself."""
+    codes, distinct = pd.factorize(values.to_numpy(dtype=object))
+    if len(codes) and codes.min() < 0:
+        return parse_cells(values, clean)[0]
+    cleaned = np.empty(len(distinct), dtype=object)
+    try:
+        cleaned[:] = [None if len(text) <= _LONGEST_MISSING and text.lower() in MISSING else text
+                      for text in map(str.strip, distinct)]
+    except TypeError:  # a cell that is not text: `clean` raises its own error for it
+        return parse_cells(values, clean)[0]
+    return pd.Series(cleaned[codes], index=values.index, dtype=object, copy=False)
 
 
 def first_error(*errors: pd.Series) -> pd.Series:
@@ -454,12 +539,30 @@ def cached_attendee_key(email: str | None, name: str | None) -> str | None:
 
 
 def attendee_keys(emails: pd.Series, names: pd.Series) -> pd.Series:
-    """`make_attendee_key(email, name)` per row, each distinct pair once."""
-    keys: dict[tuple[object, object], str | None] = {}
-    for pair in zip(emails, names, strict=True):
-        if pair not in keys:
-            keys[pair] = cached_attendee_key(*pair)  # type: ignore[arg-type]
-    return pd.Series([keys[pair] for pair in zip(emails, names, strict=True)], index=emails.index, dtype=object)
+    """`make_attendee_key(email, name)` per row."""
+    return pd.Series(identity_keys(emails.to_numpy(dtype=object), names.to_numpy(dtype=object)), index=emails.index,
+                     dtype=object, copy=False)
+
+
+def identity_keys(emails: np.ndarray, names: np.ndarray) -> np.ndarray:
+    """`cached_attendee_key(email, name)` of every row, as an object array. A row with an email is keyed by
+    make_attendee_key's email rule (stripped, lower-cased) for all such rows at once: stripped in C, joined by NUL
+    and lowered as one text (lowering goes character by character); only rows without one are keyed one by one
+    (per-row keys missed the bounded cache once a batch held more people than it)."""
+    keys = np.empty(len(emails), dtype=object)
+    if set(map(type, emails)) <= {str, type(None)}:
+        present = np.fromiter(map(bool, emails), dtype=bool, count=len(emails))
+        stripped = list(map(str.strip, emails[present]))
+        joined = "\x00".join(stripped)
+        if joined.count("\x00") == max(len(stripped) - 1, 0):
+            if stripped:
+                keys[present] = joined.lower().split("\x00")
+                present[np.flatnonzero(present)] = np.fromiter(map(bool, stripped), dtype=bool, count=len(stripped))
+            for at in np.flatnonzero(~present):  # no email, or a blank one: the name decides
+                keys[at] = cached_attendee_key(emails[at], names[at])
+            return keys
+    keys[:] = [cached_attendee_key(e, n) for e, n in zip(emails, names, strict=True)]
+    return keys
 
 
 def first_cells(sec: Section) -> pd.Series:
@@ -480,6 +583,8 @@ def full_names(first: pd.Series, last: pd.Series) -> pd.Series:
     """`clean(f"{first} {last}")` per row."""
     if first.dtype == object and last.dtype == object and first.index.equals(last.index):
         firsts, lasts = first.to_numpy(), last.to_numpy()
+        if set(firsts) <= {""} and set(lasts) <= {""}:  # both columns blank (absent): clean(" ") of every row
+            return pd.Series(np.full(len(first), None, dtype=object), index=first.index, dtype=object, copy=False)
         if all(type(f) is str for f in firsts) and all(type(v) is str for v in lasts):  # text cells: no astype
             return clean_column(pd.Series([f"{f} {v}" for f, v in zip(firsts, lasts, strict=True)],
                                           index=first.index, dtype=object))

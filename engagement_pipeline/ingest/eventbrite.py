@@ -28,6 +28,7 @@ from engagement_pipeline.ingest.common import (
     header_rows,
     locate,
     norm_header,
+    normalised_cells,
     parse_dates,
     parse_flag,
     require,
@@ -77,8 +78,8 @@ class EventbriteRows(pa.DataFrameModel):
 
 
 def _header(table: Table) -> int | None:
-    for index, row in enumerate(table.rows[:20]):
-        headers = {norm_header(c) for c in row}
+    for index in range(min(len(table.rows), 20)):
+        headers = normalised_cells(table, index)  # each row normalised once per table
         if headers & set(ORDER) and headers & {*FIELDS["email"], "buyer email"}:
             return index
     return None
@@ -135,9 +136,9 @@ def parse(table: Table, col: Collector) -> None:
                                 lambda hit: (f"unrecognised attendee status {s!r}" for s in hit["status"]))
     rows = col.quarantine_where(rows, is_date_error, "bad_date", lambda hit: error[hit.index])
     rows = col.quarantine_where(rows, error.notna(), "bad_value", lambda hit: error[hit.index])
-    col.keep_frame(pd.DataFrame({
+    col.keep_columns(rows.index, {
         "event_name": clean_column(rows["event_name"]), "event_date": event_date, "email": clean_column(rows["email"]),
         "name": full_names(rows["first_name"], rows["last_name"]), "company": clean_column(rows["company"]),
         "attended": status == "attended", "minutes": 0.0, "questions": questions, "polls": polls,
         "feedback": feedback,
-    }, index=rows.index))
+    })

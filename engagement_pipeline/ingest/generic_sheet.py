@@ -105,6 +105,10 @@ class GenericSheetRows(pa.DataFrameModel):
 @lru_cache(maxsize=8_192)
 def header_key(text: str) -> str:
     """`Attendance Status`, `attendance_status`, ` ATTENDANCE-status ` -> `attendancestatus`."""
+    return _key_of(text)
+
+
+def _key_of(text: str) -> str:
     return re.sub(r"[^0-9a-z]+", "", text.replace("\ufeff", "").lower())
 
 
@@ -135,10 +139,19 @@ def _usable(found: dict[str, int | None]) -> bool:
     return person and found["event_name"] is not None and found["status"] is not None
 
 
+def _may_be_header(row: list[str]) -> bool:
+    """False only for a row `_usable` cannot accept: a status and an event column each need one of their keys
+    in the row's text as `header_key` writes it (it drops and lowers character by character, so a cell's key is
+    part of the whole row's). One pass over the row instead of a cached key per cell: `identify` asks this of
+    the first 20 rows of every file, whose data cells fill the cache for nothing."""
+    text = _key_of("".join(row))
+    return any(key in text for key in _KEYS["status"]) and any(key in text for key in _KEYS["event_name"])
+
+
 def find_header(rows: list[list[str]]) -> tuple[int, dict[str, int | None]] | None:
     """The first row (of the first 20) whose headers give a person, an event and a status column."""
     for index, row in enumerate(rows[:20]):
-        if len([c for c in row if c]) < 3:
+        if len([c for c in row if c]) < 3 or not _may_be_header(row):
             continue
         found = match_headers(row)
         if _usable(found):

@@ -9,7 +9,6 @@ Extend the alias lists below when a real export shows other names. `Ticket type`
 
 from __future__ import annotations
 
-import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
@@ -24,7 +23,7 @@ from engagement_pipeline.ingest.common import (
     full_names,
     header_rows,
     locate,
-    norm_header,
+    normalised_cells,
     parse_cells,
     parse_dates,
     parse_flag,
@@ -81,8 +80,8 @@ class HopinRows(pa.DataFrameModel):
 
 def _header(table: Table) -> tuple[int, int] | None:
     """(row index, number of Hopin hints) of the first row with an email column and >= 2 hints."""
-    for index, row in enumerate(table.rows[:20]):
-        headers = {norm_header(c) for c in row}
+    for index in range(min(len(table.rows), 20)):
+        headers = normalised_cells(table, index)  # each row normalised once per table
         hints = len(headers & HOPIN_HINTS)
         if headers & set(EMAIL) and hints >= 2:
             return index, hints
@@ -125,9 +124,9 @@ def parse(table: Table, col: Collector) -> None:
     rows = col.quarantine_where(rows, date_error.notna(), "bad_date", lambda hit: date_error[hit.index])
     minutes = minutes[rows.index].astype(float)
     attended = flag[rows.index].where(flag[rows.index].notna(), minutes > 0).astype(bool)
-    col.keep_frame(pd.DataFrame({
+    col.keep_columns(rows.index, {
         "event_name": clean_column(rows["event_name"]), "event_date": event_date, "email": clean_column(rows["email"]),
         "name": names, "company": clean_column(rows["company"]), "attended": attended,
         "minutes": minutes.where(attended, 0.0), "questions": questions, "polls": polls, "feedback": feedback,
         "role": ticket.str.contains("speaker", regex=False).map({True: "speaker", False: "attendee"}),
-    }, index=rows.index))
+    })

@@ -13,8 +13,10 @@ import io
 import time as clock_time
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from itertools import compress, islice
 from pathlib import Path
 
 from engagement_pipeline.ingest.result import RejectedFile
@@ -107,15 +109,12 @@ class Table:
 
     def line_counts(self) -> dict[str, int]:
         """Where every physical line went: blank, inside a sound record, or damaged (quarantined)."""
-        damaged_records = {d.record - 1 for d in self.damaged}
-        blank = in_records = 0
-        for index, (first, last) in enumerate(self.spans):
-            if index in damaged_records:
-                continue
-            if any(self.rows[index]):
-                in_records += last - first + 1
-            else:
-                blank += last - first + 1
+        widths = [last - first + 1 for first, last in self.spans]  # lines per record
+        for index in {d.record - 1 for d in self.damaged}:
+            if index < len(widths):
+                widths[index] = 0  # counted as damaged
+        in_records = sum(compress(widths, map(any, self.rows)))
+        blank = sum(widths) - in_records
         return {"lines_read": self.physical_lines, "lines_in_records": in_records, "lines_blank": blank,
                 "lines_damaged": len(self.damaged)}
 
@@ -283,27 +282,31 @@ def _parse_lines(table: Table, lines: list[str], bad_lines: set[int], name: str,
     gets the same answer, whatever this process parsed before."""
     csv.field_size_limit(limits.max_cell_chars)
     clock = _Clock(name, limits)
-    start = 0
-    clean = _clean if any("\ufeff" in line for line in lines) else _strip  # a BOM inside the text is rare
+    max_rows, max_cells = limits.max_rows, limits.max_cells_per_row
+    clean = _clean if "\ufeff" in "".join(lines) else _strip  # a BOM inside the text is rare
+    start = _parse_sound_lines(table, lines, clean, clock, limits) if not bad_lines else 0
     while start < len(lines):
         reader = csv.reader(iter(lines[start:]) if start else iter(lines), delimiter=table.delimiter,
                             strict=True)
         consumed = 0
+        rows, spans = table.rows, table.spans  # locals: this loop runs once per record of every file
         try:
             for record in reader:
-                first, last = start + consumed, start + reader.line_num - 1
+                first = start + consumed
                 consumed = reader.line_num
+                last = start + consumed - 1
                 if bad_lines and any(i in bad_lines for i in range(first, last + 1)):
                     _damage(table, lines, first, "bad_bytes",
                             f"line {first + 1} holds bytes that are not {table.encoding} text")
                     for extra in range(first + 1, last + 1):
                         _damage(table, lines, extra, "bad_bytes", f"line {extra + 1} is part of a damaged record")
                     continue
-                if len(table.rows) >= limits.max_rows or len(record) > limits.max_cells_per_row:
-                    _check_record(name, record, len(table.rows) + 1, f"line {first + 1}", limits)
-                table.rows.append(clean(record))
-                table.spans.append((first + 1, last + 1))
-                clock.check(len(table.rows))
+                if len(rows) >= max_rows or len(record) > max_cells:
+                    _check_record(name, record, len(rows) + 1, f"line {first + 1}", limits)
+                rows.append(clean(record))
+                spans.append((first + 1, last + 1))
+                if not len(rows) % _TIME_CHECK_EVERY:
+                    clock.check(len(rows))
             return
         except csv.Error as err:
             failed = start + consumed
@@ -315,6 +318,32 @@ def _parse_lines(table: Table, lines: list[str], bad_lines: set[int], name: str,
                       else f"line {failed + 1} is not well-formed CSV ({message})")
             _damage(table, lines, failed, reason, detail)
             start = failed + 1
+
+
+def _parse_sound_lines(table: Table, lines: list[str], clean: Callable[[list[str]], list[str]], clock: _Clock,
+                       limits: ReadLimits) -> int:
+    """`_parse_lines` for the usual file, a block of records at a time: while every record of a block is one
+    physical line within the limits, the block is added whole (no per-record Python); at the first block that
+    is not (a quoted line break, a csv error, a limit crossed), returns the index of its first line, from which
+    `_parse_lines` goes on record by record, exactly as it would have from the start."""
+    reader = csv.reader(iter(lines), delimiter=table.delimiter, strict=True)
+    rows, spans = table.rows, table.spans
+    consumed = 0
+    try:
+        while block := list(islice(reader, _TIME_CHECK_EVERY)):
+            if (reader.line_num - consumed != len(block) or len(rows) + len(block) > limits.max_rows
+                    or max(map(len, block)) > limits.max_cells_per_row):
+                return consumed
+            before = len(rows)
+            rows.extend(map(clean, block))
+            lines_read = range(consumed + 1, reader.line_num + 1)  # one record per line: (n, n)
+            spans.extend(zip(lines_read, lines_read, strict=True))
+            consumed = reader.line_num
+            if len(rows) // _TIME_CHECK_EVERY > before // _TIME_CHECK_EVERY:
+                clock.check(len(rows) // _TIME_CHECK_EVERY * _TIME_CHECK_EVERY)
+    except csv.Error:
+        return consumed
+    return len(lines)
 
 
 def _damage(table: Table, lines: list[str], index: int, reason: str, detail: str) -> None:
@@ -348,7 +377,7 @@ def _flag_truncated_end(table: Table, lines: list[str]) -> None:
 
 def _strip(row: list[str]) -> list[str]:
     """`_clean` of a row from text holding no byte-order mark."""
-    cells = [c.strip() for c in row]
+    cells = list(map(str.strip, row))
     while cells and not cells[-1]:
         cells.pop()
     return cells

@@ -17,7 +17,7 @@ flags, blanks, event ids and roles on every row.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -85,7 +85,7 @@ def _texts(values: np.ndarray) -> set[str] | None:
         texts = set(values)
     except TypeError:  # an unhashable cell
         return None
-    return texts if all(isinstance(t, str) for t in texts) else None
+    return texts if all(issubclass(kind, str) for kind in set(map(type, texts))) else None  # isinstance, per type
 
 
 def _column_holds(checks: tuple[tuple[pa.Check, _TextTest | None], ...], present: np.ndarray,
@@ -156,24 +156,31 @@ def _str_dtype() -> object:
     return pd.Series(["x"], dtype=object).astype(str).dtype
 
 
-def _passes(model: type[pa.DataFrameModel], schema: pa.DataFrameSchema, frame: pd.DataFrame
-            ) -> pd.DataFrame | None:
-    """The coerced frame when every column and frame check holds; None when anything fails."""
-    if list(frame.columns) != list(dict.fromkeys(frame.columns)) or set(frame.columns) != set(schema.columns):
+def _passes(model: type[pa.DataFrameModel], schema: pa.DataFrameSchema,
+            frame: pd.DataFrame | Mapping[str, np.ndarray]) -> pd.DataFrame | None:
+    """The coerced frame when every column and frame check holds; None when anything fails. `frame` may also be
+    the columns a frame would be built from (equally long arrays): only the columns that need it become Series,
+    as the frame would hold them, and one frame is built, with the coerced columns."""
+    names = list(frame.columns) if isinstance(frame, pd.DataFrame) else list(frame)
+    if names != list(dict.fromkeys(names)) or set(names) != set(schema.columns):
         return None
-    coerced = {}
+    index = frame.index if isinstance(frame, pd.DataFrame) else pd.RangeIndex(len(frame[names[0]]))
+    coerced: dict[str, pd.Series | np.ndarray] = {}
     compiled = _column_checks(model)
-    for name in frame.columns:
+    for name in names:
         column = schema.columns[name]
         values = frame[name]
         if not _already(column, values):
-            try:
-                values = column.dtype.coerce(values)
-            except (TypeError, ValueError, OverflowError):
-                return None
+            if isinstance(values, np.ndarray):
+                values = pd.Series(values, index=index)  # as a frame of the arrays holds it (pandas infers text)
+            if not _already(column, values):
+                try:
+                    values = column.dtype.coerce(values)
+                except (TypeError, ValueError, OverflowError):
+                    return None
         checks = compiled[name]
         if checks or not column.nullable:  # else nothing to look at: any value, or none, is valid
-            present = values.to_numpy()
+            present = values if isinstance(values, np.ndarray) else values.to_numpy()
             texts = _texts(present)
             if texts is not None:
                 pass  # text cells only: nothing missing
@@ -187,19 +194,25 @@ def _passes(model: type[pa.DataFrameModel], schema: pa.DataFrameSchema, frame: p
             if not _column_holds(checks, present, texts):
                 return None
         coerced[name] = values
-    out = pd.DataFrame(coerced, index=frame.index)
+    out = pd.DataFrame(coerced, index=index)
     for check in schema.checks:
         result = check._check_fn(out)  # the model's own @dataframe_check function
-        if not bool(result if isinstance(result, bool) else pd.Series(result).all()):
+        if not bool(result if isinstance(result, bool)
+                    else (result if isinstance(result, pd.Series) else pd.Series(result)).all()):
             return None
     return out
 
 
-def validate_frame(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> pd.DataFrame:
-    """`model.validate(frame)`: the same coerced frame when it is valid, pandera's SchemaError when not."""
+def validate_frame(model: type[pa.DataFrameModel], frame: pd.DataFrame | Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """`model.validate(frame)`: the same coerced frame when it is valid, pandera's SchemaError when not. `frame`
+    may be the equally long column arrays a frame would be built from (`pd.DataFrame(frame)`), so that a caller
+    holding arrays does not build a frame only for it to be taken apart and built again."""
     schema = _schema(model)
-    out = _passes(model, schema, frame) if schema is not None and len(frame) else None
-    return out if out is not None else model.validate(frame)
+    rows = len(frame) if isinstance(frame, pd.DataFrame) else len(next(iter(frame.values()), ()))
+    out = _passes(model, schema, frame) if schema is not None and rows else None
+    if out is not None:
+        return out
+    return model.validate(frame if isinstance(frame, pd.DataFrame) else pd.DataFrame(frame))
 
 
 @lru_cache(maxsize=64)
@@ -227,15 +240,33 @@ def rows_pass(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> bool:
     if frame.empty:
         return True
     compiled = _row_checks(model)
-    if compiled is None:
+    if compiled is None or any(name not in frame.columns or frame[name].dtype != object for name in compiled):
         return False
+    return _texts_pass(compiled, {name: frame[name].to_numpy() for name in compiled})
+
+
+def rows_pass_columns(model: type[pa.DataFrameModel], columns: Mapping[str, Sequence[object]]) -> bool:
+    """`rows_pass` of the object frame these equally long cell lists make, without building it."""
+    if not columns or not len(next(iter(columns.values()))):
+        return True
+    compiled = _row_checks(model)
+    if compiled is None or any(name not in columns for name in compiled):
+        return False
+    return _texts_pass(compiled, columns)
+
+
+def _texts_pass(compiled: dict[str, tuple[tuple[pa.Check, _TextTest | None], ...]],
+                columns: Mapping[str, Iterable[object]]) -> bool:
+    """Every column's distinct cells are text and pass its text tests."""
     for name, checks in compiled.items():
-        if name not in frame.columns or frame[name].dtype != object:
-            return False
-        texts = set(frame[name].to_numpy())
-        if not all(type(t) is str for t in texts) or not all(test(texts) for _, test in checks):
+        if not checks:  # only the text type to look at: the cells' types, without hashing every text
+            if not set(map(type, columns[name])) <= {str}:
+                return False
+            continue
+        texts = set(columns[name])
+        if not set(map(type, texts)) <= {str} or not all(test(texts) for _, test in checks):
             return False
     return True
 
 
-__all__ = ["rows_pass", "validate_frame"]
+__all__ = ["rows_pass", "rows_pass_columns", "validate_frame"]

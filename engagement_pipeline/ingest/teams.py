@@ -116,10 +116,23 @@ def _sections(table: Table) -> dict[str, int]:
 
 def _participants_header(table: Table, start: int = 0) -> int | None:
     for index in range(start, min(len(table.rows), start + 200)):
+        if not _may_be_participants_header(table.rows[index]):
+            continue
         cells = normalised_cells(table, index)
         if cells & {"name", "nome"} and cells & {"in-meeting duration", "duração na reunião"}:
             return index
     return None
+
+
+def _may_be_participants_header(row: list[str]) -> bool:
+    """False only for a row that cannot be the participants header: an ASCII row (where `norm_header` is
+    lower-casing and collapsing whitespace) whose lowered text lacks `name`/`nome` or `in-meeting`. Asked of the
+    200 rows `identify` looks at in every file, so data rows are passed over without normalising each cell."""
+    text = "\x00".join(row)
+    if not text.isascii():
+        return True
+    text = text.lower()
+    return ("name" in text or "nome" in text) and "in-meeting" in text
 
 
 def _flat_header(table: Table) -> int | None:

@@ -32,6 +32,7 @@ from engagement_pipeline.ingest.common import (
     is_blank,
     locate,
     norm_header,
+    normalised_cells,
     parse_cells,
     parse_datetime,
     parse_flag,
@@ -78,8 +79,8 @@ class ZoomMeetingRows(pa.DataFrameModel):
 
 
 def _table_header(table: Table) -> int | None:
-    for index, row in enumerate(table.rows[:40]):
-        if any(norm_header(c) in NAME_HEADERS for c in row):
+    for index in range(min(len(table.rows), 40)):
+        if normalised_cells(table, index) & set(NAME_HEADERS):  # each row normalised once per table
             return index
     return None
 
@@ -136,17 +137,19 @@ def parse(table: Table, col: Collector) -> None:
     if block and block[0] is None:
         col.notes.append("no meeting topic found above the participants table")
     rows = col.frame(sec, found, ZoomMeetingRows)
-    if block:
-        meetings = pd.Series([block] * len(rows), index=rows.index, dtype=object)
+    email, name = clean_column(rows["email"]), clean_column(rows["name"])
+    who = either(name, email)
+    keys = attendee_keys(email, name)
+    if block:  # one meeting for every row: its topic and start as single values
+        topic, start, hosts_of_block = block
+        is_host = pd.Series([key in hosts_of_block for key in keys], index=rows.index, dtype=bool)
     else:  # the flat layout: each row carries its meeting's columns, read once per distinct meeting
         cells = dict(sec.rows)
         meetings = pd.Series([_flat_meeting(tuple((f, cells[r][i]) for f, i in flat.items() if i < len(cells[r])))
                               for r in rows.index], index=rows.index, dtype=object)
-    topic, start = meetings.map(lambda m: m[0]), meetings.map(lambda m: m[1])
-    email, name = clean_column(rows["email"]), clean_column(rows["name"])
-    who = either(name, email)
-    is_host = pd.Series([key in m[2] for key, m in zip(attendee_keys(email, name), meetings, strict=True)],
-                        index=rows.index, dtype=bool)
+        topic, start = meetings.map(lambda m: m[0]), meetings.map(lambda m: m[1])
+        is_host = pd.Series([key in m[2] for key, m in zip(keys, meetings, strict=True)], index=rows.index,
+                            dtype=bool)
     minutes, minutes_error = parse_cells(rows["minutes"], parse_minutes)
     questions, polls, feedback, engagement_error = engagement_columns(rows)
     value_error = first_error(minutes_error, engagement_error)
@@ -158,11 +161,11 @@ def parse(table: Table, col: Collector) -> None:
     rows = col.exclude_where(rows, parse_cells(rows["waiting"], parse_flag)[0].map(bool), "waiting_room",
                              lambda hit: (f"{w} was in the waiting room" for w in who[hit.index]))
     rows = col.quarantine_where(rows, value_error.notna(), "bad_value", lambda hit: value_error[hit.index])
-    col.keep_frame(pd.DataFrame({
+    col.keep_columns(rows.index, {
         "event_name": topic, "event_date": start, "email": email, "name": name,
         "company": clean_column(rows["company"]), "minutes": minutes.astype(float), "questions": questions,
         "polls": polls, "feedback": feedback,
-    }, index=rows.index))
+    })
 
 
 @lru_cache(maxsize=1_024)

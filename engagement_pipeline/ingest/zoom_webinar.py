@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
@@ -139,11 +140,13 @@ def _parse_section(col: Collector, sec: Section, found: dict[str, int | None], k
     questions, polls, feedback, engagement_error = engagement_columns(rows)
     value_error = first_error(minutes_error, engagement_error)
     rows = col.quarantine_where(rows, value_error.notna(), "bad_value", lambda hit: value_error[hit.index])
-    minutes = minutes[rows.index].astype(float)
-    attended = flag[rows.index].where(flag[rows.index].notna(), (minutes > 0) | (kind != "attendee")).astype(bool)
-    col.keep_frame(pd.DataFrame({
+    # The kept rows' flags and minutes as arrays: a flag says whether they attended, else minutes (or a role) do.
+    kept = flag.index.get_indexer(rows.index)
+    flags, minutes_kept = flag.to_numpy()[kept], minutes.to_numpy()[kept].astype(float)
+    attended = np.where(pd.isna(flags), (minutes_kept > 0) | (kind != "attendee"), flags).astype(bool)
+    col.keep_columns(rows.index, {
         "event_name": event_name, "event_date": event_date, "email": email, "name": name,
         "company": clean_column(rows["company"]), "registered": kind != "other", "attended": attended,
-        "minutes": minutes.where(attended, 0.0), "questions": questions, "polls": polls, "feedback": feedback,
+        "minutes": np.where(attended, minutes_kept, 0.0), "questions": questions, "polls": polls, "feedback": feedback,
         "role": "panelist" if kind == "panelist" else "attendee",
-    }, index=rows.index))
+    })

@@ -167,23 +167,51 @@ def _insert_sqlite(conn: Connection, table: sa.Table, chunk: pd.DataFrame, cols:
         return {}
     written = {name: _sqlite_column(table.c[name].type, chunk[name]) for name in cols}
     written.update({name: _constant_column(value, len(chunk)) for name, value in constants.items()})
+    literals = {name: _literal(column, table.c[name].info.get("public", False)) for name, column in written.items()}
+    bound = [column.values for name, column in written.items() if literals[name] is None]
     quoted = ", ".join(f'"{n}"' for n in written)
-    placeholders = ", ".join(column.placeholder for column in written.values())
-    conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({placeholders})',
-                         list(zip(*(column.values for column in written.values()), strict=True)))
+    placeholders = ", ".join(column.placeholder if literals[name] is None else literals[name]
+                             for name, column in written.items())
+    rows = list(zip(*bound, strict=True)) if bound else [()] * len(chunk)
+    conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({placeholders})', rows)
     return written
 
 
+_INT64 = range(-(2**63), 2**63)  # what binding accepts (beyond it binding fails, a literal would store a REAL)
+
+
+def _literal(column: SqliteColumn, public: bool) -> str | None:
+    """The SQL literal for a column with one value in every row of the chunk (SQLite then stores exactly what
+    binding it would), or None to bind it. Binding was ~40% of an upload's insert, and an upload repeats its
+    event, platform, file and booleans on every row. Text goes into the statement only from a column marked
+    `info={"public": True}` (never personal data: a failed statement's text reaches logs, its bound values
+    do not; see `store.make_engine`); NULL, integers, 1/0 and datetime text from any column. Floats are always
+    bound (a literal is parsed by SQLite, not known to round-trip)."""
+    values = column.values
+    first = values[0]
+    if (column.kind not in ("text", "datetime", "int", "bool") or values[-1] != first
+            or values[len(values) // 2] != first or values.count(first) != len(values)):
+        return None
+    if column.placeholder != "?" and first.__class__ is int:  # the missing-text stand-in: every value NULL
+        return "NULL"
+    if column.kind in ("int", "bool"):
+        return str(first) if first.__class__ is int and first in _INT64 else None
+    if first.__class__ is not str or "\x00" in first or not (public or column.kind == "datetime"):
+        return None
+    return "'" + first.replace("'", "''") + "'"
+
+
 def insert_frame_read_back(conn: Connection, table: sa.Table, frame: pd.DataFrame, columns: Iterable[str],
-                           **constants: Any) -> dict[str, list[Any]] | None:
+                           **constants: Any) -> dict[str, np.ndarray] | None:
     """`insert_frame`, also returning every column of `table` as SQLAlchemy would read the new rows back (in
     the frame's order), so the writer can reuse them without reading (`kept_records`). SQLite only, and only
-    when every value is known to come back exactly (`_read_back`); None otherwise."""
+    when every value is known to come back exactly (`_read_back`); None otherwise. Each column is one array
+    (`_read_back` says which kind), not a list: a million kept records as lists of Python objects held ~1 GB."""
     if conn.dialect.name != "sqlite":
         insert_frame(conn, table, frame, columns, **constants)
         return None
     cols = [c for c in columns if c in frame.columns]
-    kept: dict[str, list[Any]] | None = {column.name: [] for column in table.columns}
+    kept: dict[str, list[np.ndarray]] | None = {column.name: [] for column in table.columns}
     for start in range(0, len(frame), INSERT_CHUNK_ROWS):
         chunk = frame.iloc[start:start + INSERT_CHUNK_ROWS]
         written = _insert_sqlite(conn, table, chunk, cols, constants)
@@ -194,35 +222,54 @@ def insert_frame_read_back(conn: Connection, table: sa.Table, frame: pd.DataFram
             if back is None:
                 kept = None
                 break
-            kept[column.name].extend(back)
-    return kept
+            kept[column.name].append(back)
+    if kept is None:
+        return None
+    return {name: np.concatenate(parts) if parts else np.empty(0, dtype=object) for name, parts in kept.items()}
+
+
+def objects(values: list[Any]) -> np.ndarray:
+    """`values` as a 1-D object array, each element as it is (never unpacked into a second dimension)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 def _read_back(dialect: sa.Dialect, column_type: sa.types.TypeEngine, written: SqliteColumn | None,
-               rows: int) -> list[Any] | None:
+               rows: int) -> np.ndarray | None:
     """What reading `written` back from a SQLite column of `column_type` gives after SQLAlchemy's result
     processing, or None where that is not certain. Certain: text in a text column (TEXT affinity keeps it),
     datetime text in a DateTime column and 1/0 in a Boolean one (NUMERIC affinity keeps both; SQLAlchemy's
     processor makes the datetime and the bool), integers in an Integer column, floats in a Float column
-    (REAL affinity; a NaN was stored as NULL, and -0.0 comes back as 0.0). A column not written is NULL."""
+    (REAL affinity; a NaN was stored as NULL, and -0.0 comes back as 0.0). A column not written is NULL.
+
+    Text, datetimes and NULLs come as object arrays of those values; booleans, integers and floats as bool,
+    int64 and float64 arrays (a NULL float as NaN): `store.load_upload_records` turns them into the very column
+    a list of the read values would make."""
     if written is None:
-        return [None] * rows
+        return np.full(rows, None, dtype=object)
     process = column_type.dialect_impl(dialect).result_processor(dialect, None)
     kind, values = written.kind, written.values
     if kind == "text" and isinstance(column_type, sa.String) and process is None:
         if written.placeholder == "?":  # nothing missing
-            return values
-        return [None if value.__class__ is int else value for value in values]
+            return objects(values)
+        return objects([None if value.__class__ is int else value for value in values])
     if kind == "datetime" and isinstance(column_type, sa.DateTime) and process is not None:
         parsed: dict[str, Any] = {}  # one datetime per distinct text (an event's date repeats per record)
-        return [None if value.__class__ is int else parsed.get(value) or parsed.setdefault(value, process(value))
-                for value in values]
+        return objects([None if value.__class__ is int else parsed.get(value) or parsed.setdefault(value,
+                                                                                                    process(value))
+                        for value in values])
     if kind == "bool" and isinstance(column_type, sa.Boolean) and process is not None:
-        return list(map(process, values))
+        if any(process(value) is not bool(value) for value in set(values)):  # SQLAlchemy's processor: 1/0 -> bool
+            return None
+        return np.asarray(values, dtype=np.int64).astype(bool)
     if kind == "int" and isinstance(column_type, sa.Integer) and process is None:
-        return list(values)
+        try:
+            return np.asarray(values, dtype=np.int64)
+        except OverflowError:  # not a 64-bit integer: let the rows be read
+            return None
     if kind == "float" and isinstance(column_type, sa.Float) and not column_type.asdecimal and process is None:
-        return [None if value != value else value + 0.0 for value in values]
+        return np.asarray(values, dtype=np.float64) + 0.0  # (+ 0.0: -0.0 becomes 0.0, NaN stays NaN)
     return None
 
 

@@ -12,40 +12,101 @@ write leaves a version no row holds, and anything else that changes an upload's 
 it, a migration) must clear its version. What is kept is what SQLite would give back (`bulk._read_back`);
 where that is not certain nothing is kept and the rows are read.
 
-Bounded: at most `MAX_KEPT_RECORDS` records, the least recently used dropped first, so a long-lived process
-(the Dagster daemon, the web app) does not grow with every upload it ever stored.
+Bounded: at most `MAX_KEPT_BYTES`, the least recently used upload dropped first, so a long-lived process (the
+Dagster daemon, the web app) does not grow with every upload it ever stored. Counted: the arrays and the objects
+they point to (`held_bytes`), although during a run the text is the parsed frames' own. Each column is one
+numpy array (`bulk._read_back`), and a column with one value on every row (an upload's event, file, platform,
+the NULL match columns: ~15 of 24) is kept as that value: ~60 bytes a record plus its distinct text (key,
+e-mail, name), so a million records fit. (As lists of Python objects, capped at 500k records, half the uploads
+of a 1M-record run went back through SQLite, and that read was the run's memory peak.)
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Iterator, Mapping
+from datetime import datetime
 
-MAX_KEPT_RECORDS = 500_000
+import numpy as np
 
-_kept: OrderedDict[str, tuple[int, dict[str, list[Any]]]] = OrderedDict()  # version -> (rows, columns)
-_kept_rows = 0
+MAX_KEPT_BYTES = 512 << 20
+_SAMPLE = 64  # values per object column that `held_bytes` measures
+
+
+class Columns(Mapping[str, np.ndarray]):
+    """One upload's columns, every one `rows` long; one given as a single value is repeated when read."""
+
+    def __init__(self, rows: int, columns: Mapping[str, np.ndarray]) -> None:
+        self.rows = rows
+        self._columns = dict(columns)  # a one-element array stands for that value on every row
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        values = self._columns[name]
+        return np.repeat(values, self.rows) if len(values) != self.rows else values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+    def held_bytes(self) -> int:
+        """What keeping these columns holds: the arrays, and the objects an object array points to, estimated
+        from an even sample of its values, each distinct object counted once (a date or role shared by every
+        row adds next to nothing, a distinct e-mail per row its full size)."""
+        total = 0
+        for values in self._columns.values():
+            total += values.nbytes
+            if values.dtype.kind == "O" and len(values):
+                sample = values[np.unique(np.linspace(0, len(values) - 1, _SAMPLE).astype(np.intp))]
+                distinct = {id(value): value for value in sample.tolist() if value is not None}
+                total += sum(map(sys.getsizeof, distinct.values())) * len(values) // len(sample)
+        return total
+
+
+def packed(columns: Mapping[str, np.ndarray]) -> Columns:
+    """`columns` (every array the same length) with each column of one value kept as that value."""
+    rows = len(next(iter(columns.values()), ()))
+    return Columns(rows, {name: values[:1].copy() if rows > 1 and _one_value(values) else values
+                          for name, values in columns.items()})
+
+
+def _one_value(values: np.ndarray) -> bool:
+    """Every element is the first one: equal and of the same type (None, str and datetime in object arrays,
+    where equal means the same value; a NaN float never counts)."""
+    first = values[0]
+    if values.dtype.kind in "biuf":
+        return bool((values == first).all())
+    if values.dtype.kind != "O" or not (first is None or first.__class__ in (str, datetime)):
+        return False
+    return bool((values == first).all())
+
+
+_kept: OrderedDict[str, tuple[int, Columns]] = OrderedDict()  # records_version -> (held bytes, columns)
+_kept_bytes = 0
 _lock = threading.Lock()
 
 
-def keep(version: str, columns: dict[str, list[Any]]) -> None:
-    """Keeps one upload's stored columns (every column the same length) under its `records_version`."""
-    global _kept_rows
-    rows = len(next(iter(columns.values()), []))
-    if rows > MAX_KEPT_RECORDS:
+def keep(version: str, columns: Mapping[str, np.ndarray]) -> None:
+    """Keeps one upload's stored columns (every array the same length) under its `records_version`."""
+    global _kept_bytes
+    kept = packed(columns)
+    size = kept.held_bytes()
+    if size > MAX_KEPT_BYTES:
         return
     with _lock:
         if version in _kept:
-            _kept_rows -= _kept.pop(version)[0]
-        _kept[version] = (rows, columns)
-        _kept_rows += rows
-        while _kept_rows > MAX_KEPT_RECORDS:
-            _kept_rows -= _kept.popitem(last=False)[1][0]
+            _kept_bytes -= _kept.pop(version)[0]
+        _kept[version] = (size, kept)
+        _kept_bytes += size
+        while _kept_bytes > MAX_KEPT_BYTES:
+            _kept_bytes -= _kept.popitem(last=False)[1][0]
 
 
-def recall(version: str | None) -> dict[str, list[Any]] | None:
-    """The columns kept under `version`, or None. The lists are shared: callers copy, never change them."""
+def recall(version: str | None) -> Columns | None:
+    """The columns kept under `version`, or None. The arrays are shared: callers copy, never change them."""
     if version is None:
         return None
     with _lock:
@@ -57,7 +118,7 @@ def recall(version: str | None) -> dict[str, list[Any]] | None:
 
 def forget_all() -> None:
     """Drops every kept copy (tests; a process that wants its memory back)."""
-    global _kept_rows
+    global _kept_bytes
     with _lock:
         _kept.clear()
-        _kept_rows = 0
+        _kept_bytes = 0

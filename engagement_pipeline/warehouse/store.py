@@ -10,12 +10,14 @@ The tables below are the models; the schema itself is built and changed by the A
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -26,6 +28,7 @@ from engagement_pipeline.warehouse.bulk import (
     _column_values,
     insert_frame,
     insert_frame_read_back,
+    objects,
     read_columns,
 )
 
@@ -56,13 +59,17 @@ uploads = sa.Table(
     sa.Column("records_version", sa.String(32)),
 )
 
+# Columns that never hold personal data: `bulk` may write a value repeated on every row into the statement as a
+# literal instead of binding it per row (a failed statement's text can reach logs; its bound values never do).
+_PUBLIC = {"public": True}
+
 # Free text is TEXT (migration 0003): a long name or company is kept in full on SQLite and PostgreSQL alike.
 _RECORD_COLUMNS: list[sa.Column] = [
-    sa.Column("event_id", sa.String(128), nullable=False),
-    sa.Column("event_name", sa.Text, nullable=False),
-    sa.Column("event_type", sa.String(32), nullable=False),
+    sa.Column("event_id", sa.String(128), nullable=False, info=_PUBLIC),
+    sa.Column("event_name", sa.Text, nullable=False, info=_PUBLIC),
+    sa.Column("event_type", sa.String(32), nullable=False, info=_PUBLIC),
     sa.Column("event_date", sa.DateTime, nullable=False),
-    sa.Column("platform", sa.String(32), nullable=False),
+    sa.Column("platform", sa.String(32), nullable=False, info=_PUBLIC),
     sa.Column("attendee_key", sa.Text, nullable=False),
     sa.Column("attendee_email", sa.Text),
     sa.Column("attendee_name", sa.Text),
@@ -73,12 +80,12 @@ _RECORD_COLUMNS: list[sa.Column] = [
     sa.Column("questions_asked", sa.Integer, nullable=False),
     sa.Column("polls_answered", sa.Integer, nullable=False),
     sa.Column("feedback_submitted", sa.Boolean, nullable=False),
-    sa.Column("role", sa.String(16), nullable=False),
-    sa.Column("source_file", sa.Text, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False, info=_PUBLIC),
+    sa.Column("source_file", sa.Text, nullable=False, info=_PUBLIC),
     sa.Column("source_row", sa.Integer, nullable=False),
     sa.Column("rows_folded", sa.Integer, nullable=False),
     sa.Column("customer_id", sa.String(128)),
-    sa.Column("match_method", sa.String(32)),
+    sa.Column("match_method", sa.String(32), info=_PUBLIC),
     sa.Column("match_confidence", sa.Float),
     sa.Column("matched_contact", sa.Text),
 ]
@@ -308,13 +315,17 @@ _LOAD_ORDER = ("source_row", "event_id", "attendee_key")
 _MISSING_PER_QUERY = 500  # upload ids per IN (...) when reading records that were not kept
 
 
-def _in_load_order(columns: dict[str, list[Any]]) -> dict[str, list[Any]]:
+def _in_load_order(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """One upload's kept columns sorted as `load_upload_records` orders them (text as SQLite's BINARY)."""
-    order = sorted(range(len(columns["upload_id"])), key=list(zip(*(columns[c] for c in _LOAD_ORDER),
-                                                                   strict=True)).__getitem__)
+    rows = columns["source_row"]
+    if rows.dtype.kind == "i" and bool((rows[1:] > rows[:-1]).all()):  # the usual case: in order already
+        return columns
+    keys = list(zip(*(columns[c].tolist() for c in _LOAD_ORDER), strict=True))
+    order = sorted(range(len(keys)), key=keys.__getitem__)
     if order == list(range(len(order))):
         return columns
-    return {name: [values[i] for i in order] for name, values in columns.items()}
+    taken = np.asarray(order, dtype=np.intp)
+    return {name: values[taken] for name, values in columns.items()}
 
 
 def load_upload_records(conn: Connection) -> pd.DataFrame:
@@ -322,28 +333,43 @@ def load_upload_records(conn: Connection) -> pd.DataFrame:
     source row, event and attendee.
 
     An upload this process stored, still at the version it wrote, comes from `kept_records` instead of being
-    read back: the same values, and the frame is built from all of them at once as from one query."""
+    read back: the same values, and the frame is built from all of them at once as from one query (`_column`:
+    the column a list of every value would make)."""
     accepted = conn.execute(sa.select(uploads.c.upload_id, uploads.c.received_at, uploads.c.records_version)
                             .where(uploads.c.status == "accepted").order_by(uploads.c.upload_id)).all()
     kept = {int(row.upload_id): kept_records.recall(row.records_version) for row in accepted}
     read = _read_upload_records(conn, [upload_id for upload_id, columns in kept.items() if columns is None])
-    names = ["upload_id", *RECORD_COLUMN_NAMES]
-    merged: dict[str, list[Any]] = {name: [] for name in [*names, "received_at"]}
-    for row in accepted:
-        columns = kept[int(row.upload_id)] or read.get(int(row.upload_id))
-        if not columns:
-            continue
-        for name in names:
-            merged[name].extend(columns[name])
-        merged["received_at"].extend([row.received_at] * len(columns["upload_id"]))
-    if not merged["upload_id"]:
+    uploaded = [(columns, row.received_at) for row in accepted
+                if (columns := kept[int(row.upload_id)] or read.get(int(row.upload_id))) and columns.rows]
+    if not uploaded:
         return pd.DataFrame(columns=["upload_id", *RECORD_COLUMN_NAMES, "received_at"])
-    return pd.DataFrame(merged)
+    frame = {name: _column([columns[name] for columns, _ in uploaded]) for name in ["upload_id", *RECORD_COLUMN_NAMES]}
+    frame["received_at"] = _column([np.full(columns.rows, received, dtype=object) for columns, received in uploaded])
+    return pd.DataFrame(frame)
 
 
-def _read_upload_records(conn: Connection, upload_ids: list[int]) -> dict[int, dict[str, list[Any]]]:
-    """The stored records of these uploads, per upload, columns in load order."""
-    found: dict[int, dict[str, list[Any]]] = {}
+def _column(parts: list[np.ndarray]) -> np.ndarray | list[Any]:
+    """The uploads' arrays of one column joined into what pandas makes of the list of all their values: bool
+    and int64 arrays as they are, float64 ones too unless every value is NaN (a list of Nones stays object),
+    anything else as that list, for pandas to infer (object arrays hold what a read gives: None, str, int...)."""
+    kinds = {part.dtype for part in parts}
+    if len(kinds) == 1 and (kind := next(iter(kinds))).kind in "bif":
+        joined = np.concatenate(parts)
+        if kind.kind != "f" or not np.isnan(joined).all():
+            return joined
+    return np.concatenate([_read_values(part) for part in parts]).tolist()
+
+
+def _read_values(part: np.ndarray) -> np.ndarray:
+    """An array of `bulk._read_back` as the object array of what a read gives (a NaN float is None)."""
+    if part.dtype.kind == "f":
+        return np.where(np.isnan(part), None, part.astype(object))
+    return part if part.dtype.kind == "O" else part.astype(object)
+
+
+def _read_upload_records(conn: Connection, upload_ids: list[int]) -> dict[int, kept_records.Columns]:
+    """The stored records of these uploads, per upload, columns in load order (object arrays)."""
+    found: dict[int, kept_records.Columns] = {}
     for start in range(0, len(upload_ids), _MISSING_PER_QUERY):
         chosen = upload_ids[start:start + _MISSING_PER_QUERY]
         query = (sa.select(upload_records).where(upload_records.c.upload_id.in_(chosen))
@@ -351,13 +377,13 @@ def _read_upload_records(conn: Connection, upload_ids: list[int]) -> dict[int, d
         keys, columns = read_columns(conn, query)
         if not columns:
             continue
-        ids = columns[keys.index("upload_id")]
-        start_row = 0
-        for end_row in range(1, len(ids) + 1):
-            if end_row == len(ids) or ids[end_row] != ids[start_row]:
-                found[int(ids[start_row])] = {key: values[start_row:end_row] for key, values in zip(keys, columns,
-                                                                                                   strict=True)}
-                start_row = end_row
+        arrays = [objects(values) for values in columns]
+        columns.clear()  # (the lists go now: a million read records held twice was the run's peak)
+        ids = arrays[keys.index("upload_id")]
+        bounds = [0, *(np.flatnonzero(ids[1:] != ids[:-1]) + 1).tolist(), len(ids)]
+        for start_row, end_row in itertools.pairwise(bounds):
+            found[int(ids[start_row])] = kept_records.Columns(end_row - start_row, {
+                key: values[start_row:end_row] for key, values in zip(keys, arrays, strict=True)})
     return found
 
 

@@ -27,7 +27,7 @@ from engagement_pipeline.ingest.result import ParsedUpload, RejectedFile
 from engagement_pipeline.report.escape import mask_emails_in
 
 from ..resources import DataFolder, Inbox, Warehouse
-from .partitions import upload_partitions_def
+from .partitions import partitions_read_once, upload_partitions_def
 
 # `backfill_policy` is marked beta; it is the documented way to run a range of partitions in one run.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
@@ -65,9 +65,12 @@ def _each_file(context: dg.AssetExecutionContext, work: Callable[[str], tuple[T,
         value, metadata = work(keys[0])
         return dg.Output(value, metadata=metadata)
     values: dict[str, Any] = {}
+    metadata_by_key: dict[str, dict[str, Any]] = {}
     for key in keys:
-        values[key], metadata = work(key)
-        context.add_asset_metadata(metadata, partition_key=key)
+        values[key], metadata_by_key[key] = work(key)
+    with partitions_read_once(context.instance):  # each call checks the key is in the run's range
+        for key, metadata in metadata_by_key.items():
+            context.add_asset_metadata(metadata, partition_key=key)
     return dg.Output(values)
 
 
