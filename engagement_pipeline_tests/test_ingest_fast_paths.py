@@ -8,6 +8,7 @@ people across events, every role.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Callable
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from engagement_pipeline.inbox.files import archive_copy, sha256_of, stable_copy
 from engagement_pipeline.ingest import collector as collector_module
 from engagement_pipeline.ingest import common
 from engagement_pipeline.ingest.canonical import CANONICAL_COLUMNS, CanonicalAttendance
@@ -293,3 +295,21 @@ def test_organiser_records_and_their_exclusion_equal_the_pandas_code(domains: se
     pairs = set(zip(internal["event_id"], internal["attendee_key"], strict=True))
     keep = [(e, k) not in pairs for e, k in zip(records["event_id"], records["attendee_key"], strict=True)]
     pd.testing.assert_frame_equal(parsed.records, records.loc[keep].reset_index(drop=True))
+
+
+@pytest.mark.parametrize("size", [0, 5, (1 << 20) + 3])
+def test_stable_copy_in_one_pass_equals_copy2_then_hash_then_archive_copy(tmp_path: Path, size: int) -> None:
+    source = tmp_path / "inbox" / "Webinar report.csv"
+    source.parent.mkdir()
+    source.write_bytes(bytes(i % 251 for i in range(size)))
+    source.chmod(0o640)
+    os.utime(source, ns=(1_700_000_000_123_456_789, 1_700_000_000_987_654_321))
+    archived, sha256, version = stable_copy(source, tmp_path / "fast", source.name)
+    expected = archive_copy(source, tmp_path / "slow", sha256_of(source))
+    assert (sha256, archived.relative_to(tmp_path / "fast")) == (expected.parent.name, expected.relative_to(
+        tmp_path / "slow"))
+    assert archived.read_bytes() == expected.read_bytes()
+    got, want = archived.stat(), expected.stat()
+    assert (got.st_mode, got.st_mtime_ns, got.st_size) == (want.st_mode, want.st_mtime_ns, want.st_size)
+    assert version == f"{size}:{source.stat().st_mtime_ns}"
+    assert [p.name for p in (tmp_path / "fast" / ".staging").iterdir()] == []  # nothing left behind
