@@ -54,10 +54,11 @@ def _date_by_date(attendance: pd.DataFrame, events: pd.DataFrame, customers: pd.
                             customers, contacts, d) for d in days]
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_history_scores_equal_date_by_date_scoring(seed: int) -> None:
+@pytest.mark.parametrize(("seed", "as_of"), [(0, AS_OF), (1, AS_OF), (2, AS_OF),
+                                             (0, date(2026, 6, 30))])  # later rows than the last date too
+def test_history_scores_equal_date_by_date_scoring(seed: int, as_of: date) -> None:
     attendance, events, customers, contacts = _history(seed)
-    days = history_dates(AS_OF)
+    days = history_dates(as_of)
     assert _one_date_per_event(attendance, pd.to_datetime(attendance["event_date"]), events,
                                pd.to_datetime(events["event_date"]))  # the shared path is the one tested
     for mine, expected in zip(score_on_dates(attendance, events, customers, contacts, days),

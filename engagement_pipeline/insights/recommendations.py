@@ -83,6 +83,7 @@ def _signals(c: dict, event_type: str, topic_events: int, topics: list[str],
 
 
 ONBOARDING = pd.Timedelta(days=90)  # a customer this new gets onboarding training
+SIGNAL_TYPES = frozenset({"training", "user_group"})  # the event types `_signals` has signals of its own for
 
 
 def _since(c: dict) -> pd.Timestamp | None:
@@ -98,12 +99,13 @@ class _Reach:
 
     def __init__(self, rows: pd.DataFrame, contacts: pd.DataFrame, internal: frozenset[str]) -> None:
         self.rows_event = rows["event_id"].to_numpy()
-        people = (rows.groupby(["customer_id", "attendee_email"], as_index=False, sort=True)
-                  .agg(attendee_name=("attendee_name", "first"), events=("event_id", "nunique"),
-                       last=("event_date", "max")))
+        by_person = rows.groupby(["customer_id", "attendee_email"], as_index=False, sort=True)
+        people = by_person.agg(attendee_name=("attendee_name", "first"), events=("event_id", "nunique"),
+                               last=("event_date", "max"))
         self.people = people
-        keys = pd.MultiIndex.from_frame(people[["customer_id", "attendee_email"]])
-        self.row_person = keys.get_indexer(pd.MultiIndex.from_frame(rows[["customer_id", "attendee_email"]]))
+        # Each row's person: its group's number, which (sorted groups, no missing keys: `customer_rows` and
+        # the caller drop them) is the person's position in `people`; no second hashing of the key pairs.
+        self.row_person = by_person.ngroup().to_numpy()
         self.crm_contacts: dict[object, list[tuple[object, str]]] = {}
         mine = contacts.assign(_champ=contacts["is_champion"].fillna(False).astype(bool))
         for p in mine.sort_values(["_champ", "name"], ascending=[False, True], kind="stable").itertuples():
@@ -142,12 +144,20 @@ class _Reach:
         return None, None
 
 
+def _tie_break(c: dict) -> tuple[float, str]:
+    """Higher score first (unscored last), then name: the part of `_pick`'s order that is the customer's own,
+    computed once per customer (kept in its profile under `_tie_break`) rather than once per comparison."""
+    key = c.get("_tie_break")
+    if key is None:
+        key = c["_tie_break"] = (-(c["score"] if pd.notna(c["score"]) else -1), str(c["name"]))
+    return key
+
+
 def _pick(candidates: list[tuple[float, str, dict]], reach: _Reach, per_event: int,
           capped: frozenset[str] = frozenset()) -> list[tuple[float, str, dict, object, str]]:
     """Best `per_event` reachable candidates (relevance, then score, then name), one contact each; contacts in
     `capped` (at their cross-event cap) are skipped."""
-    ordered = sorted(candidates, key=lambda x: (-x[0], -(x[2]["score"] if pd.notna(x[2]["score"]) else -1),
-                                                str(x[2]["name"])))
+    ordered = sorted(candidates, key=lambda x: (-x[0], _tie_break(x[2])))
     taken: set[str] = set(capped)
     picked = []
     for relevance, reason, c in ordered:
@@ -205,6 +215,8 @@ def invitation_recommendations(upcoming: pd.DataFrame, attendance: pd.DataFrame,
         candidates = []
         for c, c_since in zip(profiles, since, strict=True):
             mine = topic_events.get(c["customer_id"], [])
+            if not mine and ev.event_type not in SIGNAL_TYPES and c["trend"] != "declining":
+                continue  # `_signals` finds nothing: no on-topic event, no signal of this event type
             topics = [t for t in wanted if any(t in hits[e] for e in mine)]
             found = _signals(c, ev.event_type, len(mine), topics, as_of_ts, c_since)
             if found:

@@ -31,7 +31,7 @@ from engagement_pipeline.ingest.canonical import normalise_person_name
 
 from . import fuzzy
 from .domains import EmailDomain, email_domain
-from .index import CrmIndex, per_unique
+from .index import CrmIndex, Distinct, per_unique
 from .names import compact, normalise_company_name
 
 if TYPE_CHECKING:
@@ -72,7 +72,8 @@ def match_attendance(records: pd.DataFrame, crm: Crm, internal_domains: frozense
     email_codes, by_email = _email_facts(base["attendee_email"], internal_domains, index)
     internal_mask = by_email.internal[email_codes]
     internal = base.loc[internal_mask].reset_index(drop=True)
-    base = base.loc[~internal_mask].reset_index(drop=True)
+    if internal_mask.any():  # organiser staff are usually left out at ingestion: no copy of every row then
+        base = base.loc[~internal_mask].reset_index(drop=True)
     rows = by_email.take(email_codes[~internal_mask])
 
     state = _State.empty(len(base))
@@ -83,15 +84,14 @@ def match_attendance(records: pd.DataFrame, crm: Crm, internal_domains: frozense
     # 3. Exact normalised company name, unless another customer's name holds all its words.
     names = per_unique(base["company"], normalise_company_name)
     unclear = ambiguous_names(set(names[pd.notna(names)]), index)
-    exact = per_unique(pd.Series(names, dtype=object),
-                       lambda n: index.customer_by_name.get(n) if n and n not in unclear else None)
+    by_name = Distinct(pd.Series(names, dtype=object))  # the names' distinct values, found once for three steps
+    exact = by_name.map(lambda n: index.customer_by_name.get(n) if n and n not in unclear else None)
     state.fill(_allowed(exact, rows), "company_name", COMPANY_NAME_CONFIDENCE)
     # 4. Fuzzy, over distinct names still unmatched: first a close name alone, then with a supporting field.
     pending = sorted(set(names[state.open & pd.notna(names)]) - unclear)
     alone = fuzzy.match_alone(pending, index)
-    alone_customer = per_unique(pd.Series(names, dtype=object), lambda n: alone[n][0] if n in alone else None)
-    alone_confidence = per_unique(pd.Series(names, dtype=object),
-                                  lambda n: fuzzy.fuzzy_confidence(alone[n][1]) if n in alone else 0.0)
+    alone_customer = by_name.map(lambda n: alone[n][0] if n in alone else None)
+    alone_confidence = by_name.map(lambda n: fuzzy.fuzzy_confidence(alone[n][1]) if n in alone else 0.0)
     state.fill(_allowed(alone_customer, rows), "company_fuzzy", alone_confidence.astype(float))
     _match_supported(base, names, rows, index, state)
 

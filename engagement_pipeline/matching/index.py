@@ -128,8 +128,18 @@ def _fingerprint(crm: Crm) -> tuple[object, ...]:
 
 def per_unique(values: pd.Series, fn: object) -> np.ndarray:
     """`fn` applied once per distinct value (missing values get fn(None)), spread back to every row."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    results = [fn(u) for u in uniques] + [fn(None)]  # type: ignore[operator]
-    table = np.empty(len(results), dtype=object)
-    table[:] = results
-    return table[codes]  # code -1 (missing) picks the last entry
+    return Distinct(values).map(fn)
+
+
+class Distinct:
+    """The distinct values of a column, found once for several `per_unique` lookups over the same column."""
+
+    def __init__(self, values: pd.Series) -> None:
+        self.codes, self.uniques = pd.factorize(values, use_na_sentinel=True)
+
+    def map(self, fn: object) -> np.ndarray:
+        """`per_unique(values, fn)`: `fn` once per distinct value (missing values get fn(None)), per row."""
+        results = [fn(u) for u in self.uniques] + [fn(None)]  # type: ignore[operator]
+        table = np.empty(len(results), dtype=object)
+        table[:] = results
+        return table[self.codes]  # code -1 (missing) picks the last entry

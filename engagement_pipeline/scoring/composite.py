@@ -186,16 +186,27 @@ def score_on_dates(attendance: pd.DataFrame, events: pd.DataFrame, customers: pd
                                 config) for d, c in zip(days, cutoffs, strict=True)]
     cust = customer_frame(customers)
     last = max(cutoffs)
-    every = event_table(events.loc[ev_day <= last], attendance.loc[att_day <= last], as_of_day(last))
-    rows = _scored_rows(attendance.loc[att_day <= last], every, cust, config)
+    upto_last = (att_day <= last).to_numpy()
+    known = attendance if upto_last.all() else attendance.loc[upto_last]  # no copy of every row when all count
+    every = event_table(events.loc[ev_day <= last], known, as_of_day(last))
+    rows = _scored_rows(known, every, cust, config)
+    # Each event's first attendance row, once: a date cut keeps or drops all rows of an event, so the first row
+    # of each event within any cut is its first row overall (what `event_table` keeps of the cut's rows).
     event_columns = attendance[[c for c in ("event_id", "event_type", "event_date") if c in attendance.columns]]
+    first = ~event_columns["event_id"].duplicated().to_numpy()
+    first_rows, first_days = event_columns.loc[first], att_day.to_numpy()[first]
+    # The window's rows by the rows' event codes, not by comparing every row's event id text per date.
+    row_event, row_events = pd.factorize(rows["event_id"])
+    row_events = pd.Index(row_events)
     scores = []
     for d, cutoff in zip(days, cutoffs, strict=True):
         day = as_of_day(d)
-        window = _window(event_table(events.loc[ev_day <= cutoff], event_columns.loc[att_day <= cutoff], day),
-                         day, config)
-        scores.append(_score(rows.loc[rows["event_id"].isin(window["event_id"])], window, cust, contacts, day,
-                             config))
+        seen = first_rows.loc[first_days <= cutoff.to_datetime64()]
+        window = _window(event_table(events.loc[ev_day <= cutoff], seen, day), day, config)
+        in_window = np.zeros(len(row_events) + 1, dtype=bool)  # the extra last entry: a missing id (code -1)
+        found = row_events.get_indexer(window["event_id"])
+        in_window[found[found >= 0]] = True
+        scores.append(_score(rows.loc[in_window[row_event]], window, cust, contacts, day, config))
     return scores
 
 
@@ -269,13 +280,17 @@ def _score(rows: pd.DataFrame, window: pd.DataFrame, cust: pd.DataFrame, contact
     ev[counts] = ev[counts].fillna(0).astype("int64")
     speaking = rows.loc[rows["role"].isin(comp.SPEAKING_ROLES)].groupby("_customer")["_event"].nunique()
     ev["speaker_events"] = speaking.reindex(positions).fillna(0).astype("int64").to_numpy()
-    distinct = rows.drop_duplicates(["_customer", "_event"])
+    # drop_duplicates of (customer, event) and (customer, event, person) by one integer key each: the codes are
+    # integers (a missing person is -1), so a key is one hash per row instead of one per column and a combine.
+    pair = pair_key(rows["_customer"].to_numpy(dtype=np.int64), rows["_event"].to_numpy(dtype=np.int64))
+    distinct = rows.loc[first_of_key(pair)]
     attended_w = distinct.groupby("_customer")["w"].sum().reindex(positions).fillna(0.0).set_axis(idx)
     if config.frequency_from_people:
         # "One of its people comes to an event", estimated from each person's own weighted share of the
         # events held (less noisy than the one bit per event "someone came"; docs/methods.md).
-        per_person = rows.drop_duplicates(["_customer", "_event", "_person"]).groupby(
-            ["_customer", "_person"])["w"].sum()
+        person = rows["_person"].to_numpy(dtype=float)
+        person = np.where(np.isnan(person), -1, person).astype(np.int64)
+        per_person = rows.loc[first_of_key(pair_key(pair, person))].groupby(["_customer", "_person"])["w"].sum()
         per_person.index = idx[per_person.index.get_level_values(0)]  # each person's customer, in order
         attended_w = comp.any_person_rate(per_person, held_w) * held_w
     type_counts = distinct.groupby(["_customer", "event_type"])["w"].sum().unstack(fill_value=0.0)
@@ -317,6 +332,16 @@ def _score(rows: pd.DataFrame, window: pd.DataFrame, cust: pd.DataFrame, contact
                             na_position="last").index
     out.loc[order, "rank"] = np.arange(1, len(out) + 1)
     return out.astype({"rank": "int64"})[list(SCORE_COLUMNS)].reset_index(drop=True)
+
+
+def pair_key(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """One int64 per row that is equal exactly where both integer arrays are (`second` >= -1)."""
+    return first * (int(second.max(initial=-1)) + 2) + (second + 1)
+
+
+def first_of_key(key: np.ndarray) -> np.ndarray:
+    """Whether each row is the first with its key: what `drop_duplicates` keeps of the columns it encodes."""
+    return ~pd.Series(key).duplicated().to_numpy()
 
 
 def _codes(rows: pd.DataFrame, customers: pd.Index) -> dict[str, np.ndarray]:

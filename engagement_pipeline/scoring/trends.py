@@ -41,7 +41,9 @@ from engagement_pipeline.scoring.composite import (
     attended_rows,
     customer_frame,
     event_table,
+    first_of_key,
     held_since,
+    pair_key,
 )
 
 TREND_COLUMNS: tuple[str, ...] = (
@@ -202,7 +204,15 @@ def engagement_trends(attendance: pd.DataFrame, events: pd.DataFrame, customers:
     since = cust["since"]
     table = event_table(events, attendance, day)
     attended = attended_rows(attendance, table, cust, ("attendee_key", "attendee_email"))  # three views below
-    distinct = attended.drop_duplicates(["customer_id", "event_id"])
+    # The rows' customer, event and person as integer codes, found once: the distinct (customer, event) and
+    # (customer, event, person) rows and the people per customer below group numbers, not text, each time.
+    c_code = idx.get_indexer(attended["customer_id"]).astype(np.int64)  # every attended row's customer is in idx
+    e_code = pd.factorize(attended["event_id"])[0].astype(np.int64)
+    person_column = "attendee_key" if "attendee_key" in attended else "attendee_email"
+    k_code = (pd.factorize(attended[person_column])[0].astype(np.int64) if person_column in attended
+              else np.full(len(attended), -1, dtype=np.int64))  # -1: no key
+    pair = pair_key(c_code, e_code)
+    distinct = attended.loc[first_of_key(pair)]  # drop_duplicates(["customer_id", "event_id"])
     owner, att_day = idx.get_indexer(distinct["customer_id"]), distinct["event_day"]
     short = pd.Timedelta(days=config.trend_recent_days)
     base = pd.Timedelta(days=config.trend_baseline_days)
@@ -210,10 +220,11 @@ def engagement_trends(attendance: pd.DataFrame, events: pd.DataFrame, customers:
     year = day - pd.Timedelta(days=365)
     prior = population_prior(_count(att_day, owner, idx, year, day), _held(table, since, year, day))
 
-    persons = attended.drop_duplicates(["customer_id", "event_id", "attendee_key"]) \
-        if "attendee_key" in attendance else distinct
-    p_owner, p_day = idx.get_indexer(persons["customer_id"]), persons["event_day"]
-    p_key = pd.factorize(persons["attendee_key"])[0]
+    # drop_duplicates(["customer_id", "event_id", "attendee_key"]) (without person keys, the distinct rows)
+    kept = first_of_key(pair_key(pair, k_code) if "attendee_key" in attendance else pair)
+    persons = attended.loc[kept]
+    # Person codes only tell people apart (`_people_seen` counts distinct ones): the rows' own codes serve.
+    p_owner, p_day, p_key = c_code[kept], persons["event_day"], k_code[kept]
     people_year = _people_seen(p_owner, p_key, p_day, idx, year, day)
     people_prior = population_prior(_count(p_day, p_owner, idx, year, day),
                                     _held(table, since, year, day) * people_year.clip(lower=1))
@@ -332,7 +343,7 @@ def engagement_trends(attendance: pd.DataFrame, events: pd.DataFrame, customers:
         ratio = (x1 / expected).where(expected > 0)
 
     usual, usual_missed = _usual_type_missed(distinct, table, cust, last, day, base)
-    people, lapsed, lapsed_since = _people_lapsed(attended, cust, day, short)
+    people, lapsed, lapsed_since = _people_lapsed(attended, cust, day, short, c_code, k_code)
     out = pd.DataFrame({
         "customer_id": idx, "trend": trend, "events_current": x1.astype(int), "events_previous": x0.astype(int),
         "held_current": n1.astype(int), "held_previous": n0.astype(int), "rate_ratio": ratio,
@@ -363,18 +374,21 @@ def _usual_type_missed(distinct: pd.DataFrame, table: pd.DataFrame, cust: pd.Dat
     return usual, missed
 
 
-def _people_lapsed(rows: pd.DataFrame, cust: pd.DataFrame, day: pd.Timestamp,
-                   recent: pd.Timedelta) -> tuple[pd.Series, pd.Series, pd.Series]:
+def _people_lapsed(rows: pd.DataFrame, cust: pd.DataFrame, day: pd.Timestamp, recent: pd.Timedelta,
+                   owner: np.ndarray, person: np.ndarray) -> tuple[pd.Series, pd.Series, pd.Series]:
     """People who attended in the last year, how many of them not in the recent window, and the last day
     any of those lapsed people attended ('2 of its 3 people have not attended since June'); `rows` are the
-    customers' attended rows (`attended_rows`), computed once by the caller."""
+    customers' attended rows (`attended_rows`), computed once by the caller, `owner` and `person` their
+    customer's position in `cust` and their person's code (-1: no person key, not counted)."""
     idx = cust.index
-    rows = rows.loc[rows["event_day"] > day - pd.Timedelta(days=365)]
-    if "attendee_key" not in rows:
-        rows = rows.assign(attendee_key=rows.get("attendee_email"))
-    last = rows.groupby(["customer_id", "attendee_key"])["event_day"].max().reset_index()
-    people = last.groupby("customer_id").size().reindex(idx, fill_value=0)
+    days = rows["event_day"]
+    keep = ((days > day - pd.Timedelta(days=365)).to_numpy() & (person >= 0))
+    positions = pd.RangeIndex(len(idx))
+    last = pd.DataFrame({"owner": owner[keep], "person": person[keep], "event_day": days.to_numpy()[keep]}
+                        ).groupby(["owner", "person"])["event_day"].max().reset_index()
+    people = last.groupby("owner").size().reindex(positions, fill_value=0).set_axis(idx)
     gone = last.loc[last["event_day"] <= day - recent]
-    lapsed = gone.groupby("customer_id").size().reindex(idx, fill_value=0)
-    since = gone.groupby("customer_id")["event_day"].max().reindex(idx)
+    lapsed = gone.groupby("owner").size().reindex(positions, fill_value=0).set_axis(idx)
+    since = gone.groupby("owner")["event_day"].max().reindex(positions).set_axis(idx)
     return people, lapsed, since
+

@@ -1,0 +1,178 @@
+"""Fast paths of the engagement side give what the code they replaced gave, on awkward concrete inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from engagement_pipeline.ingest.attendance import _AGGREGATIONS, _merge_per_attendee, choose_exports, merge_platforms
+from engagement_pipeline.insights.advocacy import customer_rows, people_engagement
+from engagement_pipeline.insights.recommendations import _Reach
+from engagement_pipeline.scoring.composite import first_of_key, pair_key
+from engagement_pipeline.scoring.trends import _people_lapsed
+from engagement_pipeline_tests.test_attendance_merge import _row
+
+
+def _records(**dtypes: str) -> pd.DataFrame:
+    rows = [
+        _row(1, "eventbrite", "ana@acme.com", attended=True),
+        _row(1, "eventbrite", "bo@acme.com", company="Acme"),
+        _row(2, "zoom_meeting", "bo@acme.com", attended=True, minutes_attended=42.0, role="speaker"),
+        _row(2, "zoom_meeting", "cy@orbit.io", attended=True, minutes_attended=15.0, event_type="other"),
+        _row(2, "zoom_meeting", "dee@orbit.io", event_id="2026-06-01-webinar", event_name="Webinar",
+             event_date=pd.Timestamp("2026-06-01"), source_row=5, attendee_name=None),
+        _row(3, "zoom_meeting", "cy@orbit.io", questions_asked=3, source_row=1, role="host"),
+        _row(3, "zoom_meeting", "eve@orbit.io", event_id=None, source_row=9),  # a missing key: left out
+        _row(3, "zoom_meeting", "fay@orbit.io", rows_folded=2, polls_answered=4, source_row=4),
+    ]
+    return pd.DataFrame(rows).astype(dtypes)
+
+
+def _groupby(ordered: pd.DataFrame, role_rank: pd.Series) -> pd.DataFrame:
+    """The one groupby `merge_platforms` ran before the fast path."""
+    return ordered.assign(_role_rank=role_rank).groupby(["event_id", "attendee_key"], as_index=False,
+                                                        sort=False).agg(**_AGGREGATIONS)
+
+
+def test_merge_per_attendee_equals_the_groupby() -> None:
+    for records in (_records(), _records(attendee_name="str", company="str", attendee_email="str"),
+                    _records(registered=object),  # not bool: the groupby decides
+                    _records().drop_duplicates(["event_id", "attendee_key"]),  # no key repeated
+                    _records().iloc[[1, 2]]):  # every key repeated
+        ordered = records.sort_values(["upload_id", "source_row"], ascending=[False, True], kind="stable")
+        role_rank = pd.Series(np.arange(len(ordered)) % 4, index=ordered.index)
+        expected = _groupby(ordered, role_rank)
+        pd.testing.assert_frame_equal(_merge_per_attendee(ordered, role_rank, ["event_id", "attendee_key"]),
+                                      expected, check_exact=True)
+    merged = merge_platforms(_records())
+    assert merged["attendee_key"].tolist() == ["ana@acme.com", "bo@acme.com", "cy@orbit.io", "fay@orbit.io",
+                                               "dee@orbit.io"]
+    assert merged["role"].tolist() == ["attendee", "speaker", "attendee", "attendee", "attendee"]
+
+
+def test_reach_row_person_equals_the_key_lookup() -> None:
+    rows = pd.DataFrame({
+        "customer_id": ["C2", "C1", "C2", "C1", "C1"],
+        "attendee_email": ["zed@b.com", "ana@a.com", "amy@b.com", "ana@a.com", "bob@a.com"],
+        "attendee_name": ["Zed", "Ana", "Amy", "Ana", "Bob"], "event_id": ["e1", "e1", "e2", "e2", "e2"],
+        "event_date": pd.to_datetime(["2026-01-01", "2026-01-01", "2026-02-01", "2026-02-01", "2026-02-01"]),
+    })
+    contacts = pd.DataFrame({"customer_id": ["C1"], "name": ["Cat"], "email": ["cat@a.com"], "is_champion": [True]})
+    reach = _Reach(rows, contacts, frozenset())
+    keys = pd.MultiIndex.from_frame(reach.people[["customer_id", "attendee_email"]])
+    expected = keys.get_indexer(pd.MultiIndex.from_frame(rows[["customer_id", "attendee_email"]]))
+    assert reach.row_person.tolist() == expected.tolist() == [3, 0, 2, 0, 1]
+
+
+def _customer_rows_before(attendance: pd.DataFrame, internal_domains: frozenset[str], as_of: object = None,
+                          window_days: int | None = None) -> pd.DataFrame:
+    """`customer_rows` as it was: a copy per filter."""
+    rows = attendance.loc[attendance["attended"].astype(bool) & attendance["customer_id"].notna()]
+    rows = rows.loc[rows["role"] != "host"]
+    emails = rows["attendee_email"].astype(object).where(rows["attendee_email"].notna(), "")
+    codes, uniques = pd.factorize(emails)
+    internal = np.array([isinstance(e, str) and e.split("@")[-1].lower() in internal_domains for e in uniques],
+                        dtype=bool)
+    rows = rows.loc[~internal[codes]].copy()
+    rows["event_date"] = pd.to_datetime(rows["event_date"])
+    if as_of is not None:
+        end = pd.Timestamp(as_of)
+        keep = rows["event_date"] <= end
+        if window_days is not None:
+            keep &= rows["event_date"] > end - pd.Timedelta(days=window_days)
+        rows = rows.loc[keep]
+    return rows
+
+
+def test_customer_rows_equals_the_filter_chain() -> None:
+    attendance = pd.DataFrame({
+        "attended": [True, True, False, True, True, True, 1],
+        "customer_id": ["C1", None, "C1", "C2", "C2", "C3", "C3"],
+        "role": ["attendee", "attendee", "attendee", "host", None, "speaker", "attendee"],
+        "attendee_email": ["a@x.com", "b@x.com", "c@x.com", "d@y.com", None, "e@Org.com", "f@x.com"],
+        "event_date": ["2026-01-05", "2026-02-01", "2026-03-01", "2026-04-01", "2025-01-01", "2026-05-01",
+                       "2026-06-30"],
+    }, index=[5, 5, 7, 1, 2, 3, 9])  # repeated labels
+    for as_of, window in ((None, None), ("2026-05-01", None), ("2026-05-01", 120), ("2020-01-01", 30)):
+        pd.testing.assert_frame_equal(customer_rows(attendance, frozenset({"org.com"}), as_of, window),
+                                      _customer_rows_before(attendance, frozenset({"org.com"}), as_of, window))
+    assert customer_rows(attendance.iloc[:0], frozenset()).empty
+
+
+def _people_lapsed_before(rows: pd.DataFrame, cust: pd.DataFrame, day: pd.Timestamp, recent: pd.Timedelta
+                          ) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """`trends._people_lapsed` as it was: grouped by the customer and person texts."""
+    idx = cust.index
+    rows = rows.loc[rows["event_day"] > day - pd.Timedelta(days=365)]
+    last = rows.groupby(["customer_id", "attendee_key"])["event_day"].max().reset_index()
+    people = last.groupby("customer_id").size().reindex(idx, fill_value=0)
+    gone = last.loc[last["event_day"] <= day - recent]
+    lapsed = gone.groupby("customer_id").size().reindex(idx, fill_value=0)
+    since = gone.groupby("customer_id")["event_day"].max().reindex(idx)
+    return people, lapsed, since
+
+
+def test_people_lapsed_on_codes_equals_the_text_grouping() -> None:
+    cust = pd.DataFrame({"customer_name": ["A", "B", "C"]}, index=pd.Index(["c1", "c2", "c3"]))
+    rows = pd.DataFrame({
+        "customer_id": ["c2", "c1", "c2", "c1", "c2", "c1", "c2"],
+        "attendee_key": ["p@b", "q@a", "p@b", None, "r@b", "q@a", "s@b"],
+        "event_day": pd.to_datetime(["2026-10-01", "2026-03-01", "2026-06-01", "2026-11-01", "2026-05-05",
+                                     "2025-01-01", "2025-12-31"]),
+    })
+    day, recent = pd.Timestamp("2026-11-29"), pd.Timedelta(days=91)
+    owner = cust.index.get_indexer(rows["customer_id"])
+    person = pd.factorize(rows["attendee_key"])[0]
+    for mine, before in zip(_people_lapsed(rows, cust, day, recent, owner, person),
+                            _people_lapsed_before(rows, cust, day, recent), strict=True):
+        pd.testing.assert_series_equal(mine, before, check_names=False, check_exact=True)
+
+
+def test_choose_exports_keeps_the_rows_the_key_lookup_kept() -> None:
+    records = pd.DataFrame([
+        _row(3, "zoom_webinar", "ana@acme.com", attended=True),
+        _row(7, "zoom_webinar", "ana@acme.com", attended=True),
+        _row(7, "zoom_webinar", "dee@acme.com", attended=True),
+        _row(8, "zoom_webinar", "dee@acme.com"),  # a shrunken later export: held
+        _row(4, "eventbrite", "bo@acme.com"),
+        _row(5, "eventbrite", "cy@acme.com", event_id=None),  # a missing key is never kept
+    ])
+    kept, decisions = choose_exports(records)
+    winners = decisions.loc[decisions["decision"] == "in_use"]
+    keys = pd.MultiIndex.from_arrays([records["event_id"], records["platform"], records["upload_id"].astype(int)])
+    expected = records.loc[keys.isin(list(zip(winners["event_id"], winners["platform"], winners["upload_id"],
+                                              strict=True)))]
+    pd.testing.assert_frame_equal(kept, expected)
+    assert kept["upload_id"].tolist() == [7, 7, 4]
+
+
+def test_integer_keys_keep_the_rows_drop_duplicates_keeps() -> None:
+    rows = pd.DataFrame({"_customer": [2, 0, 2, 2, 0, 1, 2], "_event": [5, 0, 5, 1, 0, 5, 5],
+                         "_person": [3.0, np.nan, 3.0, 0.0, np.nan, 7.0, 1.0]}, index=[9, 9, 4, 3, 2, 1, 0])
+    pair = pair_key(rows["_customer"].to_numpy(), rows["_event"].to_numpy())
+    person = np.where(rows["_person"].isna(), -1, rows["_person"]).astype(np.int64)
+    pd.testing.assert_frame_equal(rows.loc[first_of_key(pair)], rows.drop_duplicates(["_customer", "_event"]))
+    pd.testing.assert_frame_equal(rows.loc[first_of_key(pair_key(pair, person))],
+                                  rows.drop_duplicates(["_customer", "_event", "_person"]))
+
+
+def test_people_engagement_order_equals_the_six_key_sort() -> None:
+    rows = pd.DataFrame({
+        "customer_id": ["C2", "C1", "C2", "C2", "C1", "C1", "C2", "C1"],
+        "attendee_email": ["b@x", "z@y", "a@x", "c@x", "y@y", "z@y", "d@x", None],
+        "attendee_name": ["B", "Z", "A", "C", "Y", "Z", "D", "N"],
+        "event_id": ["e1", "e1", "e1", "e2", "e1", "e2", "e3", "e1"],
+        "questions_asked": [1, 0, 1, 1, 0, 2, 1, 5],  # c@x differs from a, b and d by its missing date only
+        "minutes_attended": [10.0, 5.0, 10.0, 10.0, 7.0, 1.0, 10.0, 1.0],
+        "event_date": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-01-01", None, "2026-02-01", "2026-03-01",
+                                      "2026-01-01", "2026-01-01"]),
+    })
+    people = people_engagement(rows)
+    known = rows.loc[rows["attendee_email"].notna()]
+    expected = known.groupby(["customer_id", "attendee_email"], as_index=False).agg(
+        name=("attendee_name", "first"), events=("event_id", "nunique"), questions=("questions_asked", "sum"),
+        minutes=("minutes_attended", "sum"), last=("event_date", "max"),
+    ).sort_values(["customer_id", "events", "questions", "minutes", "last", "attendee_email"],
+                  ascending=[True, False, False, False, False, True], ignore_index=True)
+    pd.testing.assert_frame_equal(people, expected)
+    assert people["attendee_email"].tolist() == ["z@y", "y@y", "a@x", "b@x", "d@x", "c@x"]
