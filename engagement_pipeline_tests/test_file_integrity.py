@@ -280,14 +280,15 @@ def test_a_file_written_during_the_archive_copy_is_not_taken(tmp_path: Path, mon
     source = write(tmp_path / "webinar.csv", webinar_lines(3, 0))
     import engagement_pipeline.inbox.files as files
 
-    real_copy = files.shutil.copy2
+    real_copy = files._copy_hashing  # the one pass that copies (and hashes) the live file
 
-    def copy_while_writing(src: Path, dst: Path) -> None:
-        real_copy(src, dst)
+    def copy_while_writing(src: Path, dst: Path) -> str:
+        sha256 = real_copy(src, dst)
         with Path(src).open("a") as handle:
             handle.write("Yes,Late,Row,late@acme.com,\r\n")
+        return sha256
 
-    monkeypatch.setattr(files.shutil, "copy2", copy_while_writing)
+    monkeypatch.setattr(files, "_copy_hashing", copy_while_writing)
     with pytest.raises(FileStillChanging):
         stable_copy(source, tmp_path / "archive", source.name)
     assert not any((tmp_path / "archive").glob("*/webinar.csv"))

@@ -8,6 +8,7 @@ people across events, every role.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Callable
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from engagement_pipeline.inbox.files import archive_copy, sha256_of, stable_copy
 from engagement_pipeline.ingest import collector as collector_module
 from engagement_pipeline.ingest import common
 from engagement_pipeline.ingest.canonical import CANONICAL_COLUMNS, CanonicalAttendance
@@ -28,8 +30,10 @@ from engagement_pipeline.ingest.common import (
     parse_flag,
     parse_minutes,
 )
-from engagement_pipeline.ingest.ledger import quarantine_oversized_keys
+from engagement_pipeline.ingest.ledger import exclude_internal, quarantine_oversized_keys
+from engagement_pipeline.ingest.organiser import organiser_records
 from engagement_pipeline.ingest.result import ParsedUpload, row_counts
+from engagement_pipeline.matching.domains import email_domain
 
 
 def _columns(seed: int, rows: int) -> dict[str, np.ndarray]:
@@ -126,12 +130,12 @@ def test_only_keys_over_the_byte_limit_are_quarantined(key: str, moved: bool) ->
     assert len(parsed.quarantined) == int(moved) and len(parsed.records) == 2 - int(moved)
 
 
-@pytest.mark.parametrize("with_rows", [False, True])
-def test_the_ledger_counts_equal_the_row_counts_groupby(with_rows: bool) -> None:
+@pytest.mark.parametrize("rows", [None, [2, None, 3, 1], [2, 1, 3, 4]])
+def test_the_ledger_counts_equal_the_row_counts_groupby(rows: list[int | None] | None) -> None:
     excluded = pd.DataFrame({"source_row": [2, 3, 4, 5], "reason": ["host", "bot", "host", None],
                              "detail": ["a", "b", "c", "d"], "raw": [{}, {}, {}, {}]})
-    if with_rows:
-        excluded["rows"] = [2, None, 3, 1]
+    if rows is not None:
+        excluded["rows"] = rows
     quarantined = excluded.iloc[:2].assign(reason="bad_email")
     parsed = ParsedUpload("zoom_webinar", pd.DataFrame(), excluded=excluded, quarantined=quarantined,
                           rows_read=20, rows_kept=20 - int(row_counts(excluded).sum() + row_counts(quarantined).sum()))
@@ -259,3 +263,53 @@ def test_the_one_row_check_equals_duplicated(dtype: object) -> None:
                               "other": 1})
         assert CanonicalAttendance.one_row_per_event_and_attendee(frame) == (
             not frame.duplicated(["event_id", "attendee_key"]).any())
+
+
+_ORGANISER_EMAILS = ["a@acme.com", " B@EU.Acme.COM ", "c@acme.com.", "d@gmail.com", "e@other.io", "no-at-sign",
+                     "f@", "@acme.com", None, np.nan, 7, "g@sub.other.io", "h@ACME.com", "i@acme.co.uk",
+                     "a@acme.com", "j@acme.com/x", ""]
+
+
+def _organiser_records_by_map(records: pd.DataFrame, domains: frozenset[str]) -> pd.DataFrame:
+    """The pandas code `organiser_records` replaced."""
+    def internal(email: object) -> bool:
+        cleaned = email.strip().lower() if isinstance(email, str) else ""
+        domain = email_domain(cleaned) if cleaned else None
+        return domain is not None and (domain.registrable in domains or domain.full in domains)
+
+    flags = {email: internal(email) for email in records["attendee_email"].dropna().unique()}
+    return records.loc[records["attendee_email"].map(flags).fillna(False).astype(bool)].reset_index(drop=True)
+
+
+@pytest.mark.parametrize("domains", [{"acme.com"}, {"eu.acme.com", "other.io"}, {"gmail.com"}, {"nowhere.org"}])
+def test_organiser_records_and_their_exclusion_equal_the_pandas_code(domains: set[str]) -> None:
+    rows = len(_ORGANISER_EMAILS)
+    records = pd.DataFrame({"event_id": ["2026-03-01-launch", "2026-03-02-demo"] * (rows // 2) + ["2026-03-01-launch"],
+                            "attendee_key": [f"k{i % 5}" for i in range(rows)],
+                            "attendee_email": pd.Series(_ORGANISER_EMAILS, dtype=object),
+                            "attendee_name": [f"n{i}" for i in range(rows)], "source_row": range(2, rows + 2),
+                            "rows_folded": [1 + i % 3 for i in range(rows)]})
+    internal = organiser_records(records, frozenset(domains))
+    pd.testing.assert_frame_equal(internal, _organiser_records_by_map(records, frozenset(domains)))
+    parsed = exclude_internal(ParsedUpload("zoom_webinar", records, rows_read=40, rows_kept=40), internal)
+    pairs = set(zip(internal["event_id"], internal["attendee_key"], strict=True))
+    keep = [(e, k) not in pairs for e, k in zip(records["event_id"], records["attendee_key"], strict=True)]
+    pd.testing.assert_frame_equal(parsed.records, records.loc[keep].reset_index(drop=True))
+
+
+@pytest.mark.parametrize("size", [0, 5, (1 << 20) + 3])
+def test_stable_copy_in_one_pass_equals_copy2_then_hash_then_archive_copy(tmp_path: Path, size: int) -> None:
+    source = tmp_path / "inbox" / "Webinar report.csv"
+    source.parent.mkdir()
+    source.write_bytes(bytes(i % 251 for i in range(size)))
+    source.chmod(0o640)
+    os.utime(source, ns=(1_700_000_000_123_456_789, 1_700_000_000_987_654_321))
+    archived, sha256, version = stable_copy(source, tmp_path / "fast", source.name)
+    expected = archive_copy(source, tmp_path / "slow", sha256_of(source))
+    assert (sha256, archived.relative_to(tmp_path / "fast")) == (expected.parent.name, expected.relative_to(
+        tmp_path / "slow"))
+    assert archived.read_bytes() == expected.read_bytes()
+    got, want = archived.stat(), expected.stat()
+    assert (got.st_mode, got.st_mtime_ns, got.st_size) == (want.st_mode, want.st_mtime_ns, want.st_size)
+    assert version == f"{size}:{source.stat().st_mtime_ns}"
+    assert [p.name for p in (tmp_path / "fast" / ".staging").iterdir()] == []  # nothing left behind

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 
 from engagement_pipeline.ingest.result import ParsedUpload
@@ -74,17 +75,27 @@ def exclude_internal(parsed: ParsedUpload, internal: pd.DataFrame) -> ParsedUplo
             ],
         }
     )
-    internal_keys = set(zip(internal["event_id"], internal["attendee_key"], strict=True))
-    keep = [
-        (e, k) not in internal_keys
-        for e, k in zip(parsed.records["event_id"], parsed.records["attendee_key"], strict=True)
-    ]
     folded_rows = int(internal["rows_folded"].sum())
     excluded = pd.concat([parsed.excluded, moved], ignore_index=True) if len(parsed.excluded) else moved
     return replace(
         parsed,
-        records=parsed.records.loc[keep].reset_index(drop=True),
+        records=_without(parsed.records, internal),
         excluded=excluded,
         rows_kept=parsed.rows_kept - folded_rows,
         notes=[*parsed.notes, f"{len(moved)} organiser-internal records ({folded_rows} rows) excluded"],
     )
+
+
+def _without(records: pd.DataFrame, internal: pd.DataFrame) -> pd.DataFrame:
+    """`records` less every row whose (event, attendee key) is one of `internal`'s, renumbered from 0.
+
+    The exact pair test runs only on the rows whose key `isin` finds among the internal keys (isin equates
+    whatever `==` does, and NaN with NaN too, so it never misses a pair); a tuple per record of the upload
+    and a boolean `.loc` were most of moving staff out of a large upload."""
+    internal_keys = set(zip(internal["event_id"], internal["attendee_key"], strict=True))
+    keys = records["attendee_key"].to_numpy(dtype=object)
+    events = records["event_id"].to_numpy(dtype=object)
+    keep = np.ones(len(records), dtype=bool)
+    for i in np.flatnonzero(pd.Series(keys, dtype=object).isin(internal["attendee_key"].to_numpy(dtype=object))):
+        keep[i] = (events[i], keys[i]) not in internal_keys
+    return records.iloc[np.flatnonzero(keep)].reset_index(drop=True)

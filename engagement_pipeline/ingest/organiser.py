@@ -10,6 +10,7 @@ configured list always wins. Nothing here ever falls back to the demo organiser'
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from engagement_pipeline.ingest.result import ParsedUpload
@@ -46,11 +47,23 @@ def organiser_records(records: pd.DataFrame, internal_domains: frozenset[str]) -
     if not domains or records.empty:
         return records.iloc[:0]
 
+    by_domain: dict[str, bool] = {}  # most distinct emails share a few domains; the verdict is the domain's
+
     def internal(email: object) -> bool:
         cleaned = email.strip().lower() if isinstance(email, str) else ""
-        domain = email_domain(cleaned) if cleaned else None
-        return domain is not None and (domain.registrable in domains or domain.full in domains)
+        if "@" not in cleaned:  # what `email_domain` says None to
+            return False
+        found = by_domain.get(part := cleaned.rsplit("@", 1)[1])
+        if found is None:
+            domain = email_domain(cleaned)
+            found = by_domain[part] = domain is not None and (domain.registrable in domains or domain.full in domains)
+        return found
 
-    flags = {email: internal(email) for email in records["attendee_email"].dropna().unique()}
-    mask = records["attendee_email"].map(flags).fillna(False).astype(bool)
-    return records.loc[mask].reset_index(drop=True)
+    # One verdict per distinct value and one positional take: `.dropna().unique()`, `.map(flags)`, `.fillna`
+    # and a boolean `.loc` were ~17% of storing an upload; a missing email is never internal, as before.
+    emails = records["attendee_email"].to_numpy(dtype=object)
+    flags = {email: internal(email) for email in set(emails)}
+    hits = np.fromiter(map(flags.__getitem__, emails), dtype=bool, count=len(emails))
+    if not hits.any():
+        return records.iloc[:0]
+    return records.iloc[np.flatnonzero(hits)].reset_index(drop=True)

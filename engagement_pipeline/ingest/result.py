@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 # Why a row is not an attendance record although nothing is wrong with it.
@@ -112,7 +113,10 @@ def row_counts(issues: pd.DataFrame) -> pd.Series:
     (one person's join/leave rows) stood for several."""
     if "rows" not in issues.columns:
         return pd.Series(1, index=issues.index, dtype="int64")
-    return issues["rows"].fillna(1).astype("int64")
+    rows = issues["rows"]
+    if rows.dtype == "int64":  # nothing to fill: the frame built by `exclude_internal` alone
+        return rows
+    return rows.fillna(1).astype("int64")
 
 
 def _rows(issues: pd.DataFrame) -> int:
@@ -125,6 +129,10 @@ def _rows_by_reason(issues: pd.DataFrame) -> dict[object, int]:
     """Source rows per reason (`row_counts` summed by reason; a missing reason is left out, as groupby does)."""
     if not len(issues):
         return {}
-    if "rows" in issues.columns:
-        return row_counts(issues).groupby(issues["reason"]).sum().to_dict()
+    if "rows" in issues.columns:  # the groupby's sums without its machinery (~90% of `ledger` per stored file)
+        codes, reasons = pd.factorize(issues["reason"].to_numpy(dtype=object))  # missing reasons: code -1
+        present = codes >= 0
+        sums = np.zeros(len(reasons), dtype="int64")
+        np.add.at(sums, codes[present], row_counts(issues).to_numpy()[present])
+        return dict(zip(reasons.tolist(), sums.tolist(), strict=True))
     return dict(Counter(r for r in issues["reason"].to_numpy(dtype=object) if not pd.isna(r)))
