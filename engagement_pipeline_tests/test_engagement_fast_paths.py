@@ -8,7 +8,7 @@ import pandas as pd
 from engagement_pipeline.ingest.attendance import _AGGREGATIONS, _merge_per_attendee, choose_exports, merge_platforms
 from engagement_pipeline.insights.advocacy import customer_rows, people_engagement
 from engagement_pipeline.insights.recommendations import _Reach
-from engagement_pipeline.scoring.composite import first_of_key, pair_key
+from engagement_pipeline.scoring.composite import _customer_groupings, first_of_key, pair_key
 from engagement_pipeline.scoring.trends import _people_lapsed
 from engagement_pipeline_tests.test_attendance_merge import _row
 
@@ -176,3 +176,63 @@ def test_people_engagement_order_equals_the_six_key_sort() -> None:
                   ascending=[True, False, False, False, False, True], ignore_index=True)
     pd.testing.assert_frame_equal(people, expected)
     assert people["attendee_email"].tolist() == ["z@y", "y@y", "a@x", "b@x", "d@x", "c@x"]
+
+
+def _groupings_by_columns(rows: pd.DataFrame, w: np.ndarray, n: int, month_w: pd.Series) -> dict[str, object]:
+    """The column groupbys `_customer_groupings` replaced (the code of `_score` before it)."""
+    rows = rows.assign(w=w)
+    rows["depth_w"] = rows["depth"] * rows["w"]
+    positions = pd.RangeIndex(n)
+    ev = rows.groupby("_customer").agg(
+        events_attended=("_event", "nunique"), users=("_person", "nunique"), attendances=("_event", "size"),
+        questions=("questions_asked", "sum"), feedback_count=("feedback_submitted", "sum"),
+        last_attended=("event_day", "max"), depth_sum=("depth_w", "sum"), depth_n=("w", "sum")).reindex(positions)
+    counts = ["events_attended", "users", "attendances", "questions", "feedback_count"]
+    ev[counts] = ev[counts].fillna(0).astype("int64")
+    speaking = rows.loc[rows["role"].isin(["speaker", "panelist"])].groupby("_customer")["_event"].nunique()
+    ev["speaker_events"] = speaking.reindex(positions).fillna(0).astype("int64").to_numpy()
+    pair = pair_key(rows["_customer"].to_numpy(dtype=np.int64), rows["_event"].to_numpy(dtype=np.int64))
+    distinct = rows.loc[first_of_key(pair)]
+    person = rows["_person"].to_numpy(dtype=float)
+    person = np.where(np.isnan(person), -1, person).astype(np.int64)
+    per_person = rows.loc[first_of_key(pair_key(pair, person))].groupby(["_customer", "_person"])["w"].sum()
+    months = distinct.assign(month=distinct["event_day"].dt.to_period("M")).drop_duplicates(["_customer", "month"])
+    return {
+        "ev": ev, "per_person": per_person.set_axis(per_person.index.get_level_values(0)),
+        "attended_w": distinct.groupby("_customer")["w"].sum().reindex(positions).fillna(0.0).to_numpy(),
+        "type_counts": distinct.groupby(["_customer", "event_type"])["w"].sum().unstack(fill_value=0.0),
+        "months_attended_w": months.merge(month_w.rename("mw"), left_on="month", right_index=True)
+        .groupby("_customer")["mw"].sum().reindex(positions).fillna(0.0).to_numpy(),
+    }
+
+
+def test_customer_groupings_equal_the_column_groupbys() -> None:
+    rng = np.random.default_rng(5)
+    n = 400
+    day = pd.to_datetime("2026-01-03") + pd.to_timedelta(rng.integers(0, 200, n), unit="D")
+    event = rng.integers(0, 30, n)
+    rows = pd.DataFrame({
+        "_customer": rng.integers(1, 9, n),  # position 0 and 9 have no rows
+        "_event": event,
+        "_person": np.where(rng.random(n) < 0.1, np.nan, rng.integers(0, 25, n).astype(float)),
+        "questions_asked": rng.integers(0, 3, n), "feedback_submitted": rng.random(n) < 0.3,
+        "role": rng.choice(np.array(["attendee", "speaker", "panelist", None], dtype=object), n),
+        "event_type": rng.choice(np.array(["webinar", "meetup", "summit", None], dtype=object), n),
+        "event_day": day, "depth": rng.random(n)}).set_axis(rng.permutation(n) % 50)  # repeated labels
+    w = np.where(rng.random(n) < 0.05, np.nan, rng.random(n) / 3)
+    month_w = pd.Series(rng.random(12), index=pd.period_range("2026-01", periods=12, freq="M"))
+    month_w = month_w.drop(month_w.index[3])  # a month without a weight: the merge leaves it out
+    for from_people in (True, False):
+        got = _customer_groupings(rows, w, 10, month_w, from_people)
+        want = _groupings_by_columns(rows, w, 10, month_w)
+        pd.testing.assert_frame_equal(got.ev, want["ev"].drop(columns=[]).reset_index(drop=True)
+                                      .assign(depth_sum=lambda e: e["depth_sum"].fillna(0.0),
+                                              depth_n=lambda e: e["depth_n"].fillna(0.0)), check_exact=True)
+        pd.testing.assert_frame_equal(got.type_counts, want["type_counts"], check_exact=True, check_names=False,
+                                      check_index_type=False, check_column_type=False)
+        np.testing.assert_array_equal(got.months_attended_w, want["months_attended_w"])
+        if from_people:
+            pd.testing.assert_series_equal(got.per_person, want["per_person"], check_exact=True, check_names=False,
+                                           check_index_type=False)
+        else:
+            np.testing.assert_array_equal(got.attended_w, want["attended_w"])

@@ -21,7 +21,9 @@ a flat 12-month share kept such customers at 76-82 while their engagement was a 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -268,36 +270,17 @@ def _score(rows: pd.DataFrame, window: pd.DataFrame, cust: pd.DataFrame, contact
     month_w = window.groupby("month").agg(event_day=("event_day", "max"), w=("w", "max"))
     months_held_w = weight_since(month_w["event_day"], month_w["w"], cust["since"])
 
-    rows = rows.assign(w=window.set_index("event_id")["w"].reindex(rows["event_id"]).to_numpy())
-    rows["depth_w"] = rows["depth"] * rows["w"]
-    positions = pd.RangeIndex(len(idx))
-    by = rows.groupby("_customer")
-    ev = by.agg(events_attended=("_event", "nunique"), users=("_person", "nunique"),
-                attendances=("_event", "size"), questions=("questions_asked", "sum"),
-                feedback_count=("feedback_submitted", "sum"), last_attended=("event_day", "max"),
-                depth_sum=("depth_w", "sum"), depth_n=("w", "sum")).reindex(positions).set_axis(idx)
-    counts = ["events_attended", "users", "attendances", "questions", "feedback_count"]
-    ev[counts] = ev[counts].fillna(0).astype("int64")
-    speaking = rows.loc[rows["role"].isin(comp.SPEAKING_ROLES)].groupby("_customer")["_event"].nunique()
-    ev["speaker_events"] = speaking.reindex(positions).fillna(0).astype("int64").to_numpy()
-    # drop_duplicates of (customer, event) and (customer, event, person) by one integer key each: the codes are
-    # integers (a missing person is -1), so a key is one hash per row instead of one per column and a combine.
-    pair = pair_key(rows["_customer"].to_numpy(dtype=np.int64), rows["_event"].to_numpy(dtype=np.int64))
-    distinct = rows.loc[first_of_key(pair)]
-    attended_w = distinct.groupby("_customer")["w"].sum().reindex(positions).fillna(0.0).set_axis(idx)
+    w = window.set_index("event_id")["w"].reindex(rows["event_id"]).to_numpy()
+    grouped = _customer_groupings(rows, w, len(idx), month_w["w"], config.frequency_from_people)
+    ev = grouped.ev.set_axis(idx)
+    attended_w = pd.Series(grouped.attended_w, index=idx)
     if config.frequency_from_people:
         # "One of its people comes to an event", estimated from each person's own weighted share of the
         # events held (less noisy than the one bit per event "someone came"; docs/methods.md).
-        person = rows["_person"].to_numpy(dtype=float)
-        person = np.where(np.isnan(person), -1, person).astype(np.int64)
-        per_person = rows.loc[first_of_key(pair_key(pair, person))].groupby(["_customer", "_person"])["w"].sum()
-        per_person.index = idx[per_person.index.get_level_values(0)]  # each person's customer, in order
+        per_person = grouped.per_person.set_axis(idx[grouped.per_person.index])  # each person's customer
         attended_w = comp.any_person_rate(per_person, held_w) * held_w
-    type_counts = distinct.groupby(["_customer", "event_type"])["w"].sum().unstack(fill_value=0.0)
-    type_counts.index = idx[type_counts.index]
-    months = distinct.assign(month=distinct["event_day"].dt.to_period("M")).drop_duplicates(["_customer", "month"])
-    months_attended_w = (months.merge(month_w["w"].rename("mw"), left_on="month", right_index=True)
-                         .groupby("_customer")["mw"].sum().reindex(positions).fillna(0.0).set_axis(idx))
+    type_counts = grouped.type_counts.set_axis(idx[grouped.type_counts.index])
+    months_attended_w = pd.Series(grouped.months_attended_w, index=idx)
     days_since = (day - ev["last_attended"]).dt.days
 
     # Pseudo-counts are in events "of average age": scaled by the customer's mean event weight, so the prior
@@ -332,6 +315,87 @@ def _score(rows: pd.DataFrame, window: pd.DataFrame, cust: pd.DataFrame, contact
                             na_position="last").index
     out.loc[order, "rank"] = np.arange(1, len(out) + 1)
     return out.astype({"rank": "int64"})[list(SCORE_COLUMNS)].reset_index(drop=True)
+
+
+@dataclass
+class _CustomerGroupings:
+    """What `_score` groups per customer out of the attended rows (customers by position)."""
+
+    ev: pd.DataFrame  # events_attended, users, attendances, questions, feedback_count, last_attended, depth_sum,
+    # depth_n, speaker_events; one row per customer position
+    attended_w: np.ndarray  # summed weight of the distinct events attended (only when not from people)
+    per_person: pd.Series  # summed weight per (customer, person), by customer position, sorted as the pairs
+    type_counts: pd.DataFrame  # summed weight per customer position (present ones) and event type (sorted)
+    months_attended_w: np.ndarray  # summed month weight of the distinct months attended
+
+
+def _customer_groupings(rows: pd.DataFrame, w: np.ndarray, n_customers: int, month_w: pd.Series,
+                        from_people: bool) -> _CustomerGroupings:
+    """The per-customer groupings of `_score` on the rows' integer codes.
+
+    Counts of distinct events, people, speaking events and months are counts of each key's first row; sums
+    go through `_sum_by`, the groupby's own compensated sum over the same rows in the same order, so every
+    figure has the bits the column groupbys (`groupby("_customer").agg(...)`, two-key groupbys, unstack and
+    a merge) gave. A customer without rows gets 0 and no last date (the groupbys' reindex and fillna)."""
+    customer = rows["_customer"].to_numpy(dtype=np.int64)
+    event = rows["_event"].to_numpy(dtype=np.int64)
+    person_f = rows["_person"].to_numpy(dtype=float)
+    person = np.where(np.isnan(person_f), -1, person_f).astype(np.int64)
+    pair = pair_key(customer, event)
+    first = first_of_key(pair)  # drop_duplicates of (customer, event)
+    with_person = first_of_key(pair_key(customer, person)) & (person >= 0)
+    speaking = rows["role"].isin(comp.SPEAKING_ROLES).to_numpy()
+    spoke = np.flatnonzero(speaking)[first_of_key(pair[speaking])]
+    count = functools.partial(np.bincount, minlength=n_customers)
+    ev = pd.DataFrame({
+        "events_attended": count(customer[first]),
+        "users": count(customer[with_person]),
+        "attendances": count(customer),
+        "questions": _sum_by(customer, rows["questions_asked"].to_numpy(), n_customers),
+        "feedback_count": count(customer[rows["feedback_submitted"].to_numpy(dtype=bool)]),
+        "last_attended": pd.Series(rows["event_day"].to_numpy()).groupby(
+            _categories(customer, n_customers), observed=False).max().to_numpy(),
+        "depth_sum": _sum_by(customer, rows["depth"].to_numpy() * w, n_customers),
+        "depth_n": _sum_by(customer, w, n_customers),
+        "speaker_events": count(customer[spoke]),
+    })
+    ev["questions"] = ev["questions"].astype("int64")
+    attended_w = np.zeros(n_customers) if from_people else _sum_by(customer[first], w[first], n_customers)
+    per_person = pd.Series(dtype=float)
+    if from_people:
+        once = first_of_key(pair_key(pair, person)) & (person >= 0)  # drop_duplicates, then no missing person
+        width = int(person.max(initial=0)) + 1
+        per_person = pd.Series(w[once]).groupby(customer[once] * width + person[once]).sum()
+        per_person.index = per_person.index.to_numpy(dtype=np.int64) // width
+    types, type_names = pd.factorize(rows["event_type"].to_numpy()[first], sort=True)
+    typed = types >= 0
+    cell = customer[first][typed] * len(type_names) + types[typed]
+    sums = pd.Series(w[first][typed]).groupby(cell).sum()
+    cells = sums.index.to_numpy(dtype=np.int64)
+    present, at = np.unique(cells // max(len(type_names), 1), return_inverse=True)
+    matrix = np.zeros((len(present), len(type_names)))
+    matrix[at, cells % max(len(type_names), 1)] = sums.to_numpy()
+    shown = np.unique(cells % max(len(type_names), 1))  # the types some customer attended, as unstack's columns
+    type_counts = pd.DataFrame(matrix[:, shown], index=present, columns=type_names[shown])
+    month = rows["event_day"].to_numpy().astype("datetime64[M]").astype(np.int64)[first]
+    months = first_of_key(pair_key(customer[first], month - month.min(initial=0)))
+    known = month_w.index.to_timestamp().to_numpy().astype("datetime64[M]").astype(np.int64)
+    at = pd.Index(known).get_indexer(month[months])  # the merge with the months' weights (inner: -1 left out)
+    weight = month_w.to_numpy(dtype=float)[at[at >= 0]]
+    months_attended_w = _sum_by(customer[first][months][at >= 0], weight, n_customers)
+    return _CustomerGroupings(ev, attended_w, per_person, type_counts, months_attended_w)
+
+
+def _categories(codes: np.ndarray, n: int) -> pd.Categorical:
+    """`codes` (0 <= code < n) as a categorical of the positions: a groupby on it takes the codes as they are
+    (no hashing) and has a group for every position, empty ones included."""
+    return pd.Categorical.from_codes(codes, categories=pd.RangeIndex(n))
+
+
+def _sum_by(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Per position 0..n-1, the groupby sum of `values` by `codes`: pandas' compensated sum, row by row in
+    order, so the bits of `groupby(...).sum()` over the same rows; 0 where a position has none."""
+    return pd.Series(values).groupby(_categories(codes, n), observed=False).sum().to_numpy()
 
 
 def pair_key(first: np.ndarray, second: np.ndarray) -> np.ndarray:
