@@ -11,7 +11,12 @@ import pandas as pd
 import pytest
 
 from engagement_pipeline.report.history import history_dates
-from engagement_pipeline.scoring.composite import _one_date_per_event, score_customers, score_on_dates
+from engagement_pipeline.scoring.composite import (
+    ONLY_SCORE,
+    _one_date_per_event,
+    score_customers,
+    score_on_dates,
+)
 
 AS_OF = date(2026, 11, 29)
 
@@ -61,9 +66,11 @@ def test_history_scores_equal_date_by_date_scoring(seed: int, as_of: date) -> No
     days = history_dates(as_of)
     assert _one_date_per_event(attendance, pd.to_datetime(attendance["event_date"]), events,
                                pd.to_datetime(events["event_date"]))  # the shared path is the one tested
-    for mine, expected in zip(score_on_dates(attendance, events, customers, contacts, days),
-                              _date_by_date(attendance, events, customers, contacts, days), strict=True):
+    only = score_on_dates(attendance, events, customers, contacts, days, score_only=True)
+    for mine, score, expected in zip(score_on_dates(attendance, events, customers, contacts, days), only,
+                                     _date_by_date(attendance, events, customers, contacts, days), strict=True):
         pd.testing.assert_frame_equal(mine, expected, check_exact=True)
+        pd.testing.assert_frame_equal(score, expected[list(ONLY_SCORE)], check_exact=True)
 
 
 def test_an_event_with_two_dates_is_scored_date_by_date() -> None:
@@ -73,6 +80,8 @@ def test_an_event_with_two_dates_is_scored_date_by_date() -> None:
     assert not _one_date_per_event(attendance, pd.to_datetime(attendance["event_date"]), events,
                                    pd.to_datetime(events["event_date"]))
     days = history_dates(AS_OF)
-    for mine, expected in zip(score_on_dates(attendance, events, customers, contacts, days),
-                              _date_by_date(attendance, events, customers, contacts, days), strict=True):
+    only = score_on_dates(attendance, events, customers, contacts, days, score_only=True)
+    for mine, score, expected in zip(score_on_dates(attendance, events, customers, contacts, days), only,
+                                     _date_by_date(attendance, events, customers, contacts, days), strict=True):
         pd.testing.assert_frame_equal(mine, expected, check_exact=True)
+        pd.testing.assert_frame_equal(score, expected[list(ONLY_SCORE)], check_exact=True)

@@ -42,7 +42,8 @@ def score_history(attendance: pd.DataFrame, events_held: pd.DataFrame, customers
     days = history_dates(as_of, months)
     # All customers, every date: scores are relative. The scoring date's are the run's when given.
     rescored = [d for d in days if latest is None or d != as_of]
-    by_day = dict(zip(rescored, score_on_dates(attendance, events_held, customers, contacts, rescored, config),
+    by_day = dict(zip(rescored, score_on_dates(attendance, events_held, customers, contacts, rescored, config,
+                                                 score_only=True),
                       strict=True))
     for day in days:
         scores = by_day.get(day, latest)

@@ -43,6 +43,7 @@ SCORE_COLUMNS: tuple[str, ...] = (
     "events_attended", "events_held", "users", "attendances", "questions", "speaker_events",
     "feedback_count", "last_attended", "days_since_last", "contacts",
 )
+ONLY_SCORE = ("customer_id", "customer_name", "score")  # `score_on_dates(score_only=True)`
 
 
 def to_day(values: pd.Series) -> pd.Series:
@@ -135,17 +136,25 @@ def component_status(held: pd.Series, attended: pd.Series, types_offered: pd.Ser
 
 def combine(values: pd.DataFrame, status: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
     """Score, per-component points (0.1-point units that add up exactly to the rounded score), weakest."""
+    score, applicable, share, s = _composite(values, status, weights)
+    contrib = _largest_remainder(100 * s * share, score).where(applicable)
+    cost = (share * (1 - s)).where(applicable)
+    weakest = cost.fillna(-1.0).idxmax(axis=1).where(applicable.any(axis=1) & score.notna())
+    out = pd.DataFrame({"score": score, "weakest_component": weakest})
+    return out.join(contrib.add_prefix("contrib_"))
+
+
+def _composite(values: pd.DataFrame, status: pd.DataFrame, weights: dict[str, float],
+               ) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The rounded score, with what `combine` splits into points: applicable components, their share of the
+    applicable weight and their values where applicable."""
     w = pd.Series(weights)[list(COMPONENTS)]
     applicable = status[list(COMPONENTS)] != NA
     denom = applicable.mul(w, axis=1).sum(axis=1)
     share = applicable.mul(w, axis=1).div(denom.where(denom > 0), axis=0)
     s = values[list(COMPONENTS)].where(applicable)
     score = (100 * (s * share).sum(axis=1, min_count=1)).where(denom > 0).round(1)
-    contrib = _largest_remainder(100 * s * share, score).where(applicable)
-    cost = (share * (1 - s)).where(applicable)
-    weakest = cost.fillna(-1.0).idxmax(axis=1).where(applicable.any(axis=1) & score.notna())
-    out = pd.DataFrame({"score": score, "weakest_component": weakest})
-    return out.join(contrib.add_prefix("contrib_"))
+    return score, applicable, share, s
 
 
 def _largest_remainder(parts: pd.DataFrame, total: pd.Series) -> pd.DataFrame:
@@ -171,7 +180,7 @@ def score_customers(attendance: pd.DataFrame, events: pd.DataFrame, customers: p
 
 def score_on_dates(attendance: pd.DataFrame, events: pd.DataFrame, customers: pd.DataFrame,
                    contacts: pd.DataFrame, days: list[date], config: ScoringConfig = DEFAULT_CONFIG,
-                   ) -> list[pd.DataFrame]:
+                   score_only: bool = False) -> list[pd.DataFrame]:
     """`score_customers` as of each of `days` on the attendance and events dated up to that day (the
     report's score history): the same frames, with the per-row work done once.
 
@@ -179,13 +188,17 @@ def score_on_dates(attendance: pd.DataFrame, events: pd.DataFrame, customers: pd
     all its attendance rows and in `events`), they are the rows of all dates' events (found, measured
     and coded once) restricted to that window, in the same order; event facts are per event, and person
     codes keep their order in any subset. Only the windows' weights and the per-customer groupings are
-    per date. Any event with two dates (or a missing or zoned date) is scored the plain way, date by date."""
+    per date. Any event with two dates (or a missing or zoned date) is scored the plain way, date by date.
+
+    `score_only`: each frame has only customer_id, customer_name and score (all the history reads), the same
+    figures without the points, ranks and evidence that are most of a scoring's per-customer work."""
     att_day = pd.to_datetime(attendance["event_date"]) if len(attendance) else pd.Series(dtype="datetime64[ns]")
     ev_day = pd.to_datetime(events["event_date"]) if len(events) else pd.Series(dtype="datetime64[ns]")
     cutoffs = [pd.Timestamp(d) for d in days]
     if not days or not _one_date_per_event(attendance, att_day, events, ev_day):
         return [score_customers(attendance.loc[att_day <= c], events.loc[ev_day <= c], customers, contacts, d,
-                                config) for d, c in zip(days, cutoffs, strict=True)]
+                                config)[list(ONLY_SCORE if score_only else SCORE_COLUMNS)]
+                for d, c in zip(days, cutoffs, strict=True)]
     cust = customer_frame(customers)
     last = max(cutoffs)
     upto_last = (att_day <= last).to_numpy()
@@ -208,7 +221,7 @@ def score_on_dates(attendance: pd.DataFrame, events: pd.DataFrame, customers: pd
         in_window = np.zeros(len(row_events) + 1, dtype=bool)  # the extra last entry: a missing id (code -1)
         found = row_events.get_indexer(window["event_id"])
         in_window[found[found >= 0]] = True
-        scores.append(_score(rows.loc[in_window[row_event]], window, cust, contacts, day, config))
+        scores.append(_score(rows.loc[in_window[row_event]], window, cust, contacts, day, config, score_only))
     return scores
 
 
@@ -261,8 +274,9 @@ def _scored_rows(attendance: pd.DataFrame, events: pd.DataFrame, cust: pd.DataFr
 
 
 def _score(rows: pd.DataFrame, window: pd.DataFrame, cust: pd.DataFrame, contacts: pd.DataFrame,
-           day: pd.Timestamp, config: ScoringConfig) -> pd.DataFrame:
-    """`score_customers` from the window's events and their `_scored_rows`."""
+           day: pd.Timestamp, config: ScoringConfig, score_only: bool = False) -> pd.DataFrame:
+    """`score_customers` from the window's events and their `_scored_rows` (its `ONLY_SCORE` columns when
+    `score_only`)."""
     idx = cust.index
     held = held_since(window["event_day"], cust["since"])
     held_w = weight_since(window["event_day"], window["w"], cust["since"])
@@ -298,6 +312,9 @@ def _score(rows: pd.DataFrame, window: pd.DataFrame, cust: pd.DataFrame, contact
     }, index=idx)
     status = component_status(held, ev["events_attended"], types_offered)
     values = values.where(status != NA).mask(status == ZERO, 0.0)
+    if score_only:
+        return pd.DataFrame({"customer_id": idx, "customer_name": cust["customer_name"].to_numpy(),
+                             "score": _composite(values, status, config.weights)[0].to_numpy()})
     parts = combine(values, status, config.weights)
 
     out = pd.DataFrame({"customer_id": idx, "customer_name": cust["customer_name"].to_numpy()}, index=idx)
