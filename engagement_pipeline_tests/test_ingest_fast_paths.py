@@ -253,16 +253,43 @@ def test_block_reading_and_line_counts_equal_the_record_loop(tmp_path: Path, mon
                                   "lines_blank": blank, "lines_damaged": len(slow.damaged)}
 
 
+@pytest.mark.parametrize("event_pool", [["a", "b", None, np.nan], ["a"], ["a", None]])
 @pytest.mark.parametrize("dtype", ["str", object])
-def test_the_one_row_check_equals_duplicated(dtype: object) -> None:
+def test_the_one_row_check_equals_duplicated(dtype: object, event_pool: list[object]) -> None:
     rng = np.random.default_rng(5)
-    for rows in range(8):
-        events = [["a", "b", None, np.nan][i] for i in rng.integers(0, 4, rows)]
+    for rows in [*range(8), *range(8)]:
+        events = [event_pool[i] for i in rng.integers(0, len(event_pool), rows)]
         keys = [["x", "y", None, np.nan][i] for i in rng.integers(0, 4, rows)]
         frame = pd.DataFrame({"event_id": pd.Series(events, dtype=dtype), "attendee_key": pd.Series(keys, dtype=dtype),
                               "other": 1})
         assert CanonicalAttendance.one_row_per_event_and_attendee(frame) == (
             not frame.duplicated(["event_id", "attendee_key"]).any())
+
+
+def test_the_minutes_check_on_arrays_equals_the_pandas_expression() -> None:
+    attended = [True, False, False, True, False]
+    minutes = [0.0, 0.0, 3.5, 2.0, np.nan]
+    coerced = pd.DataFrame({"attended": attended, "minutes_attended": minutes}, index=[4, 7, 9, 10, 12])
+    uncoerced = coerced.astype(object).assign(minutes_attended=["0", 0.0, "x", 2.0, None])  # pandera's failing frame
+    for frame in (coerced, uncoerced):
+        expected = frame["attended"] | (frame["minutes_attended"] == 0)
+        result = CanonicalAttendance.minutes_only_when_attended(frame)
+        assert isinstance(result, pd.Series)
+        assert result.index.equals(expected.index) and result.tolist() == expected.tolist()
+
+
+def test_issue_masks_aligned_or_reindexed_mark_the_same_rows() -> None:
+    """A mask Series on the rows' own index is read as it is; one on other rows goes through reindex."""
+    rows = pd.DataFrame({"email": list("abcde")}, index=pd.Index([3, 5, 6, 8, 9], name="source_row"))
+    mask = pd.Series([False, True, False, True, False], index=rows.index)
+    wider = pd.Series([True, False, True, False, True, False, True], index=[1, 3, 5, 6, 8, 9, 10])[::-1]
+    for kind in ("exclude_where", "quarantine_where"):
+        aligned, reindexed = (collector_module.Collector(platform="zoom_webinar", source_file="f") for _ in "ab")
+        left = getattr(aligned, kind)(rows, mask, "bot", lambda hit: (f"row {e}" for e in hit["email"]))
+        right = getattr(reindexed, kind)(rows, mask.reindex([*rows.index, 99], fill_value=True)[::-1], "bot",
+                                         lambda hit: (f"row {e}" for e in hit["email"]))
+        assert left.equals(right) and aligned._pending == reindexed._pending
+        assert getattr(aligned, kind)(rows, wider, "bot", "x").index.tolist() == [3, 6, 9]
 
 
 _ORGANISER_EMAILS = ["a@acme.com", " B@EU.Acme.COM ", "c@acme.com.", "d@gmail.com", "e@other.io", "no-at-sign",
