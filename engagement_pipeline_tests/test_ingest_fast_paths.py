@@ -179,7 +179,11 @@ def _pairs(seed: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("seed", range(6))
 def test_row_checks_on_joined_texts_equal_the_row_by_row_rules(seed: int) -> None:
     names, emails = _pairs(seed, rows=seed * 7)
-    assert common.bot_flags(names, emails).tolist() == [common.is_bot(n, e) for n, e in zip(names, emails, strict=True)]
+    expected = [common.is_bot(n, e) for n, e in zip(names, emails, strict=True)]
+    common._TEXTS_WITHOUT_BOT_LITERALS.clear()
+    assert common.bot_flags(names, emails).tolist() == expected
+    assert common.bot_flags(names, emails).tolist() == expected  # the texts without a literal now known
+    assert common.bot_flags([*names, "Otter.ai"], [*emails, None]).tolist() == [*expected, True]
     assert common.identity_keys(emails, names).tolist() == [
         common.cached_attendee_key(e, n) for e, n in zip(emails, names, strict=True)]
     checked = collector_module._email_checks(emails)

@@ -216,16 +216,26 @@ _BOT_LITERALS = ("read.ai", "otter", "fireflies", "fathom", "taker", "meeting no
                  "avoma", "sembly", "airgram", "bluedot", "meetgeek", "nyota")
 
 
+# Row texts (as `is_bot` writes them, before lowering) known to hold none of `_BOT_LITERALS`: people recur file
+# after file (at 100k records, ~21k distinct texts in 100k rows), so only texts not seen before are searched.
+_TEXTS_WITHOUT_BOT_LITERALS: set[str] = set()
+_KNOWN_TEXTS = 100_000  # remembered at most (then forgotten at once, as `schema_check._matching` does)
+
+
 def bot_flags(names: Sequence[object], emails: Sequence[object]) -> np.ndarray:
-    """`is_bot(name, email)` of every row, as a bool array: all rows' texts (as `is_bot` writes them) joined by
-    NUL and lowered once, searched for `_BOT_LITERALS`, and only the rows holding one asked `is_bot` (one regex
-    search per row, cached or not, was most of keeping a big file's rows). Lowering is character by character,
-    so the joined text is each row's lowered text; a row whose text holds a NUL is asked `is_bot` anyway."""
+    """`is_bot(name, email)` of every row, as a bool array: the distinct row texts (as `is_bot` writes them) not
+    known from earlier rows to hold no bot literal are joined by NUL and lowered once, searched for
+    `_BOT_LITERALS`, and only the rows holding one asked `is_bot` (one regex search per row, cached or not, was
+    most of keeping a big file's rows). Lowering is character by character, so the joined text is each text's
+    lowered text; when a text holds a NUL, every row is asked `is_bot`."""
     texts = [f"{n or ''} {e or ''}" for n, e in zip(names, emails, strict=True)]
-    joined = "\x00".join(texts).lower()
     flags = np.zeros(len(texts), dtype=bool)
-    if joined.count("\x00") != max(len(texts) - 1, 0):
-        candidates = np.arange(len(texts))
+    unknown = list(set(texts).difference(_TEXTS_WITHOUT_BOT_LITERALS))
+    if not unknown:
+        return flags
+    joined = "\x00".join(unknown).lower()
+    if joined.count("\x00") != len(unknown) - 1:
+        candidates: Sequence[int] = range(len(texts))
     else:
         found: list[int] = []
         for literal in _BOT_LITERALS:
@@ -233,10 +243,14 @@ def bot_flags(names: Sequence[object], emails: Sequence[object]) -> np.ndarray:
             while at >= 0:
                 found.append(at)
                 at = joined.find(literal, at + 1)
-        if not found:
+        ends = np.cumsum(np.fromiter(map(len, unknown), dtype=np.int64, count=len(unknown)) + 1) - 1  # each NUL
+        holding = {unknown[i] for i in np.unique(np.searchsorted(ends, found, side="right"))}
+        if len(_TEXTS_WITHOUT_BOT_LITERALS) > _KNOWN_TEXTS:
+            _TEXTS_WITHOUT_BOT_LITERALS.clear()
+        _TEXTS_WITHOUT_BOT_LITERALS.update(t for t in unknown if t not in holding)
+        if not holding:
             return flags
-        ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1) - 1  # each NUL
-        candidates = np.unique(np.searchsorted(ends, found, side="right"))
+        candidates = [i for i, text in enumerate(texts) if text in holding]
     flags[candidates] = [is_bot(names[i], emails[i]) for i in candidates]  # type: ignore[arg-type]
     return flags
 
