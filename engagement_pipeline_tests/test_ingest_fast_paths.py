@@ -270,6 +270,19 @@ def test_the_one_row_check_equals_duplicated(dtype: object, event_pool: list[obj
             not frame.duplicated(["event_id", "attendee_key"]).any())
 
 
+@pytest.mark.parametrize("name", [None, "email", 0])
+def test_object_series_from_the_manager_equals_the_constructor(name: object) -> None:
+    index = pd.Index([3, 5, 9], name="source_row")
+    for values in (np.array(["a", None, 3], dtype=object), np.empty(0, dtype=object), np.array([1.5, 2.0, 3.0])):
+        at = index[:len(values)]
+        fast, slow = common.object_series(values, at, name), pd.Series(values, index=at, dtype=object, copy=False,
+                                                                       name=name)
+        pd.testing.assert_series_equal(fast, slow, check_exact=True)
+        assert fast.name == slow.name and fast.index is slow.index and fast.dtype == object
+        assert fast.flags.allows_duplicate_labels == slow.flags.allows_duplicate_labels and fast.attrs == slow.attrs
+        assert (fast.isna() | (fast == "a")).tolist() == (slow.isna() | (slow == "a")).tolist()
+
+
 def test_the_minutes_check_on_arrays_equals_the_pandas_expression() -> None:
     attended = [True, False, False, True, False]
     minutes = [0.0, 0.0, 3.5, 2.0, np.nan]
