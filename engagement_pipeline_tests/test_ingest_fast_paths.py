@@ -283,6 +283,20 @@ def test_object_series_from_the_manager_equals_the_constructor(name: object) -> 
         assert (fast.isna() | (fast == "a")).tolist() == (slow.isna() | (slow == "a")).tolist()
 
 
+def test_a_pandas_whose_private_manager_misbehaves_gets_the_constructor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one-column manager is private API: probed at import, and a pandas where it raises (or builds a
+    different Series) makes `object_series` fall back to the public constructor."""
+    from pandas.core.internals import SingleBlockManager
+
+    assert common._one_column_manager() is SingleBlockManager  # this pandas passes the probe
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise TypeError("from_array() got an unexpected keyword argument")
+
+    monkeypatch.setattr(SingleBlockManager, "from_array", broken)
+    assert common._one_column_manager() is None
+
+
 def test_the_minutes_check_on_arrays_equals_the_pandas_expression() -> None:
     attended = [True, False, False, True, False]
     minutes = [0.0, 0.0, 3.5, 2.0, np.nan]

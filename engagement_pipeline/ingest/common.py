@@ -15,15 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from operator import itemgetter
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-
-try:  # pandas' own one-column manager, for `object_series`
-    from pandas.core.internals import SingleBlockManager as _SingleBlockManager
-except ImportError:  # pragma: no cover - a pandas without it: the constructor
-    _SingleBlockManager = None
 
 from engagement_pipeline.ingest.canonical import make_attendee_key
 from engagement_pipeline.ingest.reader import Table
@@ -476,6 +472,29 @@ def mode_date(values: Sequence[datetime | None]) -> datetime | None:
 # --- Column-wise cells ----------------------------------------------------------------------------------------
 # The platform modules read a whole section at once: each distinct cell of a column is parsed once (an export
 # repeats the same dates, flags and blanks thousands of times) and the result mapped back onto the rows.
+
+
+def _one_column_manager() -> Any:
+    """pandas' one-column manager, for `object_series`, if a Series made from it on this pandas is exactly the one
+    the constructor makes; else None (the constructor). It is private API (checked on pandas 3.1): probed once
+    here rather than trusted across the versions pyproject allows."""
+    try:
+        from pandas.core.internals import SingleBlockManager
+
+        values, index = np.array(["a", None, 1.5], dtype=object), pd.Index([3, 1, 2])
+        manager = SingleBlockManager.from_array(values, index)
+        made = pd.Series._from_mgr(manager, axes=manager.axes)
+        made._name = "probe"
+        expected = pd.Series(values, index=index, dtype=object, copy=False, name="probe")
+        pd.testing.assert_series_equal(made, expected, check_exact=True)
+        if made.flags.allows_duplicate_labels != expected.flags.allows_duplicate_labels or made.attrs:
+            return None
+    except Exception:  # any failure of the private API means: use the public constructor
+        return None
+    return SingleBlockManager
+
+
+_SingleBlockManager = _one_column_manager()
 
 
 def object_series(values: np.ndarray, index: pd.Index, name: Hashable = None) -> pd.Series:
