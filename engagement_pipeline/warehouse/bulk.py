@@ -281,6 +281,9 @@ def _read_back(dialect: sa.Dialect, column_type: sa.types.TypeEngine, written: S
             return objects(values)
         return objects([None if value.__class__ is int else value for value in values])
     if kind == "datetime" and isinstance(column_type, sa.DateTime) and process is not None:
+        first = values[0] if values else None
+        if first.__class__ is str and values.count(first) == len(values):  # an upload's one event date
+            return np.full(rows, process(first), dtype=object)
         parsed: dict[str, Any] = {}  # one datetime per distinct text (an event's date repeats per record)
         return objects([None if value.__class__ is int else parsed.get(value) or parsed.setdefault(value,
                                                                                                     process(value))
