@@ -211,10 +211,13 @@ def _literal(column: SqliteColumn, public: bool) -> str | None:
     binding it would), or None to bind it. Binding was ~40% of an upload's insert, and an upload repeats its
     event, platform, file and booleans on every row. Text goes into the statement only from a column marked
     `info={"public": True}` (never personal data: a failed statement's text reaches logs, its bound values
-    do not; see `store.make_engine`); NULL, integers, 1/0 and datetime text from any column. Floats are always
-    bound (a literal is parsed by SQLite, not known to round-trip)."""
+    do not; see `store.make_engine`); NULL, integers, 1/0 and datetime text from any column. Floats are bound
+    (a literal is parsed by SQLite, not known to round-trip), except a column of NaN only: SQLite stores a bound
+    NaN as NULL, so it is the literal NULL (an upload's match confidence, before matching)."""
     values = column.values
     first = values[0]
+    if column.kind == "float":
+        return "NULL" if first != first and all(value != value for value in values) else None
     if (column.kind not in ("text", "datetime", "int", "bool") or values[-1] != first
             or values[len(values) // 2] != first or values.count(first) != len(values)):
         return None
