@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from engagement_pipeline.config import Settings
-from engagement_pipeline.defs.ephemeral import READ_BACK, ephemeral_instance
+from engagement_pipeline.defs.ephemeral import READ_BACK, HeldConnectionEventLogStorage, ephemeral_instance
 from engagement_pipeline.defs.io import BatchMemoryIOManager, batch_io_manager
 from engagement_pipeline.defs.runner import run_pipeline
 
@@ -83,11 +83,18 @@ def test_values_in_memory_are_what_the_pickles_handed_over() -> None:
         assert _runs(kept, BatchMemoryIOManager()) == _runs(pickled, batch_io_manager)
 
 
-def test_the_throw_away_instance_stores_what_dagsters_ephemeral_instance_stores() -> None:
+def test_the_throw_away_instance_stores_what_dagsters_ephemeral_instance_stores(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """... of the events a run reads back (asset events and checks, materialisations without their metadata);
-    the others not at all."""
+    the others not at all. A step's partitioned materialisations come as one batch."""
+    batches: list[list[str]] = []  # the event types of each batch
+    store_batch = HeldConnectionEventLogStorage.store_event_batch
+    monkeypatch.setattr(HeldConnectionEventLogStorage, "store_event_batch", lambda self, events: (
+        batches.append([e.dagster_event_type.value for e in events]), store_batch(self, events))[1])
     with dg.DagsterInstance.ephemeral() as dagsters, ephemeral_instance() as ours:
         assert _runs(ours, BatchMemoryIOManager()) == _runs(dagsters, BatchMemoryIOManager())
+        # The batch run's planned materialisations (not stored), then upload's and parsed's three partitions.
+        assert batches == [["ASSET_MATERIALIZATION_PLANNED"] * 7, *[["ASSET_MATERIALIZATION"] * 3] * 2]
         read_back = {event_type.value for event_type in READ_BACK}
         assert _stored(ours) == [(*event[:3], {} if event[3] is not None else None)
                                  for event in _stored(dagsters) if event[0] in read_back]
@@ -98,6 +105,11 @@ def test_the_throw_away_instance_stores_what_dagsters_ephemeral_instance_stores(
             latest = [instance.get_latest_materialization_event(dg.AssetKey(key)) for instance in (ours, dagsters)]
             assert latest[0] is not None and latest[1] is not None
             assert latest[0].dagster_event.partition == latest[1].dagster_event.partition
+        for key, partition in (("upload", "a"), ("parsed", "c"), ("parsed", "rejected")):  # each one's tags
+            for instance in (ours, dagsters):  # (the versions themselves hash each instance's run ids)
+                record = instance.get_latest_data_version_record(dg.AssetKey(key), partition_key=partition)
+                assert record.partition_key == partition
+                assert record.asset_materialization.tags["dagster/data_version"]
         for instance in (ours, dagsters):  # the partitions it remembers follow every change
             instance.add_dynamic_partitions(FILES.name, ["d"])
             instance.delete_dynamic_partition(FILES.name, "a")
