@@ -350,7 +350,8 @@ def test_sqlite_fast_path_stores_what_sqlalchemy_stores_on_hostile_values(engine
 
 def test_values_repeated_on_every_row_store_what_binding_stores(engine) -> None:
     """A chunk's column with one value goes into the statement as a literal (NULL, integers, 1/0, datetime
-    text, text of a public column) or stays bound (floats, text with NUL, personal text, -2**63): each
+    text, text of a public column, NULL for floats all NaN) or stays bound (other floats, text with NUL,
+    personal text, -2**63): each
     single-row frame below (every column repeated) is stored as SQLAlchemy's own insert stores it."""
     if engine.dialect.name != "sqlite":
         pytest.skip("literals are SQLite's fast path (PostgreSQL gets COPY)")
