@@ -179,7 +179,11 @@ def _pairs(seed: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("seed", range(6))
 def test_row_checks_on_joined_texts_equal_the_row_by_row_rules(seed: int) -> None:
     names, emails = _pairs(seed, rows=seed * 7)
-    assert common.bot_flags(names, emails).tolist() == [common.is_bot(n, e) for n, e in zip(names, emails, strict=True)]
+    expected = [common.is_bot(n, e) for n, e in zip(names, emails, strict=True)]
+    common._TEXTS_WITHOUT_BOT_LITERALS.clear()
+    assert common.bot_flags(names, emails).tolist() == expected
+    assert common.bot_flags(names, emails).tolist() == expected  # the texts without a literal now known
+    assert common.bot_flags([*names, "Otter.ai"], [*emails, None]).tolist() == [*expected, True]
     assert common.identity_keys(emails, names).tolist() == [
         common.cached_attendee_key(e, n) for e, n in zip(emails, names, strict=True)]
     checked = collector_module._email_checks(emails)
@@ -253,16 +257,70 @@ def test_block_reading_and_line_counts_equal_the_record_loop(tmp_path: Path, mon
                                   "lines_blank": blank, "lines_damaged": len(slow.damaged)}
 
 
+@pytest.mark.parametrize("event_pool", [["a", "b", None, np.nan], ["a"], ["a", None]])
 @pytest.mark.parametrize("dtype", ["str", object])
-def test_the_one_row_check_equals_duplicated(dtype: object) -> None:
+def test_the_one_row_check_equals_duplicated(dtype: object, event_pool: list[object]) -> None:
     rng = np.random.default_rng(5)
-    for rows in range(8):
-        events = [["a", "b", None, np.nan][i] for i in rng.integers(0, 4, rows)]
+    for rows in [*range(8), *range(8)]:
+        events = [event_pool[i] for i in rng.integers(0, len(event_pool), rows)]
         keys = [["x", "y", None, np.nan][i] for i in rng.integers(0, 4, rows)]
         frame = pd.DataFrame({"event_id": pd.Series(events, dtype=dtype), "attendee_key": pd.Series(keys, dtype=dtype),
                               "other": 1})
         assert CanonicalAttendance.one_row_per_event_and_attendee(frame) == (
             not frame.duplicated(["event_id", "attendee_key"]).any())
+
+
+@pytest.mark.parametrize("name", [None, "email", 0])
+def test_object_series_from_the_manager_equals_the_constructor(name: object) -> None:
+    index = pd.Index([3, 5, 9], name="source_row")
+    for values in (np.array(["a", None, 3], dtype=object), np.empty(0, dtype=object), np.array([1.5, 2.0, 3.0])):
+        at = index[:len(values)]
+        fast, slow = common.object_series(values, at, name), pd.Series(values, index=at, dtype=object, copy=False,
+                                                                       name=name)
+        pd.testing.assert_series_equal(fast, slow, check_exact=True)
+        assert fast.name == slow.name and fast.index is slow.index and fast.dtype == object
+        assert fast.flags.allows_duplicate_labels == slow.flags.allows_duplicate_labels and fast.attrs == slow.attrs
+        assert (fast.isna() | (fast == "a")).tolist() == (slow.isna() | (slow == "a")).tolist()
+
+
+def test_a_pandas_whose_private_manager_misbehaves_gets_the_constructor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one-column manager is private API: probed at import, and a pandas where it raises (or builds a
+    different Series) makes `object_series` fall back to the public constructor."""
+    from pandas.core.internals import SingleBlockManager
+
+    assert common._one_column_manager() is SingleBlockManager  # this pandas passes the probe
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise TypeError("from_array() got an unexpected keyword argument")
+
+    monkeypatch.setattr(SingleBlockManager, "from_array", broken)
+    assert common._one_column_manager() is None
+
+
+def test_the_minutes_check_on_arrays_equals_the_pandas_expression() -> None:
+    attended = [True, False, False, True, False]
+    minutes = [0.0, 0.0, 3.5, 2.0, np.nan]
+    coerced = pd.DataFrame({"attended": attended, "minutes_attended": minutes}, index=[4, 7, 9, 10, 12])
+    uncoerced = coerced.astype(object).assign(minutes_attended=["0", 0.0, "x", 2.0, None])  # pandera's failing frame
+    for frame in (coerced, uncoerced):
+        expected = frame["attended"] | (frame["minutes_attended"] == 0)
+        result = CanonicalAttendance.minutes_only_when_attended(frame)
+        assert isinstance(result, pd.Series)
+        assert result.index.equals(expected.index) and result.tolist() == expected.tolist()
+
+
+def test_issue_masks_aligned_or_reindexed_mark_the_same_rows() -> None:
+    """A mask Series on the rows' own index is read as it is; one on other rows goes through reindex."""
+    rows = pd.DataFrame({"email": list("abcde")}, index=pd.Index([3, 5, 6, 8, 9], name="source_row"))
+    mask = pd.Series([False, True, False, True, False], index=rows.index)
+    wider = pd.Series([True, False, True, False, True, False, True], index=[1, 3, 5, 6, 8, 9, 10])[::-1]
+    for kind in ("exclude_where", "quarantine_where"):
+        aligned, reindexed = (collector_module.Collector(platform="zoom_webinar", source_file="f") for _ in "ab")
+        left = getattr(aligned, kind)(rows, mask, "bot", lambda hit: (f"row {e}" for e in hit["email"]))
+        right = getattr(reindexed, kind)(rows, mask.reindex([*rows.index, 99], fill_value=True)[::-1], "bot",
+                                         lambda hit: (f"row {e}" for e in hit["email"]))
+        assert left.equals(right) and aligned._pending == reindexed._pending
+        assert getattr(aligned, kind)(rows, wider, "bot", "x").index.tolist() == [3, 6, 9]
 
 
 _ORGANISER_EMAILS = ["a@acme.com", " B@EU.Acme.COM ", "c@acme.com.", "d@gmail.com", "e@other.io", "no-at-sign",

@@ -47,6 +47,16 @@ def test_valid_records_come_out_exactly_as_pandera_coerces_them() -> None:
     assert fast["attendee_email"].isna().tolist() == [False, True] and fast["event_date"].dtype == "datetime64[ns]"
 
 
+def test_records_given_as_arrays_come_out_as_pandera_coerces_them_holding_none_of_the_arrays() -> None:
+    """The frame of column arrays is built without pandas' copy of every column; the caller's own arrays are
+    still copied (a lone float column would otherwise be the caller's array)."""
+    arrays = {c: v.to_numpy() for c, v in _records().items()}
+    fast = validate_frame(CanonicalAttendance, arrays)
+    pd.testing.assert_frame_equal(fast, CanonicalAttendance.validate(pd.DataFrame(arrays)), check_exact=True)
+    for name, values in arrays.items():
+        assert not np.shares_memory(fast[name].to_numpy(), values), name
+
+
 @pytest.mark.parametrize("change", [
     {"event_id": ["bad id", "2026-03-01-launch"]},  # str_matches
     {"event_name": ["", "Launch"]},  # str_length

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -348,12 +349,13 @@ def test_sqlite_fast_path_stores_what_sqlalchemy_stores_on_hostile_values(engine
                                                                    for c in expected.columns]
 
 
-def test_values_repeated_on_every_row_store_what_binding_stores(engine) -> None:
+def test_values_repeated_on_every_row_store_what_binding_stores(tmp_path: Path) -> None:
     """A chunk's column with one value goes into the statement as a literal (NULL, integers, 1/0, datetime
-    text, text of a public column) or stays bound (floats, text with NUL, personal text, -2**63): each
-    single-row frame below (every column repeated) is stored as SQLAlchemy's own insert stores it."""
-    if engine.dialect.name != "sqlite":
-        pytest.skip("literals are SQLite's fast path (PostgreSQL gets COPY)")
+    text, text of a public column, NULL for floats all NaN) or stays bound (other floats, text with NUL,
+    personal text, -2**63): each single-row frame below (every column repeated) is stored as SQLAlchemy's own
+    insert stores it. SQLite only: literals are its fast path (PostgreSQL gets COPY, compared in other tests)."""
+    engine = wh.make_engine(f"sqlite:///{tmp_path / 'warehouse.sqlite'}")
+    wh.create_schema(engine)
     hostile = _hostile_records().assign(event_name=["O'Brien", "a\x00b", "", "0", "NULL", "名前"],
                                         polls_answered=[-(2**63), 2**63 - 1, -1, 0, 1, 2**31])
     columns = ", ".join(f'quote("{c}"), typeof("{c}")' for c in wh.RECORD_COLUMN_NAMES)

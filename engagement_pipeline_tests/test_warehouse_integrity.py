@@ -175,6 +175,28 @@ def test_a_database_error_is_described_without_its_values() -> None:
     assert wh.describe_db_error(RuntimeError("other")) is None
 
 
+def test_a_failed_bulk_insert_on_sqlite_is_raised_as_sqlalchemy_raises_it_without_its_values(tmp_path: Path) -> None:
+    """bulk feeds the driver's executemany itself (not through SQLAlchemy): the error is still SQLAlchemy's
+    IntegrityError, described by describe_db_error, its message without the bound e-mail, and nothing stays."""
+    import pandas as pd
+
+    from engagement_pipeline.warehouse.bulk import insert_frame
+
+    engine = wh.make_engine(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    try:
+        wh.create_schema(engine)
+        rows = pd.DataFrame({"customer_id": ["jose.muller@acme.com"] * 2, "score": [1.0, 2.0], "band": ["a", "b"],
+                             "components": ["{}", "{}"], "computed_at": [pd.Timestamp("2026-11-29")] * 2})
+        with pytest.raises(sa.exc.IntegrityError) as raised, engine.begin() as conn:
+            insert_frame(conn, wh.store.engagement_scores, rows, list(rows.columns), as_of=date(2026, 11, 29))
+        assert "jose.muller" not in str(raised.value)
+        assert wh.describe_db_error(raised.value) == "IntegrityError (SQLITE_CONSTRAINT_PRIMARYKEY)"
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM engagement_scores")).scalar() == 0
+    finally:
+        engine.dispose()
+
+
 def _wait_until_blocked(thread: threading.Thread, seconds: float = 0.5) -> None:
     thread.join(timeout=seconds)
     assert thread.is_alive(), "the second writer did not wait for the first"

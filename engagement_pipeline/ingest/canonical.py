@@ -86,13 +86,20 @@ class CanonicalAttendance(pa.DataFrameModel):
         it. Each column factorised as objects and the pairs' codes counted (duplicated() on pandas' text columns
         was a visible share of validating every parsed file)."""
         events, _ = pd.factorize(df["event_id"].to_numpy(dtype=object))  # missing: -1
-        people, _ = pd.factorize(df["attendee_key"].to_numpy(dtype=object))
+        people, distinct = pd.factorize(df["attendee_key"].to_numpy(dtype=object))
+        if not events.any():  # every row of one event (the usual file): the people alone must be distinct
+            return len(distinct) + bool((people < 0).any()) == len(people)  # a missing key counts as one more
         pairs = (events.astype(np.int64) + 1) * (int(people.max(initial=-1)) + 2) + (people + 1)
-        return len(np.unique(pairs)) == len(pairs)
+        return len(pd.unique(pairs)) == len(pairs)  # hashed, not sorted as np.unique does
 
     @pa.dataframe_check
     def minutes_only_when_attended(cls, df: pd.DataFrame) -> Series[bool]:
-        return df["attended"] | (df["minutes_attended"] == 0)
+        """Per row: attended, or no minutes. On the coerced columns (bool, float) as one numpy expression; any
+        other frame (pandera validating one it could not coerce) through pandas' own operators."""
+        attended, minutes = df["attended"], df["minutes_attended"]
+        if attended.dtype == bool and minutes.dtype == np.float64:
+            return pd.Series(attended.to_numpy() | (minutes.to_numpy() == 0), index=df.index, copy=False)
+        return attended | (minutes == 0)
 
     class Config:
         name = "canonical_attendance"

@@ -146,7 +146,7 @@ class Collector:
     def _issue_where(self, kind: str, rows: pd.DataFrame, mask: pd.Series | np.ndarray, reason: str,
                      detail: str | Callable[[pd.DataFrame], Iterable[str]]) -> pd.DataFrame:
         if isinstance(mask, pd.Series):  # a column computed on the whole section: aligned by source row
-            mask = mask.reindex(rows.index, fill_value=False)
+            mask = mask.to_numpy() if mask.index.equals(rows.index) else mask.reindex(rows.index, fill_value=False)
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return rows

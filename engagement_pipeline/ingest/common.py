@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from operator import itemgetter
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -216,16 +217,26 @@ _BOT_LITERALS = ("read.ai", "otter", "fireflies", "fathom", "taker", "meeting no
                  "avoma", "sembly", "airgram", "bluedot", "meetgeek", "nyota")
 
 
+# Row texts (as `is_bot` writes them, before lowering) known to hold none of `_BOT_LITERALS`: people recur file
+# after file (at 100k records, ~21k distinct texts in 100k rows), so only texts not seen before are searched.
+_TEXTS_WITHOUT_BOT_LITERALS: set[str] = set()
+_KNOWN_TEXTS = 100_000  # remembered at most (then forgotten at once, as `schema_check._matching` does)
+
+
 def bot_flags(names: Sequence[object], emails: Sequence[object]) -> np.ndarray:
-    """`is_bot(name, email)` of every row, as a bool array: all rows' texts (as `is_bot` writes them) joined by
-    NUL and lowered once, searched for `_BOT_LITERALS`, and only the rows holding one asked `is_bot` (one regex
-    search per row, cached or not, was most of keeping a big file's rows). Lowering is character by character,
-    so the joined text is each row's lowered text; a row whose text holds a NUL is asked `is_bot` anyway."""
+    """`is_bot(name, email)` of every row, as a bool array: the distinct row texts (as `is_bot` writes them) not
+    known from earlier rows to hold no bot literal are joined by NUL and lowered once, searched for
+    `_BOT_LITERALS`, and only the rows holding one asked `is_bot` (one regex search per row, cached or not, was
+    most of keeping a big file's rows). Lowering is character by character, so the joined text is each text's
+    lowered text; when a text holds a NUL, every row is asked `is_bot`."""
     texts = [f"{n or ''} {e or ''}" for n, e in zip(names, emails, strict=True)]
-    joined = "\x00".join(texts).lower()
     flags = np.zeros(len(texts), dtype=bool)
-    if joined.count("\x00") != max(len(texts) - 1, 0):
-        candidates = np.arange(len(texts))
+    unknown = list(set(texts).difference(_TEXTS_WITHOUT_BOT_LITERALS))
+    if not unknown:
+        return flags
+    joined = "\x00".join(unknown).lower()
+    if joined.count("\x00") != len(unknown) - 1:
+        candidates: Sequence[int] = range(len(texts))
     else:
         found: list[int] = []
         for literal in _BOT_LITERALS:
@@ -233,10 +244,14 @@ def bot_flags(names: Sequence[object], emails: Sequence[object]) -> np.ndarray:
             while at >= 0:
                 found.append(at)
                 at = joined.find(literal, at + 1)
-        if not found:
+        ends = np.cumsum(np.fromiter(map(len, unknown), dtype=np.int64, count=len(unknown)) + 1) - 1  # each NUL
+        holding = {unknown[i] for i in np.unique(np.searchsorted(ends, found, side="right"))}
+        if len(_TEXTS_WITHOUT_BOT_LITERALS) > _KNOWN_TEXTS:
+            _TEXTS_WITHOUT_BOT_LITERALS.clear()
+        _TEXTS_WITHOUT_BOT_LITERALS.update(t for t in unknown if t not in holding)
+        if not holding:
             return flags
-        ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1) - 1  # each NUL
-        candidates = np.unique(np.searchsorted(ends, found, side="right"))
+        candidates = [i for i, text in enumerate(texts) if text in holding]
     flags[candidates] = [is_bot(names[i], emails[i]) for i in candidates]  # type: ignore[arg-type]
     return flags
 
@@ -459,6 +474,43 @@ def mode_date(values: Sequence[datetime | None]) -> datetime | None:
 # repeats the same dates, flags and blanks thousands of times) and the result mapped back onto the rows.
 
 
+def _one_column_manager() -> Any:
+    """pandas' one-column manager, for `object_series`, if a Series made from it on this pandas is exactly the one
+    the constructor makes; else None (the constructor). It is private API (checked on pandas 3.1): probed once
+    here rather than trusted across the versions pyproject allows."""
+    try:
+        from pandas.core.internals import SingleBlockManager
+
+        values, index = np.array(["a", None, 1.5], dtype=object), pd.Index([3, 1, 2])
+        manager = SingleBlockManager.from_array(values, index)
+        made = pd.Series._from_mgr(manager, axes=manager.axes)
+        made._name = "probe"
+        expected = pd.Series(values, index=index, dtype=object, copy=False, name="probe")
+        pd.testing.assert_series_equal(made, expected, check_exact=True)
+        if made.flags.allows_duplicate_labels != expected.flags.allows_duplicate_labels or made.attrs:
+            return None
+    except Exception:  # any failure of the private API means: use the public constructor
+        return None
+    return SingleBlockManager
+
+
+_SingleBlockManager = _one_column_manager()
+
+
+def object_series(values: np.ndarray, index: pd.Index, name: Hashable = None) -> pd.Series:
+    """`pd.Series(values, index=index, dtype=object, copy=False, name=name)` of a 1-D object array as long as
+    `index`, made directly from pandas' one-column manager: the constructor's argument handling was ~10 µs a
+    call (~2 µs this way), and every parsed column of every section makes one or two (~4% of parsing). Anything
+    else, or a pandas without that manager, goes through the constructor."""
+    if (_SingleBlockManager is None or not isinstance(values, np.ndarray) or values.dtype != object
+            or values.ndim != 1 or not isinstance(index, pd.Index) or len(values) != len(index)):
+        return pd.Series(values, index=index, dtype=object, copy=False, name=name)
+    manager = _SingleBlockManager.from_array(values, index)
+    series = pd.Series._from_mgr(manager, axes=manager.axes)
+    series._name = name
+    return series
+
+
 def parse_cells(values: pd.Series, parse_cell: Callable[[str], object]) -> tuple[pd.Series, pd.Series]:
     """(parsed values, error messages) of a string column, aligned with it; the error is None where the cell
     parsed and the parsed value None where it did not. Each distinct cell is parsed once, and the results are
@@ -474,8 +526,7 @@ def parse_cells(values: pd.Series, parse_cell: Callable[[str], object]) -> tuple
             parsed[at] = parse_cell(cell)
         except ValueError as err:
             errors[at] = str(err)
-    return (pd.Series(parsed[codes], index=values.index, dtype=object, copy=False),
-            pd.Series(errors[codes], index=values.index, dtype=object, copy=False))
+    return object_series(parsed[codes], values.index), object_series(errors[codes], values.index)
 
 
 def _parse_each(values: pd.Series, parse_cell: Callable[[str], object]) -> tuple[pd.Series, pd.Series]:
@@ -513,7 +564,7 @@ def clean_column(values: pd.Series) -> pd.Series:
                       for text in map(str.strip, distinct)]
     except TypeError:  # a cell that is not text: `clean` raises its own error for it
         return parse_cells(values, clean)[0]
-    return pd.Series(cleaned[codes], index=values.index, dtype=object, copy=False)
+    return object_series(cleaned[codes], values.index)
 
 
 def first_error(*errors: pd.Series) -> pd.Series:
@@ -574,8 +625,7 @@ def either(first: pd.Series, fallback: pd.Series) -> pd.Series:
     """`first or fallback` per row, for optional values (None = absent)."""
     if first.dtype == object and fallback.dtype == object and first.index.equals(fallback.index):
         values = first.to_numpy()  # same rows: numpy's where, without pandas' alignment and dtype machinery
-        return pd.Series(np.where(pd.isna(values), fallback.to_numpy(), values), index=first.index, dtype=object,
-                         name=first.name)
+        return object_series(np.where(pd.isna(values), fallback.to_numpy(), values), first.index, first.name)
     return first.where(first.notna(), fallback)
 
 

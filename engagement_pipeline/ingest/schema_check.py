@@ -66,7 +66,7 @@ def _matching(matches: Callable[[str], object]) -> _TextTest:
     known: set[str] = set()
 
     def test(texts: Collection[str]) -> bool:
-        unknown = set(texts).difference(known)
+        unknown = (texts if isinstance(texts, (set, frozenset)) else set(texts)).difference(known)  # no copy
         if not all(map(matches, unknown)):
             return False
         if len(known) > _KNOWN_MATCHES:
@@ -194,7 +194,11 @@ def _passes(model: type[pa.DataFrameModel], schema: pa.DataFrameSchema,
             if not _column_holds(checks, present, texts):
                 return None
         coerced[name] = values
-    out = pd.DataFrame(coerced, index=index)
+    if isinstance(frame, pd.DataFrame):
+        out = pd.DataFrame(coerced, index=index)
+    else:  # every Series was made here: only the caller's own arrays are copied (pandas' default copied all)
+        out = pd.DataFrame({name: values.copy() if isinstance(values, np.ndarray) else values
+                            for name, values in coerced.items()}, index=index, copy=False)
     for check in schema.checks:
         result = check._check_fn(out)  # the model's own @dataframe_check function
         if not bool(result if isinstance(result, bool)

@@ -23,6 +23,7 @@ of a 1M-record run went back through SQLite, and that read was the run's memory 
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 from collections import OrderedDict
@@ -60,10 +61,19 @@ class Columns(Mapping[str, np.ndarray]):
         for values in self._columns.values():
             total += values.nbytes
             if values.dtype.kind == "O" and len(values):
-                sample = values[np.unique(np.linspace(0, len(values) - 1, _SAMPLE).astype(np.intp))]
+                sample = values[_sample_positions(len(values))]
                 distinct = {id(value): value for value in sample.tolist() if value is not None}
                 total += sum(map(sys.getsizeof, distinct.values())) * len(values) // len(sample)
         return total
+
+
+@functools.lru_cache(maxsize=256)
+def _sample_positions(length: int) -> np.ndarray:
+    """`_SAMPLE` evenly spread positions of an array this long (each once): worked out once per length (a run's
+    uploads repeat lengths, and this was half of `held_bytes`). Read-only: the cached array is shared."""
+    positions = np.unique(np.linspace(0, length - 1, _SAMPLE).astype(np.intp))
+    positions.flags.writeable = False
+    return positions
 
 
 def packed(columns: Mapping[str, np.ndarray]) -> Columns:
