@@ -41,7 +41,7 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser_page(served: Served, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def browser(served: Served) -> Iterator[Any]:
     missing = None if CHROMIUM.exists() else f"{CHROMIUM} is missing (`.ci/run` installs Debian's chromium)"
     try:
         from playwright.sync_api import sync_playwright
@@ -52,13 +52,30 @@ def browser_page(served: Served, tmp_path_factory: pytest.TempPathFactory) -> It
             pytest.fail(missing)
         pytest.skip(missing)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(30_000)
-            yield page
+            yield launched
         finally:
-            browser.close()
+            launched.close()
+
+
+@pytest.fixture
+def browser_page(browser: Any) -> Iterator[Any]:
+    """A page in a fresh browser context (no cookies): each test signs in itself, so none depends on another
+    having run first (a `-k` selection or another order ran the later tests on the login page)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(30_000)
+    try:
+        yield page
+    finally:
+        page.context.close()
+
+
+def _sign_in(page: Any, served: Served) -> None:
+    page.goto(served.base + "/login")
+    page.fill("input[name=token]", served.token)
+    page.click("button[type=submit]")
+    page.wait_for_url(served.base + "/")
 
 
 def _text(page: Any) -> str:
@@ -103,6 +120,7 @@ def test_login_then_dashboard_shows_top_customer_and_declining_reason(served: Se
 def test_declining_customer_page_has_reason_history_and_attendance(served: Served, browser_page: Any,
                                                                    shots: Path) -> None:
     page = browser_page
+    _sign_in(page, served)
     risk = served.score_json["risks"][0]
     page.goto(served.base + "/")
     page.click(f"#needs-action a:has-text('{risk['customer_name']}')")
@@ -124,6 +142,7 @@ def test_declining_customer_page_has_reason_history_and_attendance(served: Serve
 
 def test_event_page_previews_and_sends_once(served: Served, browser_page: Any, shots: Path) -> None:
     page = browser_page
+    _sign_in(page, served)
     rec = served.score_json["recommendations"][0]
     page.goto(served.base + "/event?name=" + urllib.parse.quote(rec["event_name"]))
     assert rec["customer_name"] in page.inner_text("#invitees")
@@ -143,6 +162,7 @@ def test_event_page_previews_and_sends_once(served: Served, browser_page: Any, s
 def test_upload_form_puts_the_file_in_the_inbox(served: Served, browser_page: Any, shots: Path,
                                                 demo_dir: Path) -> None:
     page = browser_page
+    _sign_in(page, served)
     export = next(p for p in sorted((demo_dir / "inbox").iterdir()) if p.name.startswith("participants_"))
     page.goto(served.base + "/upload")
     page.set_input_files("input[name=file]", str(export))
