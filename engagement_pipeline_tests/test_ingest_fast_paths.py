@@ -371,3 +371,10 @@ def test_stable_copy_in_one_pass_equals_copy2_then_hash_then_archive_copy(tmp_pa
     assert (got.st_mode, got.st_mtime_ns, got.st_size) == (want.st_mode, want.st_mtime_ns, want.st_size)
     assert version == f"{size}:{source.stat().st_mtime_ns}"
     assert [p.name for p in (tmp_path / "fast" / ".staging").iterdir()] == []  # nothing left behind
+
+
+def test_texts_are_stripped_and_lowered_as_one_text_as_each_alone() -> None:
+    texts = [" Ana@Example.COM ", "ΟΔΟΣ@x.gr", "İstanbul@x.tr", "\t", "b@x.org\n", "ẞ@x.de"]
+    assert common.stripped_lowered(texts) == [t.strip().lower() for t in texts]
+    assert common.stripped_lowered([]) == []
+    assert common.stripped_lowered(["a@x.org", "nul\x00inside@x.org"]) is None  # the joined text would split wrong

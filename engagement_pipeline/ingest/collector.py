@@ -39,6 +39,7 @@ from engagement_pipeline.ingest.common import (
     is_bot,
     schema_problems,
     string_frame,
+    stripped_lowered,
 )
 from engagement_pipeline.ingest.overrides import (
     EventOverride,
@@ -483,11 +484,10 @@ def _lowered_emails(emails: np.ndarray) -> np.ndarray:
     out = np.full(len(emails), None, dtype=object)
     if set(map(type, emails)) <= {str, type(None)}:
         present = np.fromiter(map(bool, emails), dtype=bool, count=len(emails))
-        texts = list(map(str.strip, emails[present]))
-        joined = "\x00".join(texts)
-        if joined.count("\x00") == max(len(texts) - 1, 0):
-            if texts:
-                out[present] = joined.lower().split("\x00")
+        lowered = stripped_lowered(emails[present])
+        if lowered is not None:
+            if lowered:
+                out[present] = lowered
             return out
     lowered = {e: e.strip().lower() if isinstance(e, str) and e else None for e in dict.fromkeys(emails)}
     out[:] = [lowered[e] for e in emails]

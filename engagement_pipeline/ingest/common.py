@@ -595,6 +595,16 @@ def attendee_keys(emails: pd.Series, names: pd.Series) -> pd.Series:
                      dtype=object, copy=False)
 
 
+def stripped_lowered(texts: Sequence[str]) -> list[str] | None:
+    """`t.strip().lower()` of every text, stripped in C and lowered as one NUL-joined text (lowering goes
+    character by character, and NUL neither changes nor is cased); None when a text holds a NUL itself."""
+    stripped = list(map(str.strip, texts))
+    joined = "\x00".join(stripped)
+    if joined.count("\x00") != max(len(stripped) - 1, 0):
+        return None
+    return joined.lower().split("\x00") if stripped else []
+
+
 def identity_keys(emails: np.ndarray, names: np.ndarray) -> np.ndarray:
     """`cached_attendee_key(email, name)` of every row, as an object array. A row with an email is keyed by
     make_attendee_key's email rule (stripped, lower-cased) for all such rows at once: stripped in C, joined by NUL
@@ -603,12 +613,11 @@ def identity_keys(emails: np.ndarray, names: np.ndarray) -> np.ndarray:
     keys = np.empty(len(emails), dtype=object)
     if set(map(type, emails)) <= {str, type(None)}:
         present = np.fromiter(map(bool, emails), dtype=bool, count=len(emails))
-        stripped = list(map(str.strip, emails[present]))
-        joined = "\x00".join(stripped)
-        if joined.count("\x00") == max(len(stripped) - 1, 0):
-            if stripped:
-                keys[present] = joined.lower().split("\x00")
-                present[np.flatnonzero(present)] = np.fromiter(map(bool, stripped), dtype=bool, count=len(stripped))
+        lowered = stripped_lowered(emails[present])
+        if lowered is not None:
+            if lowered:
+                keys[present] = lowered
+                present[np.flatnonzero(present)] = np.fromiter(map(bool, lowered), dtype=bool, count=len(lowered))
             for at in np.flatnonzero(~present):  # no email, or a blank one: the name decides
                 keys[at] = cached_attendee_key(emails[at], names[at])
             return keys
