@@ -110,7 +110,7 @@ def test_the_throw_away_instance_stores_what_dagsters_ephemeral_instance_stores(
                 record = instance.get_latest_data_version_record(dg.AssetKey(key), partition_key=partition)
                 assert record.partition_key == partition
                 assert record.asset_materialization.tags["dagster/data_version"]
-        for instance in (ours, dagsters):  # the partitions it remembers follow every change
+        for instance in (ours, dagsters):  # its partitions follow every change, as Dagster's
             instance.add_dynamic_partitions(FILES.name, ["d"])
             instance.delete_dynamic_partition(FILES.name, "a")
         assert ours.get_dynamic_partitions(FILES.name) == dagsters.get_dynamic_partitions(FILES.name) \

@@ -4,15 +4,13 @@ without an instance): Dagster's ephemeral instance, with an event log that does 
 Why: Dagster's in-memory event log opens a new SQLite connection for every event it stores (and sets two
 pragmas on it), although it holds one open connection all along to keep the in-memory database alive. A
 151-file run stores ~1,700 events; the reconnecting was a fifth of storing them. This one reuses the held
-connection (under the storage's own lock, as every use already is). It also answers from memory what only
-it can change: the two questions Dagster asks about its own schema for every asset event (does the asset table
-have this column, does that table exist: a reflection query, one on a new connection), and the dynamic
-partitions, which a batch run reads three times for every partition's metadata (`add_asset_metadata` checks the
-key is in the run's range: all keys from the database, each time), so 151 files cost ~1,400 queries. Nobody else
-can reach an in-memory database, so its schema never changes and its partitions change only through the
-methods that drop what was remembered. And it stores only what the run reads back (`store_event`): nobody
-reads this log after the run, and the run's result gets its events from the executor. How it is read back is
-Dagster's, unchanged; everything ends with the instance.
+connection (under the storage's own lock, as every use already is). It also answers from memory the two
+questions Dagster asks about its own schema for every asset event (does the asset table have this column, does
+that table exist: a reflection query, one on a new connection): nobody else can reach an in-memory database, so
+its schema never changes. (The dynamic partitions a batch run reads for every file's metadata are read once by
+`defs/ingest/partitions.partitions_read_once`, on every instance.) And it stores only what the run reads back
+(`store_event`): nobody reads this log after the run, and the run's result gets its events from the executor.
+How it is read back is Dagster's, unchanged; everything ends with the instance.
 
 A batch run's partitioned materialisations (one per file for each ingestion asset) reach the log as one batch
 per step (`BatchingInstance`: Dagster batches them when its event batch size is above 0) and are stored in one
@@ -86,7 +84,6 @@ class HeldConnectionEventLogStorage(InMemoryEventLogStorage):
 
         self._columns: dict[str, bool] = {}
         self._tables: dict[str, bool] = {}
-        self._partitions: dict[str, tuple[list[str], frozenset[str]]] = {}
 
     def store_event(self, event: EventLogEntry) -> None:
         """Nobody reads this log after the run (the instance ends with it) and the run reads back only its asset
@@ -150,30 +147,6 @@ class HeldConnectionEventLogStorage(InMemoryEventLogStorage):
         if table_name not in self._tables:
             self._tables[table_name] = super().has_table(table_name)
         return self._tables[table_name]
-
-    def _known_partitions(self, partitions_def_name: str) -> tuple[list[str], frozenset[str]]:
-        if partitions_def_name not in self._partitions:
-            keys = list(super().get_dynamic_partitions(partitions_def_name))
-            self._partitions[partitions_def_name] = (keys, frozenset(keys))
-        return self._partitions[partitions_def_name]
-
-    def get_dynamic_partitions(self, partitions_def_name: str) -> Sequence[str]:
-        return list(self._known_partitions(partitions_def_name)[0])
-
-    def has_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> bool:
-        return partition_key in self._known_partitions(partitions_def_name)[1]
-
-    def add_dynamic_partitions(self, partitions_def_name: str, partition_keys: Sequence[str]) -> None:
-        self._partitions.pop(partitions_def_name, None)
-        super().add_dynamic_partitions(partitions_def_name, partition_keys)
-
-    def delete_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> None:
-        self._partitions.pop(partitions_def_name, None)
-        super().delete_dynamic_partition(partitions_def_name, partition_key)
-
-    def wipe(self) -> None:
-        self._partitions.clear()
-        super().wipe()
 
 
 class UnstampedRunStorage(InMemoryRunStorage):
