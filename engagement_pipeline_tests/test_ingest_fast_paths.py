@@ -378,3 +378,9 @@ def test_texts_are_stripped_and_lowered_as_one_text_as_each_alone() -> None:
     assert common.stripped_lowered(texts) == [t.strip().lower() for t in texts]
     assert common.stripped_lowered([]) == []
     assert common.stripped_lowered(["a@x.org", "nul\x00inside@x.org"]) is None  # the joined text would split wrong
+
+
+def test_texts_are_joined_by_nul_only_when_they_split_back() -> None:
+    assert common.nul_joined(["a", "", "b c"]) == "a\x00\x00b c"
+    assert common.nul_joined([]) == "" and common.nul_joined(["only"]) == "only"
+    assert common.nul_joined(["a\x00b", "c"]) is None and common.nul_joined(["\x00"]) is None

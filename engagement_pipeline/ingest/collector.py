@@ -37,6 +37,7 @@ from engagement_pipeline.ingest.common import (
     field_frame,
     identity_keys,
     is_bot,
+    nul_joined,
     schema_problems,
     string_frame,
     stripped_lowered,
@@ -453,9 +454,9 @@ def _email_checks(emails: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     if not set(map(type, texts)) <= {str}:
         return None
     stripped = list(map(str.strip, texts))
-    joined = "\x00".join(stripped)
+    joined = nul_joined(stripped)
     nonempty = int(np.count_nonzero(np.fromiter(map(bool, texts), dtype=bool, count=len(texts))))
-    if joined.count("\x00") != max(len(stripped) - 1, 0) or _JOINED_EMAIL.subn("", joined)[1] != nonempty:
+    if joined is None or _JOINED_EMAIL.subn("", joined)[1] != nonempty:
         return None
     has_email = np.zeros(len(emails), dtype=bool)
     has_email[present] = np.fromiter(map(bool, stripped), dtype=bool, count=len(stripped))
@@ -500,8 +501,8 @@ def _attendee_keys(emails: np.ndarray, names: np.ndarray) -> np.ndarray:
     the others are keyed by name."""
     keys = emails.copy()
     distinct = [e for e in dict.fromkeys(emails) if e]
-    joined = "\x00".join(distinct) if set(map(type, distinct)) <= {str} else None
-    if (joined is None or joined.count("\x00") != max(len(distinct) - 1, 0) or joined.lower() != joined
+    joined = nul_joined(distinct) if set(map(type, distinct)) <= {str} else None
+    if (joined is None or joined.lower() != joined
             or list(map(str.strip, distinct)) != distinct):  # some email would not be its own key: row by row
         by_email = {e: e.strip().lower() for e in distinct if e.strip()}
         keys[:] = [by_email.get(e) or cached_attendee_key(e, p) for e, p in zip(emails, names, strict=True)]
@@ -510,7 +511,6 @@ def _attendee_keys(emails: np.ndarray, names: np.ndarray) -> np.ndarray:
     for at in np.flatnonzero(~np.fromiter(map(bool, emails), dtype=bool, count=len(emails))):
         keys[at] = cached_attendee_key(emails[at], names[at])
     return keys
-
 
 
 def _take(per_code: list[Any], codes: np.ndarray) -> np.ndarray:

@@ -210,6 +210,15 @@ def is_bot(name: str | None, email: str | None) -> bool:
     return any(domain == d or domain.endswith("." + d) for d in _BOT_DOMAINS)
 
 
+def nul_joined(texts: Sequence[str]) -> str | None:
+    """The texts joined by NUL, or None when one of them holds a NUL itself (the joined text would not split back
+    into them). The column-wise paths join a column so to do in one C call what a Python call per cell did:
+    lowering goes character by character and NUL is neither changed nor cased, so the lowered joined text splits
+    into each text lowered, and a pattern anchored on NUL counts whole cells."""
+    joined = "\x00".join(texts)
+    return joined if joined.count("\x00") == max(len(texts) - 1, 0) else None
+
+
 # A text the bot pattern (or a bot domain) matches holds one of these: each alternative of `_BOT_PATTERN` holds
 # one of them literally, and each of `_BOT_DOMAINS` holds one. `str.find` looks for them far faster than the
 # pattern's alternation scans a text, so only the rows holding one are asked `is_bot`.
@@ -234,10 +243,11 @@ def bot_flags(names: Sequence[object], emails: Sequence[object]) -> np.ndarray:
     unknown = list(set(texts).difference(_TEXTS_WITHOUT_BOT_LITERALS))
     if not unknown:
         return flags
-    joined = "\x00".join(unknown).lower()
-    if joined.count("\x00") != len(unknown) - 1:
+    joined = nul_joined(unknown)
+    if joined is None:
         candidates: Sequence[int] = range(len(texts))
     else:
+        joined = joined.lower()
         found: list[int] = []
         for literal in _BOT_LITERALS:
             at = joined.find(literal)
@@ -311,6 +321,7 @@ def require(found: dict[str, int | None], needed: Sequence[Sequence[str]], what:
         raise RejectedFile(f"This {what} is missing required columns.",
                            expected=f"a column named {'; and a column named '.join(missing)} (any case)",
                            found=", ".join(sec.original))
+
 
 def field_columns(sec: Section, found: dict[str, int | None]) -> dict[str, list[str]]:
     """The section's cells, one list per platform field (a missing field, or a short row's, is blank). A column
@@ -599,8 +610,8 @@ def stripped_lowered(texts: Sequence[str]) -> list[str] | None:
     """`t.strip().lower()` of every text, stripped in C and lowered as one NUL-joined text (lowering goes
     character by character, and NUL neither changes nor is cased); None when a text holds a NUL itself."""
     stripped = list(map(str.strip, texts))
-    joined = "\x00".join(stripped)
-    if joined.count("\x00") != max(len(stripped) - 1, 0):
+    joined = nul_joined(stripped)
+    if joined is None:
         return None
     return joined.lower().split("\x00") if stripped else []
 
