@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engagement_pipeline.ingest import common, zoom_webinar
+from engagement_pipeline.ingest import common, zoom_meeting, zoom_webinar
 from engagement_pipeline.ingest.collector import Collector
 from engagement_pipeline.ingest.common import (
     Section,
@@ -87,9 +87,10 @@ _OTHER = ("Other Attended,,,,,,,\nUser Name (Original Name),Email,Time in Sessio
           "Walk In,walk@x.io,25,,,,,\nLena Fischer,lena@northwind.com,3,,,,,\n")
 
 
-def _parsed(path: Path, section: object, monkeypatch: pytest.MonkeyPatch) -> ParsedUpload:
+def _parsed(path: Path, section: object, monkeypatch: pytest.MonkeyPatch, module: object = zoom_webinar,
+            name: str = "_parse_section") -> ParsedUpload:
     with monkeypatch.context() as patched:
-        patched.setattr(zoom_webinar, "_parse_section", section)
+        patched.setattr(module, name, section)
         return parse_export(path, mappings=[])
 
 
@@ -161,3 +162,112 @@ def test_either_full_names_and_engagement_on_arrays_equal_the_series_helpers() -
     arrays = common.engagement_cells({c: frame[c].to_numpy() for c in frame.columns}, len(frame))
     for array, series in zip(arrays, engagement_columns(frame), strict=True):
         assert list(array) == list(series) and list(map(type, array)) == list(map(type, series))
+
+
+_HEADER_CELLS = ["Topic", "Webinar  ID", " Email", "Name ", "a\tb", "x\x1fy", "", "Time in Session (minutes)",
+                 "DEL\x7f", "A B", "#", "Ｎａｍｅ", "ß", "x\x00y", " ", "İ"]
+
+
+def test_header_cells_lowered_as_one_text_equal_the_per_cell_rule() -> None:
+    from engagement_pipeline.ingest.reader import Table
+
+    rng = np.random.default_rng(11)
+    rows = [list(rng.choice(np.array(_HEADER_CELLS, dtype=object), int(rng.integers(0, 6)))) for _ in range(300)]
+    rows += [[], [""], ["Topic", "Webinar ID"], [" "], ["a  b"]]
+    table = Table(rows=rows, encoding="utf-8", delimiter=",", container="csv")
+    for index, row in enumerate(rows):
+        expected = frozenset(map(common.norm_header, row))
+        assert common.normalised_cells(table, index) == expected, row
+
+
+def test_lone_cells_after_the_two_cell_filter_equal_the_full_scan() -> None:
+    from engagement_pipeline.ingest.reader import Table
+
+    rng = np.random.default_rng(5)
+    cells = np.array(["", " ", "x", "Attendee Details", "\t", "y "], dtype=object)
+    rows = [list(rng.choice(cells, int(rng.integers(0, 5)))) for _ in range(400)]
+    expected = []
+    for index, row in enumerate(rows):
+        filled = [(column, cell) for column, cell in enumerate(row) if cell.strip()]
+        if len(filled) == 1:
+            expected.append((index, *filled[0]))
+    assert Table(rows=rows, encoding="utf-8", delimiter=",", container="csv").lone_cells() == expected
+    assert len(expected) > 20
+
+
+def _frame_meeting_rows(col: Collector, sec: Section, found: dict[str, int | None],
+                        block: tuple[str | None, datetime | None, set[str]] | None, flat: dict[str, int]) -> None:
+    """zoom_meeting's participant rows as they were parsed on a frame and Series (the reference)."""
+    rows = col.frame(sec, found, zoom_meeting.ZoomMeetingRows)
+    email, name = clean_column(rows["email"]), clean_column(rows["name"])
+    who = either(name, email)
+    keys = common.attendee_keys(email, name)
+    if block:
+        topic, start, hosts_of_block = block
+        is_host = pd.Series([key in hosts_of_block for key in keys], index=rows.index, dtype=bool)
+    else:
+        cells = dict(sec.rows)
+        meetings = pd.Series([zoom_meeting._flat_meeting(tuple((f, cells[r][i]) for f, i in flat.items()
+                                                               if i < len(cells[r])))
+                              for r in rows.index], index=rows.index, dtype=object)
+        topic, start = meetings.map(lambda m: m[0]), meetings.map(lambda m: m[1])
+        is_host = pd.Series([key in m[2] for key, m in zip(keys, meetings, strict=True)], index=rows.index,
+                            dtype=bool)
+    minutes, minutes_error = parse_cells(rows["minutes"], parse_minutes)
+    questions, polls, feedback, engagement_error = engagement_columns(rows)
+    value_error = first_error(minutes_error, engagement_error)
+    if not block:
+        rows = col.quarantine_where(rows, start.isna(), "bad_date", "meeting start time missing or not a date")
+    hosts = email[rows.index]
+    col.organisers.extend(hosts[is_host[rows.index] & hosts.notna()])
+    rows = col.exclude_where(rows, is_host, "host", lambda hit: (f"meeting host {w}" for w in who[hit.index]))
+    rows = col.exclude_where(rows, parse_cells(rows["waiting"], parse_flag)[0].map(bool), "waiting_room",
+                             lambda hit: (f"{w} was in the waiting room" for w in who[hit.index]))
+    rows = col.quarantine_where(rows, value_error.notna(), "bad_value", lambda hit: value_error[hit.index])
+    col.keep_columns(rows.index, {
+        "event_name": topic, "event_date": start, "email": email, "name": name,
+        "company": clean_column(rows["company"]), "minutes": minutes.astype(float), "questions": questions,
+        "polls": polls, "feedback": feedback,
+    })
+
+
+_MEETING_ROWS = (
+    "Hana Host,host@acme-events.com,77,No,Acme,\n"
+    "Ann Lee,ann@x.io,30,No,--,2\n"
+    "Ann Lee,ann@x.io,30,No,--,2\n"  # exact duplicate
+    "Bo Ek,bo@x.io,5,Yes,,\n"  # waiting room
+    "Cy Dee,cy@x.io,abc,No,,\n"  # fails the row model
+    "Dee Fox,dee@x.io,99999999,No,,\n"  # beyond any session
+    "Eve Gale,eve@x.io,12,No,Gale Co,-2\n"  # a count that is not one
+    "HANA HOST,,3,No,,\n"  # the host by name
+    "Fathom Notetaker,fathom@fathom.video,40,No,,\n"  # a bot
+    ",,15,No,Nobody,\n"  # no identity
+    "Gus Hale,GUS@x.io,1.5,,,1\n"
+    "Ann L,ann@X.io,5,No,,\n"  # Ann again: folded
+)
+_BLOCK_MEETING = ("Topic,ID,Host,Duration (minutes),Start time,End time,Participants\n"
+                  "Office Hours,8123,Hana Host (host@acme-events.com),77,06/16/2026 03:10:26 PM,"
+                  "06/16/2026 04:26:31 PM,7\n\n"
+                  "Name (original name),Email,Duration (minutes),In waiting room,Company,Questions Asked\n"
+                  + _MEETING_ROWS)
+
+
+def _flat_meeting_rows(start: str) -> str:
+    head = ("Topic,Meeting ID,User Name,User Email,Start Time,Duration (Minutes),"
+            "Name (Original Name),User Email,Duration (Minutes),In Waiting Room,Company,Questions Asked\n")
+    meeting = f"Weekly Sync,1,Hana Host,host@acme-events.com,{start},60,"
+    other = "Retro,2,Ivy Host,ivy@acme-events.com,2023-05-03 10:00:00,60,"
+    lines = _MEETING_ROWS.splitlines()
+    return head + "".join(f"{other if at % 3 == 2 else meeting}{line}\n" for at, line in enumerate(lines))
+
+
+@pytest.mark.parametrize("text", [_BLOCK_MEETING, _flat_meeting_rows("2023-05-02 10:00:00"),
+                                  _flat_meeting_rows("not a date")], ids=["block", "flat", "flat-undated"])
+def test_zoom_meeting_rows_on_arrays_equal_the_frame_path(text: str, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "participants.csv"
+    path.write_text(text, encoding="utf-8")
+    fast = _parsed(path, zoom_meeting._parse_rows, monkeypatch, zoom_meeting, "_parse_rows")
+    slow = _parsed(path, _frame_meeting_rows, monkeypatch, zoom_meeting, "_parse_rows")
+    _assert_same_upload(fast, slow)
+    assert len(fast.records) and len(fast.excluded) and len(fast.quarantined)
