@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engagement_pipeline.ingest import common, zoom_meeting, zoom_webinar
+from engagement_pipeline.ingest import common, eventbrite, zoom_meeting, zoom_webinar
 from engagement_pipeline.ingest.collector import Collector
 from engagement_pipeline.ingest.common import (
     Section,
@@ -271,3 +271,65 @@ def test_zoom_meeting_rows_on_arrays_equal_the_frame_path(text: str, tmp_path: P
     slow = _parsed(path, _frame_meeting_rows, monkeypatch, zoom_meeting, "_parse_rows")
     _assert_same_upload(fast, slow)
     assert len(fast.records) and len(fast.excluded) and len(fast.quarantined)
+
+
+def _frame_ticket_rows(col: Collector, sec: Section, found: dict[str, int | None]) -> None:
+    """eventbrite's ticket rows as they were parsed on a frame and Series (the reference)."""
+    rows = col.frame(sec, found, eventbrite.EventbriteRows)
+    status = pd.Series([eventbrite._status(*cells) for cells in zip(rows["status"], rows["order_type"],
+                                                                     rows["checked_in"], strict=True)],
+                       index=rows.index, dtype=object)
+    event_date, date_error = common.parse_dates(rows["event_date"])
+    questions, polls, feedback, engagement_error = engagement_columns(rows)
+    error = first_error(date_error, engagement_error)
+    is_date_error = error.map(lambda e: e is not None and "date" in e)
+    first = pd.Series([cells[0] if cells else "" for _, cells in sec.rows], index=sec.row_numbers(), dtype=object)
+    rows = col.exclude_where(rows, first.map(common.norm_header) == "totals", "summary_row", "TOTALS footer row")
+    rows = col.exclude_where(rows, status == "cancelled", "cancelled",
+                             lambda hit: (f"ticket status {s or o!r}" for s, o in zip(hit["status"], hit["order_type"],
+                                                                                      strict=True)))
+    rows = col.quarantine_where(rows, status == "unknown", "bad_value",
+                                lambda hit: (f"unrecognised attendee status {s!r}" for s in hit["status"]))
+    rows = col.quarantine_where(rows, is_date_error, "bad_date", lambda hit: error[hit.index])
+    rows = col.quarantine_where(rows, error.notna(), "bad_value", lambda hit: error[hit.index])
+    col.keep_columns(rows.index, {
+        "event_name": clean_column(rows["event_name"]), "event_date": event_date, "email": clean_column(rows["email"]),
+        "name": full_names(rows["first_name"], rows["last_name"]), "company": clean_column(rows["company"]),
+        "attended": status == "attended", "minutes": 0.0, "questions": questions, "polls": polls,
+        "feedback": feedback,
+    })
+
+
+_TICKETS = (
+    "Order #,First Name,Last Name,Email,Order Type,Attendee Status,Company,Event Name,Event Date,Polls Answered\n"
+    "1001,Gus,Hale,gus@g.com,Free Order,Checked In,Customer G,Acme User Group,2024-12-05,1\n"
+    "1001,Gus,Hale,gus@g.com,Free Order,Attending,Customer G,Acme User Group,2024-12-05,\n"  # a second ticket
+    "1002,Ann,Lee,ann@x.io,Free Order,Attending,--,Acme User Group,2024-12-05,\n"
+    "1002,Ann,Lee,ann@x.io,Free Order,Attending,--,Acme User Group,2024-12-05,\n"  # exact duplicate
+    "1003,Bo,Ek,bo@x.io,Refunded,Attending,,Acme User Group,2024-12-05,\n"  # refunded
+    "1004,Cy,Dee,cy@x.io,Free Order,Not Attending,,Acme User Group,2024-12-05,\n"  # cancelled
+    "1005,Dee,Fox,dee@x.io,Free Order,Waitlisted,,Acme User Group,2024-12-05,\n"  # an unknown status
+    "1006,Eve,Gale,eve@x.io,Free Order,Checked In,,Acme User Group,someday,\n"  # not a date
+    "1007,Fay,Holm,fay@x.io,Free Order,Checked In,,Acme User Group,2024-12-05,-4\n"  # a count that is not one
+    "1008,,,,Free Order,Checked In,,Acme User Group,2024-12-05,\n"  # no identity
+    "1009,Otter,Notetaker,otter@otter.ai,Free Order,Checked In,,Acme User Group,2024-12-05,\n"  # a bot
+    "1010, Hal ,Ives,HAL@x.io,Free Order,Checked In,Ives Ltd,Acme Training Day,2024-12-06,yes\n"
+    " totals ,,,,,,,,,\n"  # the footer
+)
+
+
+def test_eventbrite_rows_on_arrays_equal_the_frame_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "Attendees-1.csv"
+    path.write_text(_TICKETS, encoding="utf-8")
+    fast = _parsed(path, eventbrite._parse_rows, monkeypatch, eventbrite, "_parse_rows")
+    slow = _parsed(path, _frame_ticket_rows, monkeypatch, eventbrite, "_parse_rows")
+    _assert_same_upload(fast, slow)
+    reasons = set(fast.excluded["reason"]) | set(fast.quarantined["reason"])
+    assert {"summary_row", "cancelled", "bad_value", "bad_date", "duplicate", "bot", "no_identity"} <= reasons
+
+
+def test_first_cells_of_source_rows_equal_the_cells_by_row_number() -> None:
+    sec = Section(["a"], ["A"], [(2, ["x", "y"]), (3, []), (7, ["TOTALS"]), (9, [" z"])])
+    by_number = {number: cells[0] if cells else "" for number, cells in sec.rows}
+    for rows in ([2, 3, 7, 9], [3, 9], [], [7]):
+        assert common.first_cells(sec, np.array(rows, dtype=np.int64)) == [by_number[r] for r in rows]

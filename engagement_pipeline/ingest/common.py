@@ -681,9 +681,12 @@ def identity_keys(emails: np.ndarray, names: np.ndarray) -> np.ndarray:
     return keys
 
 
-def first_cells(sec: Section) -> pd.Series:
-    """Each data row's first cell (index: source row), for markers such as a `TOTALS` footer."""
-    return pd.Series([cells[0] if cells else "" for _, cells in sec.rows], index=sec.row_numbers(), dtype=object)
+def first_cells(sec: Section, source_rows: np.ndarray) -> list[str]:
+    """The first cell of each of the section's rows `source_rows` (blank for an empty row), for markers such as a
+    `TOTALS` footer."""
+    rows = sec.rows
+    at = np.searchsorted(np.asarray(sec.row_numbers(), dtype=np.int64), source_rows).tolist()
+    return [rows[p][1][0] if rows[p][1] else "" for p in at]
 
 
 def either(first: pd.Series, fallback: pd.Series) -> pd.Series:
