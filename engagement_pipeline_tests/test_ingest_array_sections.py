@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engagement_pipeline.ingest import common, eventbrite, zoom_meeting, zoom_webinar
+from engagement_pipeline.ingest import common, eventbrite, hopin, zoom_meeting, zoom_webinar
 from engagement_pipeline.ingest.collector import Collector
 from engagement_pipeline.ingest.common import (
     Section,
@@ -87,11 +87,18 @@ _OTHER = ("Other Attended,,,,,,,\nUser Name (Original Name),Email,Time in Sessio
           "Walk In,walk@x.io,25,,,,,\nLena Fischer,lena@northwind.com,3,,,,,\n")
 
 
-def _parsed(path: Path, section: object, monkeypatch: pytest.MonkeyPatch, module: object = zoom_webinar,
-            name: str = "_parse_section") -> ParsedUpload:
-    with monkeypatch.context() as patched:
-        patched.setattr(module, name, section)
-        return parse_export(path, mappings=[])
+def _same_upload_both_ways(path: Path, text: str, module: object, name: str, reference: object,
+                           monkeypatch: pytest.MonkeyPatch) -> ParsedUpload:
+    """`text` written to `path` and parsed with the module's array function `name`, then with `reference` in its
+    place; both uploads must be equal in every part. Returns the array path's."""
+    path.write_text(text, encoding="utf-8")
+    uploads = []
+    for function in (getattr(module, name), reference):
+        with monkeypatch.context() as patched:
+            patched.setattr(module, name, function)
+            uploads.append(parse_export(path, mappings=[]))
+    _assert_same_upload(*uploads)
+    return uploads[0]
 
 
 def _assert_same_upload(fast: ParsedUpload, slow: ParsedUpload) -> None:
@@ -111,11 +118,8 @@ def _assert_same_upload(fast: ParsedUpload, slow: ParsedUpload) -> None:
 ], ids=["all", "host-late", "no-hosts", "empty-section"])
 def test_zoom_sections_on_arrays_equal_the_frame_path(sections: str, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "report.csv"
-    path.write_text(_SUMMARY + sections, encoding="utf-8")
-    fast = _parsed(path, zoom_webinar._parse_section, monkeypatch)
-    slow = _parsed(path, _frame_section, monkeypatch)
-    _assert_same_upload(fast, slow)
+    fast = _same_upload_both_ways(tmp_path / "report.csv", _SUMMARY + sections, zoom_webinar, "_parse_section",
+                                  _frame_section, monkeypatch)
     assert len(fast.records) and len(fast.excluded) and (len(fast.quarantined) or "bad_value" not in sections)
 
 
@@ -265,11 +269,8 @@ def _flat_meeting_rows(start: str) -> str:
                                   _flat_meeting_rows("not a date")], ids=["block", "flat", "flat-undated"])
 def test_zoom_meeting_rows_on_arrays_equal_the_frame_path(text: str, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "participants.csv"
-    path.write_text(text, encoding="utf-8")
-    fast = _parsed(path, zoom_meeting._parse_rows, monkeypatch, zoom_meeting, "_parse_rows")
-    slow = _parsed(path, _frame_meeting_rows, monkeypatch, zoom_meeting, "_parse_rows")
-    _assert_same_upload(fast, slow)
+    fast = _same_upload_both_ways(tmp_path / "participants.csv", text, zoom_meeting, "_parse_rows",
+                                  _frame_meeting_rows, monkeypatch)
     assert len(fast.records) and len(fast.excluded) and len(fast.quarantined)
 
 
@@ -319,11 +320,8 @@ _TICKETS = (
 
 
 def test_eventbrite_rows_on_arrays_equal_the_frame_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "Attendees-1.csv"
-    path.write_text(_TICKETS, encoding="utf-8")
-    fast = _parsed(path, eventbrite._parse_rows, monkeypatch, eventbrite, "_parse_rows")
-    slow = _parsed(path, _frame_ticket_rows, monkeypatch, eventbrite, "_parse_rows")
-    _assert_same_upload(fast, slow)
+    fast = _same_upload_both_ways(tmp_path / "Attendees-1.csv", _TICKETS, eventbrite, "_parse_rows",
+                                  _frame_ticket_rows, monkeypatch)
     reasons = set(fast.excluded["reason"]) | set(fast.quarantined["reason"])
     assert {"summary_row", "cancelled", "bad_value", "bad_date", "duplicate", "bot", "no_identity"} <= reasons
 
@@ -333,3 +331,58 @@ def test_first_cells_of_source_rows_equal_the_cells_by_row_number() -> None:
     by_number = {number: cells[0] if cells else "" for number, cells in sec.rows}
     for rows in ([2, 3, 7, 9], [3, 9], [], [7]):
         assert common.first_cells(sec, np.array(rows, dtype=np.int64)) == [by_number[r] for r in rows]
+
+
+def _frame_people_rows(col: Collector, sec: Section, found: dict[str, int | None]) -> None:
+    """hopin's people rows as they were parsed on a frame and Series (the reference)."""
+    rows = col.frame(sec, found, hopin.HopinRows)
+    ticket = rows["ticket"].str.strip().str.lower()
+    names = clean_column(rows["name"])
+    names = names.where(names.notna(), full_names(rows["first_name"], rows["last_name"]))
+    minutes, minutes_error = parse_cells(rows["minutes"], parse_minutes)
+    questions, polls, feedback, engagement_error = engagement_columns(rows)
+    value_error = first_error(minutes_error, engagement_error)
+    event_date, date_error = common.parse_dates(rows["event_date"])
+    flag = parse_cells(rows["attended"], parse_flag)[0]
+    ticket_text = lambda hit: (repr(t) for t in hit["ticket"])  # noqa: E731
+    rows = col.exclude_where(rows, ticket.str.contains("organiser|organizer|host"), "host",
+                             lambda hit: (f"organiser ticket {t}" for t in ticket_text(hit)))
+    rows = col.exclude_where(rows, ticket.str.contains("cancel|refund"), "cancelled",
+                             lambda hit: (f"ticket {t}" for t in ticket_text(hit)))
+    rows = col.quarantine_where(rows, value_error.notna(), "bad_value", lambda hit: value_error[hit.index])
+    rows = col.quarantine_where(rows, date_error.notna(), "bad_date", lambda hit: date_error[hit.index])
+    minutes = minutes[rows.index].astype(float)
+    attended = flag[rows.index].where(flag[rows.index].notna(), minutes > 0).astype(bool)
+    col.keep_columns(rows.index, {
+        "event_name": clean_column(rows["event_name"]), "event_date": event_date, "email": clean_column(rows["email"]),
+        "name": names, "company": clean_column(rows["company"]), "attended": attended,
+        "minutes": minutes.where(attended, 0.0), "questions": questions, "polls": polls, "feedback": feedback,
+        "role": ticket.str.contains("speaker", regex=False).map({True: "speaker", False: "attendee"}),
+    })
+
+
+_PEOPLE = (
+    "Name,First name,Last name,Email,Headline,Company,Ticket type,Attended,Time in event (minutes),"
+    "Questions asked,Event,Event start\n"
+    "Gus Hale,,,gus@g.com,CTO,Customer G,General,Yes,40,1,Data Summit,2024-12-05 09:00\n"
+    ",Ann,Lee,ann@x.io,,--, Speaker ,,12.5,,Data Summit,2024-12-05 09:00\n"  # named by first/last; speaker
+    ",Ann,Lee,ann@x.io,,--, Speaker ,,12.5,,Data Summit,2024-12-05 09:00\n"  # exact duplicate
+    "Olga Org,,,olga@acme.com,,,Organizer,Yes,90,,Data Summit,2024-12-05 09:00\n"  # organiser
+    "Bo Ek,,,bo@x.io,,,Refunded General,No,0,,Data Summit,2024-12-05 09:00\n"  # refunded
+    "Cy Dee,,,cy@x.io,,,General,No,-,,Data Summit,2024-12-05 09:00\n"
+    "Dee Fox,,,dee@x.io,,,General,,0,,Data Summit,2024-12-05 09:00\n"  # no flag, no minutes
+    "Eve Gale,,,eve@x.io,,,General,Yes,9999999999,,Data Summit,2024-12-05 09:00\n"  # beyond any session
+    "Fay Holm,,,fay@x.io,,,General,Yes,5,,Data Summit,whenever\n"  # not a date
+    "Hal Ives,,,HAL@x.io,,,VIP speaker,Yes,3,x,Data Summit,2024-12-05 09:00\n"  # a count that is not one
+    "Read.ai,,,,,,General,Yes,30,,Data Summit,2024-12-05 09:00\n"  # a bot
+    ",,,,,Nobody,General,Yes,30,,Data Summit,2024-12-05 09:00\n"  # no identity
+    "Ivy Jo,,,ivy@x.io,,,General,No,20,,Data Summit,2024-12-05 09:00\n"  # flagged absent despite minutes
+)
+
+
+def test_hopin_rows_on_arrays_equal_the_frame_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = _same_upload_both_ways(tmp_path / "hopin-people-export.csv", _PEOPLE, hopin, "_parse_rows",
+                                  _frame_people_rows, monkeypatch)
+    reasons = set(fast.excluded["reason"]) | set(fast.quarantined["reason"])
+    assert {"host", "cancelled", "bad_value", "bad_date", "duplicate", "bot", "no_identity"} <= reasons
+    assert set(fast.records["role"]) == {"speaker", "attendee"}
