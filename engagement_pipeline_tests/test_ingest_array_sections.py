@@ -386,3 +386,18 @@ def test_hopin_rows_on_arrays_equal_the_frame_path(tmp_path: Path, monkeypatch: 
     reasons = set(fast.excluded["reason"]) | set(fast.quarantined["reason"])
     assert {"host", "cancelled", "bad_value", "bad_date", "duplicate", "bot", "no_identity"} <= reasons
     assert set(fast.records["role"]) == {"speaker", "attendee"}
+
+
+@pytest.mark.parametrize("days", [
+    [datetime(2025, 12, 4)], ["2025-12-04", "2026-01-01"], [pd.Timestamp("2025-12-04").as_unit("ns")],
+    [pd.Timestamp("2025-12-04").as_unit("ms"), pd.Timestamp("2025-12-05").as_unit("ms")],
+    [pd.Timestamp("2025-12-04").as_unit("s"), pd.Timestamp("2025-12-05").as_unit("us")],  # two units
+    [pd.Timestamp("2025-12-04", tz="UTC")], [], [datetime(1678, 1, 1)], [datetime(2261, 12, 31)],
+], ids=repr)
+def test_event_days_taken_directly_equal_to_datetime(days: list[object]) -> None:
+    from engagement_pipeline.ingest.collector import _day_values
+
+    days = [pd.Timestamp(d) if not isinstance(d, pd.Timestamp) else d for d in days]
+    direct, expected = _day_values(days), pd.to_datetime(pd.Series(days, dtype=object)).to_numpy()
+    assert direct.dtype == expected.dtype
+    assert list(direct) == list(expected)

@@ -435,7 +435,7 @@ class Collector:
         return {
             "event_id": _take(ids, event_codes), "event_name": names,
             "event_type": _take(types, event_codes),
-            "event_date": pd.to_datetime(pd.Series(day_uniques, dtype=object)).to_numpy()[day_codes],
+            "event_date": _day_values(day_uniques)[day_codes],
             "platform": np.full(n, self.platform, dtype=object),
             "attendee_key": _attendee_keys(email, people),
             "attendee_email": email, "attendee_name": _texts(people), "company": _texts(kept["company"]),
@@ -608,6 +608,16 @@ def _is_address(email: str) -> bool:
 @lru_cache(maxsize=65_536)
 def _is_bot(name: str | None, email: str | None) -> bool:
     return is_bot(name, email)
+
+
+def _day_values(days: list[Any]) -> np.ndarray:
+    """`pd.to_datetime(pd.Series(days, dtype=object)).to_numpy()` of a file's distinct event days. Naive Timestamps
+    of one unit (the usual file: one day) are that unit's datetime64 values, taken directly: the conversion's own
+    inference cost more than the rest of building the event columns."""
+    units = {d.unit for d in days if type(d) is pd.Timestamp and d.tz is None}
+    if days and len(units) == 1 and all(type(d) is pd.Timestamp and d.tz is None for d in days):
+        return np.array([d.to_datetime64() for d in days], dtype=f"datetime64[{units.pop()}]")
+    return pd.to_datetime(pd.Series(days, dtype=object)).to_numpy()
 
 
 @lru_cache(maxsize=4_096)
