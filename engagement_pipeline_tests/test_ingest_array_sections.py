@@ -401,3 +401,45 @@ def test_event_days_taken_directly_equal_to_datetime(days: list[object]) -> None
     direct, expected = _day_values(days), pd.to_datetime(pd.Series(days, dtype=object)).to_numpy()
     assert direct.dtype == expected.dtype
     assert list(direct) == list(expected)
+
+
+def _email_checks_of_all(emails: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """collector._email_checks as it was, matching every email each time (the reference)."""
+    from engagement_pipeline.ingest import collector
+
+    present = ~pd.isna(emails)
+    texts = emails[present] if not present.all() else emails
+    if not set(map(type, texts)) <= {str}:
+        return None
+    stripped = list(map(str.strip, texts))
+    joined = common.nul_joined(stripped)
+    nonempty = int(np.count_nonzero(np.fromiter(map(bool, texts), dtype=bool, count=len(texts))))
+    if joined is None or collector._JOINED_EMAIL.subn("", joined)[1] != nonempty:
+        return None
+    has_email = np.zeros(len(emails), dtype=bool)
+    has_email[present] = np.fromiter(map(bool, stripped), dtype=bool, count=len(stripped))
+    return np.ones(len(emails), dtype=bool), has_email
+
+
+_EMAILS = ["a@x.io", " a@x.io ", "A@X.IO", "", "  ", None, np.nan, "not an address", "b@y", "c@z.co\x00",
+           "d@e.org", "two@@x.io", "e@f.gh", "x y@z.io", 5]
+
+
+def test_known_addresses_checked_once_equal_matching_every_email(monkeypatch: pytest.MonkeyPatch) -> None:
+    from engagement_pipeline.ingest import collector
+
+    rng = np.random.default_rng(9)
+    monkeypatch.setattr(collector, "_KNOWN_ADDRESSES", set())
+    monkeypatch.setattr(collector, "_KNOWN_ADDRESS_LIMIT", 3)  # forgotten now and then
+    outcomes = set()
+    for size in [0, 1, 2, 5, 9, 20] * 12:
+        emails = np.empty(size, dtype=object)
+        emails[:] = list(rng.choice(np.array(_EMAILS, dtype=object), size))
+        expected = _email_checks_of_all(emails)
+        for _ in range(2):  # the second time with the addresses known
+            checked = collector._email_checks(emails)
+            assert (checked is None) == (expected is None), list(emails)
+            if checked is not None:
+                assert [a.tolist() for a in checked] == [a.tolist() for a in expected]
+        outcomes.add(expected is None)
+    assert outcomes == {True, False}
