@@ -443,3 +443,16 @@ def test_known_addresses_checked_once_equal_matching_every_email(monkeypatch: py
                 assert [a.tolist() for a in checked] == [a.tolist() for a in expected]
         outcomes.add(expected is None)
     assert outcomes == {True, False}
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_a_naive_datetime_column_coerced_by_astype_equals_pandera(unit: str) -> None:
+    from engagement_pipeline.ingest.canonical import CanonicalAttendance
+    from engagement_pipeline.ingest.schema_check import _coerced
+
+    column = CanonicalAttendance.to_schema().columns["event_date"]
+    days = np.array(["2025-12-04T10:11:12", "NaT", "1678-01-01", "2261-12-31"], dtype=f"datetime64[{unit}]")
+    values = pd.Series(days, index=[3, 1, 2, 0], name="event_date")
+    pd.testing.assert_series_equal(_coerced(column, values), column.dtype.coerce(values), check_exact=True)
+    zoned = values.dt.tz_localize("UTC")  # not naive: pandera's own coercion
+    pd.testing.assert_series_equal(_coerced(column, zoned), column.dtype.coerce(zoned), check_exact=True)
