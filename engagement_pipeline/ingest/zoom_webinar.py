@@ -27,6 +27,7 @@ from engagement_pipeline.ingest.common import (
     is_blank,
     locate,
     norm_header,
+    normalised_cells,
     parse_cell_array,
     parse_datetime,
     parse_flag,
@@ -79,10 +80,10 @@ def _markers(table: Table) -> list[tuple[int, str]]:
 
 
 def _summary(table: Table) -> tuple[int, list[str]] | None:
-    for index, row in enumerate(table.rows[:40]):
-        headers = [norm_header(c) for c in row]
-        if "topic" in headers and "webinar id" in headers:
-            return index, headers
+    for index in range(min(len(table.rows), 40)):
+        cells = normalised_cells(table, index)  # each row normalised once per table, whichever module asks
+        if "topic" in cells and "webinar id" in cells:
+            return index, [norm_header(c) for c in table.rows[index]]
     return None
 
 
