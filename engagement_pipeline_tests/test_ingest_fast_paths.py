@@ -384,3 +384,21 @@ def test_texts_are_joined_by_nul_only_when_they_split_back() -> None:
     assert common.nul_joined(["a", "", "b c"]) == "a\x00\x00b c"
     assert common.nul_joined([]) == "" and common.nul_joined(["only"]) == "only"
     assert common.nul_joined(["a\x00b", "c"]) is None and common.nul_joined(["\x00"]) is None
+
+
+class _Text(str):
+    """A subclass of str: np.full makes plain str cells of it."""
+
+
+@pytest.mark.parametrize("value", ["", "attendee", "zoom_webinar", "Ünïcödé 😀 report.csv", "a\x00b", "a\x00", "\x00",
+                                   " padded ", _Text("sub"), None, 0.0, 0, True, False, float("nan")])
+@pytest.mark.parametrize("rows", [0, 1, 7])
+def test_repeated_cells_equal_np_full(value: object, rows: int) -> None:
+    """`common.repeated` gives np.full's cells (values and types; a trailing NUL, a str subclass and non-text go
+    through np.full), text as the one object in every cell."""
+    made, full = common.repeated(value, rows), np.full(rows, value, dtype=object)
+    assert made.dtype == full.dtype == object and made.shape == full.shape
+    assert [type(v) for v in made] == [type(v) for v in full]
+    assert all(a == b or (a != a and b != b) for a, b in zip(made.tolist(), full.tolist(), strict=True))
+    if type(value) is str and not value.endswith("\x00"):
+        assert all(cell is value for cell in made)

@@ -38,6 +38,7 @@ from engagement_pipeline.ingest.common import (
     identity_keys,
     is_bot,
     nul_joined,
+    repeated,
     schema_problems,
     string_frame,
     stripped_lowered,
@@ -285,7 +286,7 @@ class Collector:
         if len(index):
             part = {"source_row": np.asarray(index, dtype=np.int64)}
             for c, default in KEPT_DEFAULTS.items():
-                part[c] = values[c] if values[c] is not None else np.full(len(index), default, dtype=object)
+                part[c] = values[c] if values[c] is not None else repeated(default, len(index))
             self._kept_columns.append(part)
         return index
 
@@ -417,7 +418,7 @@ class Collector:
         day_codes, day_uniques = pd.factorize(days)
         normalised = [pd.Timestamp(d).normalize() for d in day_uniques]
         day_codes, day_uniques = _recode(day_codes, normalised)
-        row_types = (np.full(n, "", dtype=object) if set(map(type, kept["event_type"])) <= {type(None)}
+        row_types = (repeated("", n) if set(map(type, kept["event_type"])) <= {type(None)}
                      else np.array([t if isinstance(t, str) else "" for t in kept["event_type"]], dtype=object))
         name_codes, name_uniques = pd.factorize(names)
         type_codes, type_uniques = pd.factorize(row_types)
@@ -436,7 +437,7 @@ class Collector:
             "event_id": _take(ids, event_codes), "event_name": names,
             "event_type": _take(types, event_codes),
             "event_date": _day_values(day_uniques)[day_codes],
-            "platform": np.full(n, self.platform, dtype=object),
+            "platform": repeated(self.platform, n),
             "attendee_key": _attendee_keys(email, people),
             "attendee_email": email, "attendee_name": _texts(people), "company": _texts(kept["company"]),
             "registered": kept["registered"].astype(bool), "attended": attended,
@@ -444,7 +445,7 @@ class Collector:
             "questions_asked": kept["questions"].astype(np.int64),
             "polls_answered": kept["polls"].astype(np.int64),
             "feedback_submitted": kept["feedback"].astype(bool), "role": roles,
-            "source_file": np.full(n, self.source_file, dtype=object),
+            "source_file": repeated(self.source_file, n),
             "source_row": kept["source_row"].astype(np.int64), "rows_folded": np.ones(n, dtype=np.int64),
         }
 

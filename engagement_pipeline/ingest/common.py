@@ -210,6 +210,18 @@ def is_bot(name: str | None, email: str | None) -> bool:
     return any(domain == d or domain.endswith("." + d) for d in _BOT_DOMAINS)
 
 
+def repeated(value: object, rows: int) -> np.ndarray:
+    """`np.full(rows, value, dtype=object)`, holding `value` itself in every cell when it is a `str`. np.full goes
+    through a numpy text scalar and makes a new str per cell from it (~6x slower, and the next factorize or set
+    hashes each copy again): a file's platform, source name and blank cells, once per kept row. A text ending in
+    NUL, and anything but a `str`, is np.full's, whose numpy text drops trailing NULs."""
+    if type(value) is not str or value.endswith("\x00"):
+        return np.full(rows, value, dtype=object)
+    cells = np.empty(rows, dtype=object)
+    cells.fill(value)
+    return cells
+
+
 def nul_joined(texts: Sequence[str]) -> str | None:
     """The texts joined by NUL, or None when one of them holds a NUL itself (the joined text would not split back
     into them). The column-wise paths join a column so to do in one C call what a Python call per cell did:
@@ -633,7 +645,7 @@ def engagement_columns(values: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.S
 def engagement_cells(cells: dict[str, np.ndarray], rows: int
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """`engagement_columns` of a section's cell arrays (a field without an array is blank in every row)."""
-    blank = np.full(rows, "", dtype=object)
+    blank = repeated("", rows)
     questions, q_error = parse_cell_array(cells.get("questions", blank), parse_count)
     polls, p_error = parse_cell_array(cells.get("polls", blank), parse_count)
     feedback, _ = parse_cell_array(cells.get("feedback", blank), parse_feedback)
