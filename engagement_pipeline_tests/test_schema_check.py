@@ -3,6 +3,7 @@ pandera's own SchemaError on every kind of invalid one (it never lets a row thro
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -150,3 +151,19 @@ def test_a_text_check_on_distinct_cells_is_the_per_cell_check(check: pa.Check) -
             cells = pd.Series(_TEXTS[start:start + size] * 2, dtype="str")
             per_cell = bool(schema_check._COLUMN_CHECKS[check.name](cells, check.statistics).all())
             assert test(set(cells)) == per_cell, cells.tolist()
+
+
+@pytest.mark.parametrize("texts", [
+    {"ana@acme.io", ""}, {"ana@acme.io", "bo@acme"}, {"ana@acme.io\n"}, {"ana@acme.io\n\n"}, {" ana@acme.io"},
+    {"ana@acme.io", "ana@@acme.io"}, {"İ@x.y", "ß@ü.de"},
+])
+def test_models_checking_one_pattern_share_what_it_matched_with_the_same_verdicts(texts: set[str]) -> None:
+    """Two models' `str_matches` checks of one pattern share one test (what one matched is not matched again for
+    the other); its verdict on any texts, before or after either model saw them, is `re.match` of each."""
+    pattern = r"^([^@\s]+@[^@\s]+\.[^@\s]+|)$"
+    first = schema_check._text_test(pa.Check.str_matches(pattern))
+    second = schema_check._text_test(pa.Check.str_matches(pattern))
+    assert first is second
+    expected = all(re.match(pattern, text) for text in texts)
+    assert first(set(texts)) == expected and second(set(texts)) == expected
+    assert second({"someone.else@acme.io", *texts}) == expected

@@ -44,7 +44,7 @@ def _text_test(check: pa.Check) -> _TextTest | None:
     start of the cell), `str.len` and `isin` do per cell; None for any other check."""
     stats = check.statistics or {}
     if check.name == "str_matches":
-        return _matching(re.compile(stats["pattern"]).match)
+        return _pattern_test(stats["pattern"])
     if check.name == "str_length":
         exact, low, high = stats.get("exact_value"), stats.get("min_value") or 0, stats.get("max_value")
         if exact is not None:
@@ -58,6 +58,13 @@ def _text_test(check: pa.Check) -> _TextTest | None:
 
 
 _KNOWN_MATCHES = 200_000  # texts remembered per pattern; the same people (emails) recur file after file
+
+
+@lru_cache(maxsize=64)
+def _pattern_test(pattern: str | re.Pattern[str]) -> _TextTest:
+    """The `str_matches` test of one pattern, shared by every model checking it (the platforms' row models check
+    their email cells with one pattern), so a text one model matched is not matched again for another."""
+    return _matching(re.compile(pattern).match)
 
 
 def _matching(matches: Callable[[str], object]) -> _TextTest:
