@@ -8,6 +8,7 @@ import pandas as pd
 from engagement_pipeline.ingest.attendance import _AGGREGATIONS, _merge_per_attendee, choose_exports, merge_platforms
 from engagement_pipeline.insights.advocacy import customer_rows, people_engagement
 from engagement_pipeline.insights.recommendations import _Reach
+from engagement_pipeline.scoring.betabinom import sum_runs
 from engagement_pipeline.scoring.composite import _customer_groupings, first_of_key, pair_key
 from engagement_pipeline.scoring.trends import _people_lapsed
 from engagement_pipeline_tests.test_attendance_merge import _row
@@ -236,3 +237,21 @@ def test_customer_groupings_equal_the_column_groupbys() -> None:
                                            check_index_type=False)
         else:
             np.testing.assert_array_equal(got.attended_w, want["attended_w"])
+
+
+def test_sum_runs_equals_one_sum_per_run() -> None:
+    """Runs summed as matrix rows, one length at a time, have the bits of `np.sum` over each run's slice: short
+    runs (sequential sums), runs past numpy's 8-way unrolling and past its 128-element pairwise blocks, values
+    over 60 orders of magnitude, NaN and infinities, runs not in order of position."""
+    rng = np.random.default_rng(3)
+    for top in (2, 9, 130, 700, 3000):
+        lengths = rng.integers(1, top, 400)
+        starts = np.cumsum(lengths) - lengths
+        values = rng.standard_normal(int(lengths.sum())) * 10.0 ** rng.integers(-30, 30, int(lengths.sum()))
+        values[rng.integers(0, len(values), 5)] = [np.nan, np.inf, -np.inf, np.inf, 0.0]
+        shuffled = rng.permutation(len(lengths))
+        for s, n in ((starts, lengths), (starts[shuffled], lengths[shuffled])):
+            expected = np.array([np.sum(values[a:a + b], axis=0) for a, b in zip(s.tolist(), n.tolist(), strict=True)])
+            assert np.array_equal(sum_runs(values, s, n), expected, equal_nan=True)
+    assert sum_runs(np.array([1.5, 2.0, 3.0]), np.array([2, 0]), np.array([1, 3])).tolist() == [3.0, 6.5]
+    assert sum_runs(np.array([]), np.array([], dtype=np.int64), np.array([], dtype=np.int64)).shape == (0,)

@@ -68,9 +68,19 @@ def _pmf_sums(k: np.ndarray, n: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.
     nn, aa, bb = n[row], a[row], b[row]
     combiln = -np.log(nn + 1) - betaln(nn - m + 1, m + 1)
     pmf = np.exp(combiln + betaln(m + aa, nn - m + bb) - betaln(aa, bb))
-    out = np.empty(len(k), dtype=np.float64)
-    for i, (start, end) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-        out[i] = np.sum(pmf[start:end], axis=0)
+    return sum_runs(pmf, starts, lengths)
+
+
+def sum_runs(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """`np.sum(values[start:start + length])` per run (lengths >= 1), the same bits, one sum per distinct length.
+
+    The runs of one length are gathered into the rows of a C-ordered matrix and summed along its rows: numpy
+    reduces each contiguous row with the same pairwise summation it uses for a 1-D slice of that length. One
+    `np.sum` per element was ~5 us each, ~10,000 of them in a 100k-record run's trend test."""
+    out = np.empty(len(lengths), dtype=np.float64)
+    for length in np.unique(lengths).tolist():
+        which = np.flatnonzero(lengths == length)
+        out[which] = np.ascontiguousarray(values[starts[which, None] + np.arange(length)]).sum(axis=1)
     return out
 
 
