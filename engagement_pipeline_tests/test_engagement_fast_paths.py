@@ -8,8 +8,9 @@ import pandas as pd
 from engagement_pipeline.ingest.attendance import _AGGREGATIONS, _merge_per_attendee, choose_exports, merge_platforms
 from engagement_pipeline.insights.advocacy import customer_rows, people_engagement
 from engagement_pipeline.insights.recommendations import _Reach
+from engagement_pipeline.report.history import scored_pairs
 from engagement_pipeline.scoring.betabinom import sum_runs
-from engagement_pipeline.scoring.composite import _customer_groupings, first_of_key, pair_key
+from engagement_pipeline.scoring.composite import _customer_groupings, first_of_key, pair_key, row_weights
 from engagement_pipeline.scoring.trends import _people_lapsed
 from engagement_pipeline_tests.test_attendance_merge import _row
 
@@ -255,3 +256,41 @@ def test_sum_runs_equals_one_sum_per_run() -> None:
             assert np.array_equal(sum_runs(values, s, n), expected, equal_nan=True)
     assert sum_runs(np.array([1.5, 2.0, 3.0]), np.array([2, 0]), np.array([1, 3])).tolist() == [3.0, 6.5]
     assert sum_runs(np.array([]), np.array([], dtype=np.int64), np.array([], dtype=np.int64)).shape == (0,)
+
+
+def test_scored_pairs_equal_the_row_loop() -> None:
+    """The history's (name, score) pairs are what the per-row loop with `pd.notna` gave: missing names of every
+    kind (None, NaN, pd.NA) spelled by `str`, repeated names kept, non-text names, missing scores of every
+    kind dropped, numbers of any dtype as Python floats."""
+    def loop(scores: pd.DataFrame) -> list[tuple[str, float]]:
+        return [(str(n), float(v)) for n, v in zip(scores["customer_name"], scores["score"], strict=True)
+                if pd.notna(v)]
+
+    names = ["Acme", None, "Acme", np.nan, "Orbit", 7, "Zed"]
+    frames = [
+        pd.DataFrame({"customer_name": names, "score": [71.5, 60.0, np.nan, 12.25, 0.0, 99.9, np.nan]}),
+        pd.DataFrame({"customer_name": pd.Series(["Acme", None, "Acme", None, "Orbit", "7", "Zed"], dtype="string"),
+                      "score": pd.Series([1.5, None, 3.0, 4.0, None, 6.0, 7.0], dtype="Float64")}),
+        pd.DataFrame({"customer_name": pd.Series(["Acme", None, "b", "c", "d", "e", "f"], dtype="str"),
+                      "score": pd.Series([None, 2.0, 3, "4", None, 6.5, 7], dtype=object)}),
+        pd.DataFrame({"customer_name": names, "score": np.arange(7, dtype=np.int64)}),
+        pd.DataFrame({"customer_name": pd.Series([], dtype=object), "score": pd.Series([], dtype=float)}),
+    ]
+    for frame in frames:
+        got = scored_pairs(frame)
+        assert got == loop(frame)
+        assert [(type(n), type(v)) for n, v in got] == [(str, float)] * len(got)
+
+
+def test_row_weights_equal_the_event_id_reindex() -> None:
+    """Weights looked up per event code are the reindex by event id text: repeated and interleaved events, codes
+    with gaps (a date's subset of the rows), an event outside the window (NaN), no rows, a missing id."""
+    window = pd.DataFrame({"event_id": ["e1", "e2", "e3", "e4"], "w": [1.0, 0.5, 0.125, 2.0**-40]})
+    ids = pd.Series(["e3", "e1", "e3", "e9", "e1", "e4", "e3"], dtype="str")
+    rows = pd.DataFrame({"event_id": ids, "_event": pd.factorize(ids)[0]})
+    subsets = [rows, rows.iloc[[1, 4, 5]], rows.iloc[[5]], rows.iloc[[]], rows.iloc[::-1]]
+    missing = pd.DataFrame({"event_id": ["e1", None, "e2"], "_event": pd.factorize(pd.Series(["e1", None, "e2"]))[0]})
+    for frame in [*subsets, missing]:
+        expected = window.set_index("event_id")["w"].reindex(frame["event_id"]).to_numpy()
+        got = row_weights(frame, window)
+        assert got.dtype == expected.dtype and np.array_equal(got, expected, equal_nan=True)
