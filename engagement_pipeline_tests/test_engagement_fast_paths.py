@@ -8,6 +8,7 @@ import pandas as pd
 from engagement_pipeline.ingest.attendance import _AGGREGATIONS, _merge_per_attendee, choose_exports, merge_platforms
 from engagement_pipeline.insights.advocacy import customer_rows, people_engagement
 from engagement_pipeline.insights.recommendations import _Reach
+from engagement_pipeline.matching.cascade import _State
 from engagement_pipeline.report.history import scored_pairs
 from engagement_pipeline.scoring.betabinom import sum_runs
 from engagement_pipeline.scoring.composite import _customer_groupings, first_of_key, pair_key, row_weights
@@ -294,3 +295,59 @@ def test_row_weights_equal_the_event_id_reindex() -> None:
         expected = window.set_index("event_id")["w"].reindex(frame["event_id"]).to_numpy()
         got = row_weights(frame, window)
         assert got.dtype == expected.dtype and np.array_equal(got, expected, equal_nan=True)
+
+
+def test_reach_for_event_ranks_as_the_row_isin() -> None:
+    """The on-topic counts from one lookup per distinct event give the ranks the per-row `isin` gave: repeated
+    events, an event id missing, on-topic sets naming unknown events or nothing."""
+    rows = pd.DataFrame({
+        "customer_id": ["C1", "C1", "C2", "C2", "C1", "C2", "C3"],
+        "attendee_email": ["ana@a.com", "bob@a.com", "amy@b.com", "zed@b.com", "ana@a.com", "amy@b.com", "x@c.com"],
+        "attendee_name": ["Ana", "Bob", "Amy", "Zed", "Ana", "Amy", "X"],
+        "event_id": ["e1", "e2", "e1", "e3", "e3", None, "e2"],
+        "event_date": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-01-01", "2026-03-01", "2026-03-01",
+                                      "2026-04-01", "2026-02-01"]),
+    })
+    contacts = pd.DataFrame({"customer_id": ["C1"], "name": ["Cat"], "email": ["cat@a.com"], "is_champion": [True]})
+    reach = _Reach(rows, contacts, frozenset())
+    for on_topic in ({"e1"}, {"e3", "e9"}, set(), {"e1", "e2", "e3"}, {None, "e2"}):
+        on_rows = rows["event_id"].isin(on_topic).to_numpy()
+        on = np.bincount(reach.row_person[on_rows], minlength=len(reach.people))
+        expected = np.empty(len(reach.people), dtype=np.int64)
+        expected[np.lexsort((reach.base_rank, -on))] = np.arange(len(reach.people))
+        reach.for_event(on_topic)
+        assert reach.rank.tolist() == expected.tolist()
+
+
+def test_match_state_open_rows_are_the_rows_without_a_customer() -> None:
+    """The kept `matched` flags give the open rows `pd.isna(customer)` gave, through fills with every kind of
+    missing value (None, NaN, pd.NA), per-row and shared confidences, a contact column and a positional assign."""
+    def obj(*values: object) -> np.ndarray:
+        out = np.empty(len(values), dtype=object)
+        out[:] = values
+        return out
+
+    state = _State.empty(6)
+    reference = {"customer": np.full(6, None, dtype=object), "method": np.full(6, "unmatched", dtype=object),
+                 "confidence": np.zeros(6), "contact": np.full(6, None, dtype=object)}
+
+    def fill_reference(found: np.ndarray, method: str, confidence: object, contact: np.ndarray | None = None) -> None:
+        take = pd.isna(reference["customer"]) & pd.notna(found)
+        reference["customer"][take] = found[take]
+        reference["method"][take] = method
+        reference["confidence"][take] = confidence[take] if isinstance(confidence, np.ndarray) else confidence
+        if contact is not None:
+            reference["contact"][take] = contact[take]
+
+    steps = [(obj("C1", None, np.nan, pd.NA, None, None), "contact_email", 1.0, obj("Ana", None, "x", "y", None, None)),
+             (obj(None, "C2", "C3", None, pd.NA, None), "domain", np.array([0.9, 0.95, 0.9, 0.1, 0.2, 0.3]), None),
+             (obj("C9", "C9", "C9", "C4", np.nan, None), "company_name", 0.85, None)]
+    for found, method, confidence, contact in steps:
+        state.fill(found, method, confidence, contact=contact)
+        fill_reference(found, method, confidence, contact)
+        assert state.open.tolist() == pd.isna(state.customer).tolist() == pd.isna(reference["customer"]).tolist()
+    state.assign(np.array([4]), obj("C5"), "company_fuzzy", np.array([0.7]))
+    reference["customer"][4], reference["method"][4], reference["confidence"][4] = "C5", "company_fuzzy", 0.7
+    assert state.open.tolist() == pd.isna(state.customer).tolist() == [False, False, False, False, False, True]
+    for name, values in reference.items():
+        assert getattr(state, name).tolist() == values.tolist()

@@ -98,7 +98,9 @@ class _Reach:
     counts change (one bincount), so no event scans the attendance rows or the contacts again."""
 
     def __init__(self, rows: pd.DataFrame, contacts: pd.DataFrame, internal: frozenset[str]) -> None:
-        self.rows_event = rows["event_id"].to_numpy()
+        # Each row's event as a code into the distinct events: an upcoming event's on-topic rows are then one
+        # lookup per distinct event, not a hash of every row's event id text (`for_event`).
+        self.row_event, self.events = pd.factorize(rows["event_id"], use_na_sentinel=False)
         by_person = rows.groupby(["customer_id", "attendee_email"], as_index=False, sort=True)
         people = by_person.agg(attendee_name=("attendee_name", "first"), events=("event_id", "nunique"),
                                last=("event_date", "max"))
@@ -124,7 +126,7 @@ class _Reach:
     def for_event(self, on_topic_events: set[str]) -> None:
         """Orders the attendees for one upcoming event (its on-topic past events): one bincount and one sort,
         kept as each person's rank; a customer's people are put in that order only when it is asked for."""
-        on_rows = pd.Series(self.rows_event).isin(on_topic_events).to_numpy()
+        on_rows = pd.Series(self.events).isin(on_topic_events).to_numpy()[self.row_event]
         on = np.bincount(self.row_person[on_rows], minlength=len(self.people))
         ordered = np.lexsort((self.base_rank, -on))
         self.rank = np.empty(len(self.people), dtype=np.int64)
