@@ -5,7 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engagement_pipeline.ingest.attendance import _AGGREGATIONS, _merge_per_attendee, choose_exports, merge_platforms
+from engagement_pipeline.ingest.attendance import (
+    _AGGREGATIONS,
+    _ROLE_BY_PRIORITY,
+    _ROLE_PRIORITY,
+    _event_facts,
+    _merge_per_attendee,
+    _merge_with_codes,
+    choose_exports,
+    merge_platforms,
+)
+from engagement_pipeline.ingest.canonical import CANONICAL_COLUMNS
 from engagement_pipeline.insights.advocacy import customer_rows, people_engagement
 from engagement_pipeline.insights.recommendations import _Reach
 from engagement_pipeline.matching.cascade import _State
@@ -351,3 +361,44 @@ def test_match_state_open_rows_are_the_rows_without_a_customer() -> None:
     assert state.open.tolist() == pd.isna(state.customer).tolist() == [False, False, False, False, False, True]
     for name, values in reference.items():
         assert getattr(state, name).tolist() == values.tolist()
+
+
+def _merge_platforms_before(records: pd.DataFrame) -> pd.DataFrame:
+    """`merge_platforms` before the event facts and the final order went by key codes."""
+    ordered = records.sort_values(["upload_id", "source_row"], ascending=[False, True], kind="stable")
+    role_rank = ordered["role"].map(_ROLE_PRIORITY).fillna(1).astype(int)
+    merged = _merge_per_attendee(ordered, role_rank, ["event_id", "attendee_key"])
+    merged["role"] = merged.pop("_role_rank").map(_ROLE_BY_PRIORITY)
+    event_facts = _event_facts(ordered).set_index("event_id")
+    at = event_facts.index.get_indexer(merged["event_id"])
+    for column in event_facts.columns:
+        merged[column] = event_facts[column].to_numpy()[at]
+    merged.loc[~merged["attended"], "minutes_attended"] = 0.0
+    return merged[list(CANONICAL_COLUMNS)].sort_values(["event_date", "event_id", "attendee_key"],
+                                                        ignore_index=True)
+
+
+def test_merge_platforms_order_by_codes_equals_the_sort() -> None:
+    """Facts and order by key codes give the frame the text lookups and the three-key sort gave: events on
+    one date ordered by id, a date missing (last), keys differing only in case or by a prefix, repeated keys
+    (the grouped path), no repeated key, and object-typed dates (the plain sort)."""
+    extra = [
+        _row(4, "hopin", "Zed@b.io", event_id="e-b", event_date=pd.Timestamp("2026-05-12"), source_row=1),
+        _row(4, "hopin", "zed@b.io", event_id="e-b", event_date=pd.Timestamp("2026-05-12"), source_row=2),
+        _row(4, "hopin", "ze@b.io", event_id="e-a", event_date=pd.Timestamp("2026-05-12"), source_row=3),
+        _row(5, "luma", "ann@c.io", event_id="e-nat", event_date=pd.NaT, source_row=1),
+        _row(5, "luma", "ze@b.io", event_id="e-a", event_date=pd.Timestamp("2026-05-12"), source_row=4,
+             attended=True, minutes_attended=5.0),
+        _row(6, "luma", "aa@c.io", event_id="e-0", event_date=pd.Timestamp("2025-01-01"), source_row=1),
+    ]
+    records = pd.concat([_records(), pd.DataFrame(extra)], ignore_index=True)
+    texts = records.fillna({"company": "", "attendee_name": ""}).astype({"company": "str", "attendee_name": "str"})
+    frames = [texts, texts.drop_duplicates(["event_id", "attendee_key"]), texts.iloc[::-1],
+              records, texts.astype({"event_date": object})]
+    coded = 0
+    for frame in frames:
+        ordered = frame.sort_values(["upload_id", "source_row"], ascending=[False, True], kind="stable")
+        ranks = pd.Series(1, index=ordered.index)
+        coded += _merge_with_codes(ordered, ranks, ["event_id", "attendee_key"])[1] is not None
+        pd.testing.assert_frame_equal(merge_platforms(frame), _merge_platforms_before(frame), check_exact=True)
+    assert coded == 4  # the code path decided all but the frame with missing company texts
