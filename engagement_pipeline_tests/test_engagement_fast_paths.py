@@ -22,7 +22,7 @@ from engagement_pipeline.matching.cascade import _State
 from engagement_pipeline.report.history import scored_pairs
 from engagement_pipeline.scoring.betabinom import sum_runs
 from engagement_pipeline.scoring.composite import _customer_groupings, first_of_key, pair_key, row_weights
-from engagement_pipeline.scoring.trends import _people_lapsed
+from engagement_pipeline.scoring.trends import _people_lapsed, distinct_rows
 from engagement_pipeline_tests.test_attendance_merge import _row
 
 
@@ -402,3 +402,19 @@ def test_merge_platforms_order_by_codes_equals_the_sort() -> None:
         coded += _merge_with_codes(ordered, ranks, ["event_id", "attendee_key"])[1] is not None
         pd.testing.assert_frame_equal(merge_platforms(frame), _merge_platforms_before(frame), check_exact=True)
     assert coded == 4  # the code path decided all but the frame with missing company texts
+
+
+def test_distinct_rows_equal_the_groupby_numbers() -> None:
+    """Combination numbers from per-column codes are the multi-column groupby's `ngroup` (sort=False,
+    dropna=False): NaN in any column a value of its own, -0.0 with 0.0, infinities, integer and float columns,
+    rows equal in all but one column, one column, every row the same."""
+    rng = np.random.default_rng(11)
+    x = rng.integers(0, 4, 500)
+    n = rng.integers(0, 3, 500)
+    a = rng.choice([0.5, 1.25, np.nan, -0.0, 0.0, np.inf, 3.0], 500)
+    b = rng.choice([2.0, 7.5, np.nan], 500)
+    cases = [[x, n, a, b], [a], [x], [np.zeros(4), np.zeros(4)], [a[:2], b[:2]], [n, a, x - 1]]
+    for columns in cases:
+        frame = pd.DataFrame(dict(enumerate(columns)))
+        expected = frame.groupby(list(frame.columns), sort=False, dropna=False).ngroup().to_numpy()
+        assert distinct_rows(columns).tolist() == expected.tolist()
