@@ -19,6 +19,7 @@ from engagement_pipeline.ingest.canonical import CANONICAL_COLUMNS
 from engagement_pipeline.insights.advocacy import customer_rows, people_engagement
 from engagement_pipeline.insights.recommendations import _Reach
 from engagement_pipeline.matching.cascade import _State
+from engagement_pipeline.matching.names import compact
 from engagement_pipeline.report.history import scored_pairs
 from engagement_pipeline.scoring.betabinom import sum_runs
 from engagement_pipeline.scoring.composite import _customer_groupings, first_of_key, pair_key, row_weights
@@ -418,3 +419,15 @@ def test_distinct_rows_equal_the_groupby_numbers() -> None:
         frame = pd.DataFrame(dict(enumerate(columns)))
         expected = frame.groupby(list(frame.columns), sort=False, dropna=False).ngroup().to_numpy()
         assert distinct_rows(columns).tolist() == expected.tolist()
+
+
+def test_cached_compact_equals_the_substitution() -> None:
+    """The cached, precompiled `compact` is the plain substitution on every kind of text, asked twice (the second
+    answer from the cache): case, hyphens, digits, accents, letters whose lower case is two characters, empty."""
+    import re
+
+    texts = ["Orbit-Data", "orbit data", "ACME_42", "Société Générale", "İstanbul Ltd", "ß-straße", "", "---",
+             "a\u00a0b", "x1.y2", "ＡＢＣ", "Ελληνικά", "Orbit-Data"]
+    for _ in range(2):
+        for text in texts:
+            assert compact(text) == re.sub(r"[^a-z0-9]+", "", text.lower()), text
