@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from engagement_pipeline.config import Settings
 from engagement_pipeline.defs.ephemeral import READ_BACK, HeldConnectionEventLogStorage, ephemeral_instance
@@ -116,6 +117,37 @@ def test_the_throw_away_instance_stores_what_dagsters_ephemeral_instance_stores(
         assert ours.get_dynamic_partitions(FILES.name) == dagsters.get_dynamic_partitions(FILES.name) \
             == ["rejected", "c", "d"]
         assert [ours.has_dynamic_partition(FILES.name, key) for key in ("a", "d")] == [False, True]
+
+
+def _tables(storage: HeldConnectionEventLogStorage) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the tables a batch writes (the asset rows without the clock time they were created)."""
+    with storage._connect() as conn:
+        return {name: [tuple(row) for row in conn.execute(sa.text(f"SELECT {columns} FROM {name} ORDER BY 1, 2"))]
+                for name, columns in (("event_logs", "*"), ("asset_event_tags", "*"),
+                                      ("asset_keys", "asset_key, last_materialization, last_run_id, asset_details, "
+                                                     "wipe_timestamp, last_materialization_timestamp, tags"))}
+
+
+def test_a_batch_is_stored_as_its_events_one_at_a_time() -> None:
+    """`store_event_batch` inserts a batch's rows in one statement (`_insert_event_rows`): the same rows, ids, tags
+    and asset rows as inserting each with Dagster's own `prepare_insert_event`, for materialisations of several
+    assets and partitions out of their order, a batch of one, and a batch after single events (ids go on)."""
+    with dg.DagsterInstance.ephemeral() as dagsters:
+        _runs(dagsters, BatchMemoryIOManager())
+        events = [entry for record in dagsters.get_run_records() for entry in dagsters.all_logs(
+            record.dagster_run.run_id) if entry.dagster_event_type is dg.DagsterEventType.ASSET_MATERIALIZATION]
+    assert len({e.dagster_event.asset_key for e in events}) == 3
+    assert len({e.dagster_event.partition for e in events}) > 2
+    batched, one_at_a_time = HeldConnectionEventLogStorage(), HeldConnectionEventLogStorage()
+    one_at_a_time._insert_event_rows = lambda conn, batch: [  # type: ignore[method-assign]
+        conn.execute(one_at_a_time.prepare_insert_event(e)).inserted_primary_key[0] for e in batch]
+    for storage in (batched, one_at_a_time):
+        storage.store_event_batch(events[::-1])
+        storage.store_event_batch(events[:1])
+        storage.store_event(events[2])
+        storage.store_event_batch(events[1::2] + events[::2])
+    assert _tables(batched) == _tables(one_at_a_time)
+    assert len(_tables(batched)["event_logs"]) == 2 * len(events) + 2 and _tables(batched)["asset_event_tags"]
 
 
 def _data_folder(root: Path, demo_dir: Path) -> Settings:
