@@ -14,6 +14,7 @@ from engagement_pipeline.ingest.attendance import (
     _merge_with_codes,
     choose_exports,
     merge_platforms,
+    role_ranks,
 )
 from engagement_pipeline.ingest.canonical import CANONICAL_COLUMNS
 from engagement_pipeline.insights.advocacy import customer_rows, people_engagement
@@ -431,3 +432,13 @@ def test_cached_compact_equals_the_substitution() -> None:
     for _ in range(2):
         for text in texts:
             assert compact(text) == re.sub(r"[^a-z0-9]+", "", text.lower()), text
+
+
+def test_role_ranks_equal_the_map() -> None:
+    """Priorities per distinct role are the row-by-row `map`: known roles, unknown text, None, NaN, a number,
+    text and object columns, a repeated index, no rows."""
+    roles = ["speaker", "attendee", None, "host", "keynote", "panelist", np.nan, 3, "speaker", "Speaker"]
+    for series in (pd.Series(roles, dtype=object, name="role"), pd.Series(roles[:2] + roles[3:6] + ["x"], dtype="str"),
+                   pd.Series(roles, index=[5, 5, 1, 2, 3, 4, 9, 9, 0, 7], dtype=object), pd.Series([], dtype="str")):
+        expected = series.map(_ROLE_PRIORITY).fillna(1).astype(int)
+        pd.testing.assert_series_equal(role_ranks(series), expected, check_exact=True)

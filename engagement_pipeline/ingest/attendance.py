@@ -108,7 +108,7 @@ def merge_platforms(records: pd.DataFrame) -> pd.DataFrame:
     if records.empty:
         return pd.DataFrame(columns=list(CANONICAL_COLUMNS))
     ordered = records.sort_values(["upload_id", "source_row"], ascending=[False, True], kind="stable")
-    role_rank = ordered["role"].map(_ROLE_PRIORITY).fillna(1).astype(int)
+    role_rank = role_ranks(ordered["role"])
     merged, codes = _merge_with_codes(ordered, role_rank, ["event_id", "attendee_key"])
     merged["role"] = merged.pop("_role_rank").map(_ROLE_BY_PRIORITY)
     event_facts = _event_facts(ordered).set_index("event_id")
@@ -123,6 +123,15 @@ def merge_platforms(records: pd.DataFrame) -> pd.DataFrame:
         return merged.sort_values(["event_date", "event_id", "attendee_key"], ignore_index=True)
     order = codes.date_event_key_order(event_facts["event_date"].to_numpy()[facts_of_event])
     return merged.take(order).reset_index(drop=True)
+
+
+def role_ranks(role: pd.Series) -> pd.Series:
+    """Each role's priority (`_ROLE_PRIORITY`; unknown or missing: 1, an attendee), as
+    `role.map(_ROLE_PRIORITY).fillna(1).astype(int)` gives it, looked up once per distinct role (a `map` over
+    a text column looked up every row: ~35 ms of `merge_platforms` at 100k records)."""
+    codes, uniques = pd.factorize(role)
+    ranks = np.array([_ROLE_PRIORITY.get(value, 1) for value in uniques] + [1], dtype=np.int64)  # -1: missing
+    return pd.Series(ranks[codes], index=role.index, name=role.name)
 
 
 @dataclass
