@@ -442,3 +442,29 @@ def test_role_ranks_equal_the_map() -> None:
                    pd.Series(roles, index=[5, 5, 1, 2, 3, 4, 9, 9, 0, 7], dtype=object), pd.Series([], dtype="str")):
         expected = series.map(_ROLE_PRIORITY).fillna(1).astype(int)
         pd.testing.assert_series_equal(role_ranks(series), expected, check_exact=True)
+
+
+def _event_facts_before(ordered: pd.DataFrame) -> pd.DataFrame:
+    """`_event_facts` before it grouped by event codes."""
+    facts = ordered.groupby("event_id", sort=False).agg(
+        event_name=("event_name", "first"), event_date=("event_date", "first")
+    )
+    typed = ordered.loc[ordered["event_type"] != "other"]
+    specific = typed.groupby("event_id", sort=False)["event_type"].first()
+    facts["event_type"] = specific.reindex(facts.index).fillna("other")
+    return facts.reset_index()
+
+
+def test_event_facts_by_codes_equal_the_groupbys() -> None:
+    """Facts grouped by event codes are the two groupbys' by id: a missing id left out, a missing first name or
+    date skipped, an event typed only 'other', a missing type, text and object columns, events interleaved."""
+    frame = pd.DataFrame({
+        "event_id": ["e2", "e1", None, "e2", "e3", "e1", "e3", "e4"],
+        "event_name": [None, "One", "Lost", "Two", "Three", None, "Three b", None],
+        "event_date": pd.to_datetime(["2026-02-01", None, "2026-01-05", "2026-02-02", "2026-03-01", "2026-01-01",
+                                      None, None]),
+        "event_type": ["other", "webinar", "training", np.nan, "other", "training", "other", "user_group"],
+    })
+    for ordered in (frame, frame.astype({"event_id": "str", "event_name": "str", "event_type": "str"}),
+                    frame.dropna(subset=["event_id"]), frame.iloc[::-1], frame.iloc[[4, 6]]):
+        pd.testing.assert_frame_equal(_event_facts(ordered), _event_facts_before(ordered), check_exact=True)
