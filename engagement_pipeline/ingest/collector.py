@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -33,6 +32,7 @@ from engagement_pipeline.ingest.common import (
     bot_flags,
     cached_attendee_key,
     either,
+    either_cells,
     field_columns,
     field_frame,
     identity_keys,
@@ -97,7 +97,8 @@ class Collector:
     quarantined: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     organisers: list[str] = field(default_factory=list)  # emails of host/organiser rows (internal-domain inference)
-    _seen: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)  # (scope, cells) of rows read
+    # The cells of the rows read, per scope (a section kind whose rows are compared only with each other).
+    _seen: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
     # The column-wise path (`frame`, `exclude_where`, `quarantine_where`, `keep_frame`): kept rows as arrays, and
     # their issues held until the parse ends, then added in source-row order (the order the per-row path gives).
     _kept_columns: list[dict[str, np.ndarray]] = field(default_factory=list)
@@ -109,31 +110,50 @@ class Collector:
         """The section's field values as one string frame (index: source row) holding every data row that is
         neither a duplicate of an earlier row nor fails the platform's pandera model, validated once on the
         whole frame; the others become issues here. Every row of the section is counted as read."""
+        source_rows, names, block = self._field_block(sec, found, model, scope)
+        return pd.DataFrame(block.T, index=pd.Index(source_rows, name="source_row", copy=False), columns=names,
+                            dtype=object, copy=False)
+
+    def frame_cells(self, sec: Section, found: dict[str, int | None], model: type[pa.DataFrameModel],
+                    scope: str = "") -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """`frame` as (source rows, one object array of cells per field), for a platform module working on arrays
+        end to end: a frame, then a Series per column and per step, was most of parsing a small section."""
+        source_rows, names, block = self._field_block(sec, found, model, scope)
+        return source_rows, dict(zip(names, block, strict=True))
+
+    def _field_block(self, sec: Section, found: dict[str, int | None], model: type[pa.DataFrameModel], scope: str
+                     ) -> tuple[np.ndarray, list[str], np.ndarray]:
+        """`frame`'s rows as (source rows as int64, field names, a 2-D object block of one row per field)."""
         columns = field_columns(sec, found)
         # Pandera only when some row fails (or the model has a check the pre-check does not know).
         problems = ({} if rows_pass_columns(model, columns)
                     else schema_problems(model, string_frame(columns, range(len(sec.rows)))))
         self._sections.append(sec)
         self.rows_read += len(sec.rows)
-        fresh = set(zip(repeat(scope), map(tuple, sec.cell_lists())))
-        if not problems and len(fresh) == len(sec.rows) and self._seen.isdisjoint(fresh):
+        fresh = set(map(tuple, sec.cell_lists()))
+        seen = self._seen.setdefault(scope, set())
+        if not problems and len(fresh) == len(sec.rows) and seen.isdisjoint(fresh):
             # every row passes and none repeats an earlier one (the usual case): no per-row loop
-            self._seen |= fresh
+            if seen:
+                seen |= fresh
+            else:  # the scope's first section: its rows are the rows seen
+                self._seen[scope] = fresh
             numbers = np.fromiter(sec.row_numbers(), dtype=np.int64, count=len(sec.rows))  # not pandas' inference
-            return string_frame(columns, pd.Index(numbers, name="source_row", copy=False))
+            return numbers, list(columns), _cell_block(columns.values(), len(sec.rows))
         passing: list[int] = []
-        for pos, signature in enumerate(zip(repeat(scope), map(tuple, sec.cell_lists()))):
+        for pos, signature in enumerate(map(tuple, sec.cell_lists())):
             source_row = sec.rows[pos][0]
-            if signature in self._seen:
+            if signature in seen:
                 self._pending.append((source_row, "excluded", "duplicate", "exact duplicate of an earlier row"))
                 continue
-            self._seen.add(signature)
+            seen.add(signature)
             if pos in problems:
                 self._pending.append((source_row, "quarantined", *problems[pos]))
                 continue
             passing.append(pos)
-        index = pd.Index([sec.rows[pos][0] for pos in passing], dtype="int64", name="source_row")
-        return string_frame({name: [values[pos] for pos in passing] for name, values in columns.items()}, index)
+        numbers = np.array([sec.rows[pos][0] for pos in passing], dtype=np.int64)
+        return numbers, list(columns), _cell_block(([values[pos] for pos in passing] for values in columns.values()),
+                                                   len(passing))
 
     def exclude_where(self, rows: pd.DataFrame, mask: pd.Series | np.ndarray, reason: str,
                       detail: str | Callable[[pd.DataFrame], Iterable[str]]) -> pd.DataFrame:
@@ -153,9 +173,27 @@ class Collector:
         if not mask.any():
             return rows
         hit = rows[mask]
-        details = [detail] * len(hit) if isinstance(detail, str) else list(detail(hit))
-        self._pending.extend((int(r), kind, reason, d) for r, d in zip(hit.index, details, strict=True))
+        self._pend(kind, hit.index, reason, detail if isinstance(detail, str) else list(detail(hit)))
         return rows[~mask]
+
+    def exclude_marked(self, source_rows: np.ndarray, marked: np.ndarray, reason: str,
+                       detail: str | Sequence[str]) -> None:
+        """`exclude_where` on arrays: excludes the source rows where `marked` holds (detail: one text, or one per
+        marked row); the caller drops them from its own arrays."""
+        if marked.any():
+            self._pend("excluded", source_rows[marked], reason, detail)
+
+    def quarantine_marked(self, source_rows: np.ndarray, marked: np.ndarray, reason: str,
+                          detail: str | Sequence[str]) -> None:
+        """`quarantine_where` on arrays (see `exclude_marked`)."""
+        if marked.any():
+            self._pend("quarantined", source_rows[marked], reason, detail)
+
+    def _pend(self, kind: str, source_rows: Iterable[int], reason: str, detail: str | Sequence[str]) -> None:
+        """Holds one issue per source row until the parse ends (detail: one text, or one per row)."""
+        rows = list(source_rows)
+        details = [detail] * len(rows) if isinstance(detail, str) else detail
+        self._pending.extend((int(r), kind, reason, d) for r, d in zip(rows, details, strict=True))
 
     def exclude_hosts(self, rows: pd.DataFrame, email: pd.Series, name: pd.Series, host_keys: set[str], *,
                       host_section: bool, label: str) -> pd.DataFrame:
@@ -174,23 +212,30 @@ class Collector:
 
     def _exclude_host_rows(self, rows: pd.DataFrame, email: pd.Series, name: pd.Series, host_keys: set[str], *,
                            host_section: bool, label: str) -> pd.DataFrame:
-        """`exclude_hosts` when email and name are the rows' own columns: on arrays, and with no identity key
-        worked out at all in a section after a file without hosts."""
-        emails, names = email.to_numpy(), name.to_numpy()
+        """`exclude_hosts` when email and name are the rows' own columns: `exclude_host_cells` of their arrays."""
+        is_host = self.exclude_host_cells(rows.index.to_numpy(), email.to_numpy(), name.to_numpy(), host_keys,
+                                          host_section=host_section, label=label)
+        return rows if is_host is None or not is_host.any() else rows[~is_host]
+
+    def exclude_host_cells(self, source_rows: np.ndarray, emails: np.ndarray, names: np.ndarray,
+                           host_keys: set[str], *, host_section: bool, label: str) -> np.ndarray | None:
+        """`exclude_hosts` on arrays: excludes the host rows and returns where they are (None: no row is a host);
+        no identity key is worked out at all in a section after a file without hosts."""
         if not host_section and not host_keys:
-            return rows
+            return None
         keys = identity_keys(emails, names)
         if host_section:
             is_host = np.ones(len(keys), dtype=bool)
         elif host_keys.isdisjoint(keys):
-            return rows
+            return None
         else:
             is_host = np.array([k in host_keys for k in keys], dtype=bool)
         hosts = np.flatnonzero(is_host)
         self.organisers.extend(e for e in emails[hosts] if not pd.isna(e))
         host_keys.update(keys[at] for at in hosts if keys[at] is not None)
-        return self.exclude_where(rows, is_host, "host",
-                                  lambda hit: (f"{label} {w}" for w in either(name, email)[hit.index]))
+        self.exclude_marked(source_rows, is_host, "host",
+                            [f"{label} {w}" for w in either_cells(names[hosts], emails[hosts])])
+        return is_host
 
     def keep_frame(self, rows: pd.DataFrame) -> pd.Index:
         """Keeps rows (index: source row; columns: KEPT_COLUMNS, defaults as in Kept), with the checks of
@@ -198,7 +243,7 @@ class Collector:
         Returns the source rows kept."""
         return self.keep_columns(rows.index, {c: rows[c] for c in rows.columns})
 
-    def keep_columns(self, index: pd.Index, columns: dict[str, Any]) -> pd.Index:
+    def keep_columns(self, index: pd.Index | np.ndarray, columns: dict[str, Any]) -> pd.Index | np.ndarray:
         """`keep_frame` of the frame `pd.DataFrame(columns, index=index)` without building it: each column a
         Series (aligned on `index`), an array or one value for every row. The kept rows' columns are held as
         arrays until `finish`, which folds them (a frame per section, then their concatenation, was built only
@@ -264,11 +309,12 @@ class Collector:
     def read(self, source_row: int, cells: list[str], raw: dict[str, str], scope: str = "") -> bool:
         """Counts a data row; False (and excluded as `duplicate`) if an identical row was already read."""
         self.rows_read += 1
-        signature = (scope, tuple(cells))  # as `frame` makes it: the two paths share `_seen`
-        if signature in self._seen:
+        signature = tuple(cells)  # as `frame` makes it: the two paths share `_seen`
+        seen = self._seen.setdefault(scope, set())
+        if signature in seen:
             self.exclude(source_row, "duplicate", "exact duplicate of an earlier row", raw)
             return False
-        self._seen.add(signature)
+        seen.add(signature)
         return True
 
     def rows(self, sec: Section, found: dict[str, int | None], model: type[pa.DataFrameModel], scope: str = ""
@@ -389,7 +435,7 @@ class Collector:
         return {
             "event_id": _take(ids, event_codes), "event_name": names,
             "event_type": _take(types, event_codes),
-            "event_date": pd.to_datetime(pd.Series(day_uniques, dtype=object)).to_numpy()[day_codes],
+            "event_date": _day_values(day_uniques)[day_codes],
             "platform": np.full(n, self.platform, dtype=object),
             "attendee_key": _attendee_keys(email, people),
             "attendee_email": email, "attendee_name": _texts(people), "company": _texts(kept["company"]),
@@ -423,7 +469,16 @@ class Collector:
 _VOICED = frozenset({"panelist", "speaker"})  # roles that attended whatever their attendance flag says
 
 
-def _column_array(value: Any, index: pd.Index) -> np.ndarray:
+def _cell_block(columns: Iterable[list[str]], rows: int) -> np.ndarray:
+    """Equally long cell lists as one 2-D object block, a row per list (`string_frame`'s block, transposed)."""
+    lists = list(columns)
+    block = np.empty((len(lists), rows), dtype=object)
+    for at, values in enumerate(lists):
+        block[at] = values
+    return block
+
+
+def _column_array(value: Any, index: pd.Index | np.ndarray) -> np.ndarray:
     """One column of `pd.DataFrame({...: value}, index=index)` as an array: a Series aligned on the index, an array
     as it is, one value repeated. Datetimes become objects (Timestamps), so that joining sections' arrays never
     turns a nanosecond datetime into an integer."""
@@ -443,23 +498,38 @@ def _column_array(value: Any, index: pd.Index) -> np.ndarray:
 _JOINED_EMAIL = re.compile(r"(?<![^\x00])[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+(?![^\x00])")
 
 
+# Stripped emails known to be addresses: people recur file after file (at 100k records, ~21k distinct emails in
+# 100k rows), so only emails not seen before are matched. Bounded like common's texts without bot literals.
+_KNOWN_ADDRESSES: set[str] = set()
+_KNOWN_ADDRESS_LIMIT = 100_000
+
+
 def _email_checks(emails: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """(valid, has_email) per row when every present, non-empty email is an address (`keep`'s rule: no email,
     an empty one, or `EMAIL.fullmatch(email.strip())`), has_email where make_attendee_key takes the key from the
     email (text that is not blank once stripped); None when some email is not an address or not text, for the
-    row-by-row rule to decide. The stripped emails are joined by NUL and the pattern counted once, instead of one
-    cached regex call per row."""
+    row-by-row rule to decide. A non-empty email blank once stripped is no address; the distinct stripped emails not
+    known as addresses are joined by NUL and the pattern counted once, instead of one cached regex call per row."""
     present = ~pd.isna(emails)
     texts = emails[present] if not present.all() else emails
     if not set(map(type, texts)) <= {str}:
         return None
     stripped = list(map(str.strip, texts))
-    joined = nul_joined(stripped)
-    nonempty = int(np.count_nonzero(np.fromiter(map(bool, texts), dtype=bool, count=len(texts))))
-    if joined is None or _JOINED_EMAIL.subn("", joined)[1] != nonempty:
+    filled = np.fromiter(map(bool, stripped), dtype=bool, count=len(stripped))
+    if int(np.count_nonzero(filled)) != int(np.count_nonzero(np.fromiter(map(bool, texts), dtype=bool,
+                                                                            count=len(texts)))):
         return None
+    unknown = set(stripped).difference(_KNOWN_ADDRESSES)
+    unknown.discard("")
+    if unknown:
+        joined = nul_joined(list(unknown))
+        if joined is None or _JOINED_EMAIL.subn("", joined)[1] != len(unknown):
+            return None
+        if len(_KNOWN_ADDRESSES) > _KNOWN_ADDRESS_LIMIT:
+            _KNOWN_ADDRESSES.clear()
+        _KNOWN_ADDRESSES.update(unknown)
     has_email = np.zeros(len(emails), dtype=bool)
-    has_email[present] = np.fromiter(map(bool, stripped), dtype=bool, count=len(stripped))
+    has_email[present] = filled
     return np.ones(len(emails), dtype=bool), has_email
 
 
@@ -553,6 +623,16 @@ def _is_address(email: str) -> bool:
 @lru_cache(maxsize=65_536)
 def _is_bot(name: str | None, email: str | None) -> bool:
     return is_bot(name, email)
+
+
+def _day_values(days: list[Any]) -> np.ndarray:
+    """`pd.to_datetime(pd.Series(days, dtype=object)).to_numpy()` of a file's distinct event days. Naive Timestamps
+    of one unit (the usual file: one day) are that unit's datetime64 values, taken directly: the conversion's own
+    inference cost more than the rest of building the event columns."""
+    units = {d.unit for d in days if type(d) is pd.Timestamp and d.tz is None}
+    if days and len(units) == 1 and all(type(d) is pd.Timestamp and d.tz is None for d in days):
+        return np.array([d.to_datetime64() for d in days], dtype=f"datetime64[{units.pop()}]")
+    return pd.to_datetime(pd.Series(days, dtype=object)).to_numpy()
 
 
 @lru_cache(maxsize=4_096)

@@ -429,12 +429,24 @@ def normalised_cells(table: Table, index: int) -> frozenset[str]:
     cells = table._normalised.get(index)
     if cells is None:
         row = set(table.rows[index])  # blanks repeat
-        if all(map(str.isascii, row)):  # norm_header's ASCII rule, without filling its cache with data cells
-            cells = frozenset(" ".join(cell.split()).lower() for cell in row)
-        else:
-            cells = frozenset(map(norm_header, row))
+        text = "".join(row)
+        # norm_header's ASCII rule, without filling its cache with data cells
+        cells = _ascii_normalised(row, text) if text.isascii() else frozenset(map(norm_header, row))
         table._normalised[index] = cells
     return cells
+
+
+def _ascii_normalised(row: set[str], text: str) -> frozenset[str]:
+    """`" ".join(cell.split()).lower()` of each ASCII cell (`text`: the cells joined). When no cell holds a control
+    character (every ASCII whitespace but the space is one, as is NUL) nor a space at either end or beside
+    another, split and join leave each cell as it is, and the cells are lowered as one NUL-joined text: the ten
+    modules' identify() read the top 60 rows of every file, and a Python expression per cell was most of it."""
+    if text.isprintable():
+        joined = "\x00".join(row)
+        if not ("  " in joined or "\x00 " in joined or " \x00" in joined or joined.startswith(" ")
+                or joined.endswith(" ")):
+            return frozenset(joined.lower().split("\x00")) if row else frozenset()
+    return frozenset(" ".join(cell.split()).lower() for cell in row)
 
 
 def check_filled(sec: Section, found: dict[str, int | None], parsers: dict[str, Callable[[str], object]],
@@ -524,12 +536,29 @@ def object_series(values: np.ndarray, index: pd.Index, name: Hashable = None) ->
 
 def parse_cells(values: pd.Series, parse_cell: Callable[[str], object]) -> tuple[pd.Series, pd.Series]:
     """(parsed values, error messages) of a string column, aligned with it; the error is None where the cell
-    parsed and the parsed value None where it did not. Each distinct cell is parsed once, and the results are
-    spread back over the rows by their factorize codes (no per-row Python)."""
-    cells = values.to_numpy(dtype=object)
-    codes, distinct = pd.factorize(cells)
+    parsed and the parsed value None where it did not (`parse_cell_array` of its cells)."""
+    parsed, errors = parse_cell_array(values.to_numpy(dtype=object), parse_cell)
+    return object_series(parsed, values.index), object_series(errors, values.index)
+
+
+def _factorized(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`pd.factorize(cells)`, found without hashing when every cell is the empty text: a field a section does not
+    have is blank in every row (`field_columns`), and most sections lack several (Zoom's host and panelist
+    sections have no names or company, few exports count questions or polls)."""
+    if len(cells) and cells[0] == "" and not any(cells) and set(map(type, cells)) == {str}:
+        distinct = np.empty(1, dtype=object)
+        distinct[0] = cells[0]
+        return np.zeros(len(cells), dtype=np.intp), distinct
+    return pd.factorize(cells)
+
+
+def parse_cell_array(cells: np.ndarray, parse_cell: Callable[[str], object]) -> tuple[np.ndarray, np.ndarray]:
+    """`parse_cells` of an object array of cells, as object arrays: each distinct cell is parsed once, and the
+    results are spread back over the rows by their factorize codes (no per-row Python)."""
+    codes, distinct = _factorized(cells)
     if len(codes) and codes.min() < 0:  # a missing value: parsed as itself, by the per-cell path
-        return _parse_each(values, parse_cell)
+        parsed_each, errors_each = _parse_each(pd.Series(cells, dtype=object, copy=False), parse_cell)
+        return parsed_each.to_numpy(), errors_each.to_numpy()
     parsed = np.empty(len(distinct), dtype=object)
     errors = np.full(len(distinct), None, dtype=object)
     for at, cell in enumerate(distinct):
@@ -537,7 +566,7 @@ def parse_cells(values: pd.Series, parse_cell: Callable[[str], object]) -> tuple
             parsed[at] = parse_cell(cell)
         except ValueError as err:
             errors[at] = str(err)
-    return object_series(parsed[codes], values.index), object_series(errors[codes], values.index)
+    return parsed[codes], errors[codes]
 
 
 def _parse_each(values: pd.Series, parse_cell: Callable[[str], object]) -> tuple[pd.Series, pd.Series]:
@@ -562,20 +591,25 @@ _LONGEST_MISSING = max(map(len, MISSING))
 
 
 def clean_column(values: pd.Series) -> pd.Series:
-    """`clean` of every cell: None for blanks and placeholders, else the trimmed text. `parse_cells(values,
-    clean)[0]` with `clean` inlined over the distinct cells (names and emails are mostly distinct, so two Python
-    calls per cell were most of it): only a text of at most `_LONGEST_MISSING` characters can be a placeholder,
-    as lowering never shortens a text. A missing or non-text cell goes through `parse_cells` itself."""
-    codes, distinct = pd.factorize(values.to_numpy(dtype=object))
+    """`clean` of every cell: None for blanks and placeholders, else the trimmed text (`clean_cells`)."""
+    return object_series(clean_cells(values.to_numpy(dtype=object)), values.index)
+
+
+def clean_cells(cells: np.ndarray) -> np.ndarray:
+    """`clean` of every cell of an object array. `parse_cell_array(cells, clean)[0]` with `clean` inlined over the
+    distinct cells (names and emails are mostly distinct, so two Python calls per cell were most of it): only a
+    text of at most `_LONGEST_MISSING` characters can be a placeholder, as lowering never shortens a text. A
+    missing or non-text cell goes through `parse_cell_array` itself."""
+    codes, distinct = _factorized(cells)
     if len(codes) and codes.min() < 0:
-        return parse_cells(values, clean)[0]
+        return parse_cell_array(cells, clean)[0]
     cleaned = np.empty(len(distinct), dtype=object)
     try:
         cleaned[:] = [None if len(text) <= _LONGEST_MISSING and text.lower() in MISSING else text
                       for text in map(str.strip, distinct)]
     except TypeError:  # a cell that is not text: `clean` raises its own error for it
-        return parse_cells(values, clean)[0]
-    return object_series(cleaned[codes], values.index)
+        return parse_cell_array(cells, clean)[0]
+    return cleaned[codes]
 
 
 def first_error(*errors: pd.Series) -> pd.Series:
@@ -586,13 +620,24 @@ def first_error(*errors: pd.Series) -> pd.Series:
     return out
 
 
+_ENGAGEMENT_FIELDS = ("questions", "polls", "feedback")
+
+
 def engagement_columns(values: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
     """`engagement` column-wise: (questions, polls, feedback, first error) from the optional columns."""
-    blank = pd.Series("", index=values.index, dtype=object)
-    questions, q_error = parse_cells(values.get("questions", blank), parse_count)
-    polls, p_error = parse_cells(values.get("polls", blank), parse_count)
-    feedback, _ = parse_cells(values.get("feedback", blank), parse_feedback)
-    return questions, polls, feedback, first_error(q_error, p_error)
+    cells = {name: values[name].to_numpy(dtype=object) for name in _ENGAGEMENT_FIELDS if name in values}
+    parsed = engagement_cells(cells, len(values))
+    return tuple(object_series(column, values.index) for column in parsed)  # type: ignore[return-value]
+
+
+def engagement_cells(cells: dict[str, np.ndarray], rows: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`engagement_columns` of a section's cell arrays (a field without an array is blank in every row)."""
+    blank = np.full(rows, "", dtype=object)
+    questions, q_error = parse_cell_array(cells.get("questions", blank), parse_count)
+    polls, p_error = parse_cell_array(cells.get("polls", blank), parse_count)
+    feedback, _ = parse_cell_array(cells.get("feedback", blank), parse_feedback)
+    return questions, polls, feedback, either_cells(q_error, p_error)
 
 
 @lru_cache(maxsize=65_536)
@@ -636,26 +681,50 @@ def identity_keys(emails: np.ndarray, names: np.ndarray) -> np.ndarray:
     return keys
 
 
-def first_cells(sec: Section) -> pd.Series:
-    """Each data row's first cell (index: source row), for markers such as a `TOTALS` footer."""
-    return pd.Series([cells[0] if cells else "" for _, cells in sec.rows], index=sec.row_numbers(), dtype=object)
+def first_cells(sec: Section, source_rows: np.ndarray) -> list[str]:
+    """The first cell of each of the section's rows `source_rows` (blank for an empty row), for markers such as a
+    `TOTALS` footer."""
+    rows = sec.rows
+    at = np.searchsorted(np.asarray(sec.row_numbers(), dtype=np.int64), source_rows).tolist()
+    return [rows[p][1][0] if rows[p][1] else "" for p in at]
 
 
 def either(first: pd.Series, fallback: pd.Series) -> pd.Series:
     """`first or fallback` per row, for optional values (None = absent)."""
     if first.dtype == object and fallback.dtype == object and first.index.equals(fallback.index):
-        values = first.to_numpy()  # same rows: numpy's where, without pandas' alignment and dtype machinery
-        return object_series(np.where(pd.isna(values), fallback.to_numpy(), values), first.index, first.name)
+        # same rows: numpy's where, without pandas' alignment and dtype machinery
+        return object_series(either_cells(first.to_numpy(), fallback.to_numpy()), first.index, first.name)
     return first.where(first.notna(), fallback)
+
+
+def either_cells(first: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """`either` of two equally long object arrays."""
+    return np.where(pd.isna(first), fallback, first)
 
 
 def full_names(first: pd.Series, last: pd.Series) -> pd.Series:
     """`clean(f"{first} {last}")` per row."""
     if first.dtype == object and last.dtype == object and first.index.equals(last.index):
-        firsts, lasts = first.to_numpy(), last.to_numpy()
-        if set(firsts) <= {""} and set(lasts) <= {""}:  # both columns blank (absent): clean(" ") of every row
-            return pd.Series(np.full(len(first), None, dtype=object), index=first.index, dtype=object, copy=False)
-        if all(type(f) is str for f in firsts) and all(type(v) is str for v in lasts):  # text cells: no astype
-            return clean_column(pd.Series([f"{f} {v}" for f, v in zip(firsts, lasts, strict=True)],
-                                          index=first.index, dtype=object))
+        names = _full_name_texts(first.to_numpy(), last.to_numpy())
+        if names is not None:
+            return object_series(names, first.index)
     return clean_column(first.astype(str) + " " + last.astype(str))
+
+
+def full_name_cells(first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """`full_names` of two equally long object arrays."""
+    names = _full_name_texts(first, last)
+    if names is not None:
+        return names
+    return full_names(pd.Series(first, dtype=object), pd.Series(last, dtype=object)).to_numpy(dtype=object)
+
+
+def _full_name_texts(firsts: np.ndarray, lasts: np.ndarray) -> np.ndarray | None:
+    """`full_names` of two object arrays of text cells; None when a cell is not text."""
+    if set(firsts) <= {""} and set(lasts) <= {""}:  # both columns blank (absent): clean(" ") of every row
+        return np.full(len(firsts), None, dtype=object)
+    if all(type(f) is str for f in firsts) and all(type(v) is str for v in lasts):  # text cells: no astype
+        names = np.empty(len(firsts), dtype=object)
+        names[:] = [f"{f} {v}" for f, v in zip(firsts, lasts, strict=True)]
+        return clean_cells(names)
+    return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
@@ -19,17 +20,19 @@ from engagement_pipeline.ingest.collector import Collector
 from engagement_pipeline.ingest.common import (
     NO_FIT,
     Fit,
-    clean_column,
-    engagement_columns,
+    Section,
+    clean_cells,
+    either_cells,
+    engagement_cells,
     first_cells,
-    first_error,
     fit,
-    full_names,
+    full_name_cells,
     header_rows,
     locate,
     norm_header,
     normalised_cells,
-    parse_dates,
+    parse_cell_array,
+    parse_datetime,
     parse_flag,
     require,
     section,
@@ -121,24 +124,38 @@ def parse(table: Table, col: Collector) -> None:
             expected="the Attendee report with 'Attendee Status' (or a check-in column)",
             found=", ".join(sec.original))
     require(found, [("email",)], "Eventbrite report", sec, FIELDS)
-    rows = col.frame(sec, found, EventbriteRows)
-    status = pd.Series([_status(*cells) for cells in zip(rows["status"], rows["order_type"], rows["checked_in"],
-                                                            strict=True)], index=rows.index, dtype=object)
-    event_date, date_error = parse_dates(rows["event_date"])
-    questions, polls, feedback, engagement_error = engagement_columns(rows)
-    error = first_error(date_error, engagement_error)
-    is_date_error = error.map(lambda e: e is not None and "date" in e)
-    rows = col.exclude_where(rows, first_cells(sec).map(norm_header) == "totals", "summary_row", "TOTALS footer row")
-    rows = col.exclude_where(rows, status == "cancelled", "cancelled",
-                             lambda hit: (f"ticket status {s or o!r}" for s, o in zip(hit["status"], hit["order_type"],
-                                                                                      strict=True)))
-    rows = col.quarantine_where(rows, status == "unknown", "bad_value",
-                                lambda hit: (f"unrecognised attendee status {s!r}" for s in hit["status"]))
-    rows = col.quarantine_where(rows, is_date_error, "bad_date", lambda hit: error[hit.index])
-    rows = col.quarantine_where(rows, error.notna(), "bad_value", lambda hit: error[hit.index])
-    col.keep_columns(rows.index, {
-        "event_name": clean_column(rows["event_name"]), "event_date": event_date, "email": clean_column(rows["email"]),
-        "name": full_names(rows["first_name"], rows["last_name"]), "company": clean_column(rows["company"]),
-        "attended": status == "attended", "minutes": 0.0, "questions": questions, "polls": polls,
-        "feedback": feedback,
+    _parse_rows(col, sec, found)
+
+
+def _parse_rows(col: Collector, sec: Section, found: dict[str, int | None]) -> None:
+    """The ticket rows, column-wise on arrays (a frame, then a Series per column and step, was most of parsing a
+    report): a TOTALS footer and cancelled tickets excluded, unknown statuses and unreadable values quarantined."""
+    source_rows, cells = col.frame_cells(sec, found, EventbriteRows)
+    status = np.empty(len(source_rows), dtype=object)
+    status[:] = [_status(*row) for row in zip(cells["status"], cells["order_type"], cells["checked_in"], strict=True)]
+    event_date, date_error = parse_cell_array(cells["event_date"], parse_datetime)
+    questions, polls, feedback, engagement_error = engagement_cells(cells, len(source_rows))
+    error = either_cells(date_error, engagement_error)
+    keep = np.array([norm_header(cell) != "totals" for cell in first_cells(sec, source_rows)], dtype=bool)
+    col.exclude_marked(source_rows, ~keep, "summary_row", "TOTALS footer row")
+    cancelled = keep & (status == "cancelled")
+    col.exclude_marked(source_rows, cancelled, "cancelled",
+                       [f"ticket status {s or o!r}" for s, o in zip(cells["status"][cancelled],
+                                                                    cells["order_type"][cancelled], strict=True)])
+    keep &= ~cancelled
+    unknown = keep & (status == "unknown")
+    col.quarantine_marked(source_rows, unknown, "bad_value",
+                          [f"unrecognised attendee status {s!r}" for s in cells["status"][unknown]])
+    keep &= ~unknown
+    erroneous = keep & ~pd.isna(error)
+    dated = np.array([e is not None and "date" in e for e in error], dtype=bool)
+    col.quarantine_marked(source_rows, erroneous & dated, "bad_date", error[erroneous & dated])
+    col.quarantine_marked(source_rows, erroneous & ~dated, "bad_value", error[erroneous & ~dated])
+    keep &= ~erroneous
+    col.keep_columns(source_rows[keep], {
+        "event_name": clean_cells(cells["event_name"][keep]), "event_date": event_date[keep],
+        "email": clean_cells(cells["email"][keep]),
+        "name": full_name_cells(cells["first_name"][keep], cells["last_name"][keep]),
+        "company": clean_cells(cells["company"][keep]), "attended": status[keep] == "attended", "minutes": 0.0,
+        "questions": questions[keep], "polls": polls[keep], "feedback": feedback[keep],
     })

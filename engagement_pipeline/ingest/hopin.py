@@ -9,6 +9,10 @@ Extend the alias lists below when a real export shows other names. `Ticket type`
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
+import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
@@ -16,16 +20,17 @@ from engagement_pipeline.ingest.collector import Collector
 from engagement_pipeline.ingest.common import (
     NO_FIT,
     Fit,
-    clean_column,
-    engagement_columns,
-    first_error,
+    Section,
+    clean_cells,
+    either_cells,
+    engagement_cells,
     fit,
-    full_names,
+    full_name_cells,
     header_rows,
     locate,
     normalised_cells,
-    parse_cells,
-    parse_dates,
+    parse_cell_array,
+    parse_datetime,
     parse_flag,
     parse_minutes,
     require,
@@ -106,27 +111,43 @@ def parse(table: Table, col: Collector) -> None:
     sec = section(table, found_header[0])
     found = locate(sec, FIELDS)
     require(found, [("email",)], "Hopin export", sec, FIELDS)
-    rows = col.frame(sec, found, HopinRows)
-    ticket = rows["ticket"].str.strip().str.lower()
-    names = clean_column(rows["name"])
-    names = names.where(names.notna(), full_names(rows["first_name"], rows["last_name"]))
-    minutes, minutes_error = parse_cells(rows["minutes"], parse_minutes)
-    questions, polls, feedback, engagement_error = engagement_columns(rows)
-    value_error = first_error(minutes_error, engagement_error)
-    event_date, date_error = parse_dates(rows["event_date"])
-    flag = parse_cells(rows["attended"], parse_flag)[0]
-    ticket_text = lambda hit: (repr(t) for t in hit["ticket"])  # noqa: E731
-    rows = col.exclude_where(rows, ticket.str.contains("organiser|organizer|host"), "host",
-                             lambda hit: (f"organiser ticket {t}" for t in ticket_text(hit)))
-    rows = col.exclude_where(rows, ticket.str.contains("cancel|refund"), "cancelled",
-                             lambda hit: (f"ticket {t}" for t in ticket_text(hit)))
-    rows = col.quarantine_where(rows, value_error.notna(), "bad_value", lambda hit: value_error[hit.index])
-    rows = col.quarantine_where(rows, date_error.notna(), "bad_date", lambda hit: date_error[hit.index])
-    minutes = minutes[rows.index].astype(float)
-    attended = flag[rows.index].where(flag[rows.index].notna(), minutes > 0).astype(bool)
-    col.keep_columns(rows.index, {
-        "event_name": clean_column(rows["event_name"]), "event_date": event_date, "email": clean_column(rows["email"]),
-        "name": names, "company": clean_column(rows["company"]), "attended": attended,
-        "minutes": minutes.where(attended, 0.0), "questions": questions, "polls": polls, "feedback": feedback,
-        "role": ticket.str.contains("speaker", regex=False).map({True: "speaker", False: "attendee"}),
+    _parse_rows(col, sec, found)
+
+
+def _parse_rows(col: Collector, sec: Section, found: dict[str, int | None]) -> None:
+    """The people rows, column-wise on arrays (a frame, then a Series per column and step, was most of parsing an
+    export): organiser and cancelled tickets excluded, unreadable values and dates quarantined."""
+    source_rows, cells = col.frame_cells(sec, found, HopinRows)
+    tickets = cells["ticket"]
+    ticket = {text: text.strip().lower() for text in set(tickets)}  # each distinct ticket type once
+    organiser = {text for text, lowered in ticket.items() if re.search("organiser|organizer|host", lowered)}
+    cancelled = {text for text, lowered in ticket.items() if re.search("cancel|refund", lowered)}
+    speaker = {text for text, lowered in ticket.items() if "speaker" in lowered}
+    names = either_cells(clean_cells(cells["name"]), full_name_cells(cells["first_name"], cells["last_name"]))
+    minutes, minutes_error = parse_cell_array(cells["minutes"], parse_minutes)
+    questions, polls, feedback, engagement_error = engagement_cells(cells, len(source_rows))
+    value_error = either_cells(minutes_error, engagement_error)
+    event_date, date_error = parse_cell_array(cells["event_date"], parse_datetime)
+    flags = parse_cell_array(cells["attended"], parse_flag)[0]
+    hosts = np.fromiter(map(organiser.__contains__, tickets), dtype=bool, count=len(tickets))
+    col.exclude_marked(source_rows, hosts, "host", [f"organiser ticket {t!r}" for t in tickets[hosts]])
+    keep = ~hosts
+    dropped = keep & np.fromiter(map(cancelled.__contains__, tickets), dtype=bool, count=len(tickets))
+    col.exclude_marked(source_rows, dropped, "cancelled", [f"ticket {t!r}" for t in tickets[dropped]])
+    keep &= ~dropped
+    unreadable = keep & ~pd.isna(value_error)
+    col.quarantine_marked(source_rows, unreadable, "bad_value", value_error[unreadable])
+    keep &= ~unreadable
+    undated = keep & ~pd.isna(date_error)
+    col.quarantine_marked(source_rows, undated, "bad_date", date_error[undated])
+    keep &= ~undated
+    minutes = minutes[keep].astype(float)
+    attended = np.where(pd.isna(flags[keep]), minutes > 0, flags[keep]).astype(bool)
+    roles = np.empty(int(keep.sum()), dtype=object)
+    roles[:] = ["speaker" if t in speaker else "attendee" for t in tickets[keep]]
+    col.keep_columns(source_rows[keep], {
+        "event_name": clean_cells(cells["event_name"][keep]), "event_date": event_date[keep],
+        "email": clean_cells(cells["email"][keep]), "name": names[keep], "company": clean_cells(cells["company"][keep]),
+        "attended": attended, "minutes": np.where(attended, minutes, 0.0), "questions": questions[keep],
+        "polls": polls[keep], "feedback": feedback[keep], "role": roles,
     })

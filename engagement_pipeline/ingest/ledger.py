@@ -98,4 +98,13 @@ def _without(records: pd.DataFrame, internal: pd.DataFrame) -> pd.DataFrame:
     keep = np.ones(len(records), dtype=bool)
     for i in np.flatnonzero(pd.Series(keys, dtype=object).isin(internal["attendee_key"].to_numpy(dtype=object))):
         keep[i] = (events[i], keys[i]) not in internal_keys
-    return records.iloc[np.flatnonzero(keep)].reset_index(drop=True)
+    return rows_at(records, np.flatnonzero(keep))
+
+
+def rows_at(frame: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
+    """The rows of `frame` at `positions` (ascending, distinct), renumbered from 0. When they are one run of rows
+    (staff are the first record of an upload, so the rest is one run) a slice, not a take of every column (a
+    take and renumbering was ~0.45 ms an upload, a slice ~0.2)."""
+    if len(positions) and positions[-1] - positions[0] + 1 == len(positions):
+        return frame.iloc[positions[0]:positions[-1] + 1].reset_index(drop=True)
+    return frame.iloc[positions].reset_index(drop=True)

@@ -94,7 +94,13 @@ class Table:
         row stops being looked at on its second non-blank cell."""
         if self._lone is None:
             found: list[tuple[int, int, str]] = []
-            for index, row in enumerate(self.rows):
+            rows = self.rows
+            # A row whose first two cells are not blank (most data rows) has no lone cell: passed over in one
+            # comprehension, the others looked at cell by cell.
+            candidates = [index for index, row in enumerate(rows)
+                          if len(row) < 2 or not row[0].strip() or not row[1].strip()]
+            for index in candidates:
+                row = rows[index]
                 lone: tuple[int, int, str] | None = None
                 for column, cell in enumerate(row):
                     if cell.strip():

@@ -13,6 +13,7 @@ import re
 from datetime import datetime
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
@@ -22,18 +23,18 @@ from engagement_pipeline.ingest.collector import Collector
 from engagement_pipeline.ingest.common import (
     NO_FIT,
     Fit,
-    attendee_keys,
+    Section,
     clean,
-    clean_column,
-    either,
-    engagement_columns,
-    first_error,
+    clean_cells,
+    either_cells,
+    engagement_cells,
     fit,
+    identity_keys,
     is_blank,
     locate,
     norm_header,
     normalised_cells,
-    parse_cells,
+    parse_cell_array,
     parse_datetime,
     parse_flag,
     parse_minutes,
@@ -136,35 +137,51 @@ def parse(table: Table, col: Collector) -> None:
     block = _meeting(_block(table, header_index)) if not flat else None
     if block and block[0] is None:
         col.notes.append("no meeting topic found above the participants table")
-    rows = col.frame(sec, found, ZoomMeetingRows)
-    email, name = clean_column(rows["email"]), clean_column(rows["name"])
-    who = either(name, email)
-    keys = attendee_keys(email, name)
+    _parse_rows(col, sec, found, block, flat)
+
+
+def _parse_rows(col: Collector, sec: Section, found: dict[str, int | None],
+                block: tuple[str | None, datetime | None, set[str]] | None, flat: dict[str, int]) -> None:
+    """The participants' rows, column-wise on arrays (a frame, then a Series per column and step, was most of
+    parsing an export): the host and the waiting room excluded, rows of an undated meeting or with an
+    unreadable value quarantined, the rest kept."""
+    source_rows, cells = col.frame_cells(sec, found, ZoomMeetingRows)
+    email, name = clean_cells(cells["email"]), clean_cells(cells["name"])
+    who = either_cells(name, email)
+    keys = identity_keys(email, name)
+    keep = np.ones(len(source_rows), dtype=bool)
     if block:  # one meeting for every row: its topic and start as single values
         topic, start, hosts_of_block = block
-        is_host = pd.Series([key in hosts_of_block for key in keys], index=rows.index, dtype=bool)
+        is_host = np.array([key in hosts_of_block for key in keys], dtype=bool)
     else:  # the flat layout: each row carries its meeting's columns, read once per distinct meeting
-        cells = dict(sec.rows)
-        meetings = pd.Series([_flat_meeting(tuple((f, cells[r][i]) for f, i in flat.items() if i < len(cells[r])))
-                              for r in rows.index], index=rows.index, dtype=object)
-        topic, start = meetings.map(lambda m: m[0]), meetings.map(lambda m: m[1])
-        is_host = pd.Series([key in m[2] for key, m in zip(keys, meetings, strict=True)], index=rows.index,
-                            dtype=bool)
-    minutes, minutes_error = parse_cells(rows["minutes"], parse_minutes)
-    questions, polls, feedback, engagement_error = engagement_columns(rows)
-    value_error = first_error(minutes_error, engagement_error)
-    if not block:
-        rows = col.quarantine_where(rows, start.isna(), "bad_date", "meeting start time missing or not a date")
-    hosts = email[rows.index]
-    col.organisers.extend(hosts[is_host[rows.index] & hosts.notna()])
-    rows = col.exclude_where(rows, is_host, "host", lambda hit: (f"meeting host {w}" for w in who[hit.index]))
-    rows = col.exclude_where(rows, parse_cells(rows["waiting"], parse_flag)[0].map(bool), "waiting_room",
-                             lambda hit: (f"{w} was in the waiting room" for w in who[hit.index]))
-    rows = col.quarantine_where(rows, value_error.notna(), "bad_value", lambda hit: value_error[hit.index])
-    col.keep_columns(rows.index, {
-        "event_name": topic, "event_date": start, "email": email, "name": name,
-        "company": clean_column(rows["company"]), "minutes": minutes.astype(float), "questions": questions,
-        "polls": polls, "feedback": feedback,
+        by_row = dict(sec.rows)
+        meetings = pd.Series([_flat_meeting(tuple((f, by_row[r][i]) for f, i in flat.items() if i < len(by_row[r])))
+                              for r in source_rows.tolist()], dtype=object)
+        # as pandas' map infers them (a column of datetimes becomes datetime64), as the frame path kept them
+        topic, start = meetings.map(lambda m: m[0]).to_numpy(), meetings.map(lambda m: m[1]).to_numpy()
+        is_host = np.array([key in m[2] for key, m in zip(keys, meetings, strict=True)], dtype=bool)
+        undated = pd.isna(start)
+        col.quarantine_marked(source_rows, undated, "bad_date", "meeting start time missing or not a date")
+        keep &= ~undated
+    hosts = keep & is_host
+    col.organisers.extend(email[hosts & ~pd.isna(email)])
+    col.exclude_marked(source_rows, hosts, "host", [f"meeting host {w}" for w in who[hosts]])
+    keep &= ~is_host
+    waiting = keep & np.fromiter(map(bool, parse_cell_array(cells["waiting"], parse_flag)[0]), dtype=bool,
+                                 count=len(source_rows))
+    col.exclude_marked(source_rows, waiting, "waiting_room", [f"{w} was in the waiting room" for w in who[waiting]])
+    keep &= ~waiting
+    minutes, minutes_error = parse_cell_array(cells["minutes"], parse_minutes)
+    questions, polls, feedback, engagement_error = engagement_cells(cells, len(source_rows))
+    value_error = either_cells(minutes_error, engagement_error)
+    unreadable = keep & ~pd.isna(value_error)
+    col.quarantine_marked(source_rows, unreadable, "bad_value", value_error[unreadable])
+    keep &= ~unreadable
+    col.keep_columns(source_rows[keep], {
+        "event_name": topic if block else topic[keep], "event_date": start if block else start[keep],
+        "email": email[keep], "name": name[keep], "company": clean_cells(cells["company"][keep]),
+        "minutes": minutes[keep].astype(float), "questions": questions[keep], "polls": polls[keep],
+        "feedback": feedback[keep],
     })
 
 

@@ -19,16 +19,16 @@ from engagement_pipeline.ingest.common import (
     Fit,
     Section,
     clean,
-    clean_column,
-    either,
-    engagement_columns,
-    first_error,
+    clean_cells,
+    either_cells,
+    engagement_cells,
     fit,
-    full_names,
+    full_name_cells,
     is_blank,
     locate,
     norm_header,
-    parse_cells,
+    normalised_cells,
+    parse_cell_array,
     parse_datetime,
     parse_flag,
     parse_minutes,
@@ -80,10 +80,10 @@ def _markers(table: Table) -> list[tuple[int, str]]:
 
 
 def _summary(table: Table) -> tuple[int, list[str]] | None:
-    for index, row in enumerate(table.rows[:40]):
-        headers = [norm_header(c) for c in row]
-        if "topic" in headers and "webinar id" in headers:
-            return index, headers
+    for index in range(min(len(table.rows), 40)):
+        cells = normalised_cells(table, index)  # each row normalised once per table, whichever module asks
+        if "topic" in cells and "webinar id" in cells:
+            return index, [norm_header(c) for c in table.rows[index]]
     return None
 
 
@@ -130,23 +130,35 @@ def parse(table: Table, col: Collector) -> None:
 
 def _parse_section(col: Collector, sec: Section, found: dict[str, int | None], kind: str, host_keys: set[str],
                    event_name: str | None, event_date: datetime | None) -> None:
-    """One section's rows, column-wise: hosts (and anyone with a host's identity) excluded, the rest kept."""
-    rows = col.frame(sec, found, ZoomWebinarRows, scope=kind)
-    email = clean_column(rows["email"])
-    name = either(clean_column(rows["user_name"]), full_names(rows["first_name"], rows["last_name"]))
-    rows = col.exclude_hosts(rows, email, name, host_keys, host_section=kind == "host", label="webinar host")
-    flag = parse_cells(rows["attended"], parse_flag)[0]
-    minutes, minutes_error = parse_cells(rows["minutes"], parse_minutes)
-    questions, polls, feedback, engagement_error = engagement_columns(rows)
-    value_error = first_error(minutes_error, engagement_error)
-    rows = col.quarantine_where(rows, value_error.notna(), "bad_value", lambda hit: value_error[hit.index])
-    # The kept rows' flags and minutes as arrays: a flag says whether they attended, else minutes (or a role) do.
-    kept = flag.index.get_indexer(rows.index)
-    flags, minutes_kept = flag.to_numpy()[kept], minutes.to_numpy()[kept].astype(float)
+    """One section's rows, column-wise on arrays (a Zoom report is mostly small sections, and a frame plus a Series
+    per column and step was most of parsing one): hosts (and anyone with a host's identity) excluded, rows with
+    an unreadable value quarantined, the rest kept."""
+    source_rows, cells = col.frame_cells(sec, found, ZoomWebinarRows, scope=kind)
+    email = clean_cells(cells["email"])
+    name = either_cells(clean_cells(cells["user_name"]), full_name_cells(cells["first_name"], cells["last_name"]))
+    is_host = col.exclude_host_cells(source_rows, email, name, host_keys, host_section=kind == "host",
+                                     label="webinar host")
+    if is_host is not None and is_host.any():
+        guests = ~is_host
+        source_rows, email, name = source_rows[guests], email[guests], name[guests]
+        cells = {field: values[guests] for field, values in cells.items()}
+    flags = parse_cell_array(cells["attended"], parse_flag)[0]
+    minutes, minutes_error = parse_cell_array(cells["minutes"], parse_minutes)
+    questions, polls, feedback, engagement_error = engagement_cells(cells, len(source_rows))
+    value_error = either_cells(minutes_error, engagement_error)
+    unreadable = ~pd.isna(value_error)
+    col.quarantine_marked(source_rows, unreadable, "bad_value", value_error[unreadable])
+    company = clean_cells(cells["company"])
+    if unreadable.any():
+        kept = ~unreadable
+        source_rows, email, name, company = (values[kept] for values in (source_rows, email, name, company))
+        flags, minutes, questions, polls, feedback = (v[kept] for v in (flags, minutes, questions, polls, feedback))
+    # A flag says whether they attended, else minutes (or a role) do.
+    minutes_kept = minutes.astype(float)
     attended = np.where(pd.isna(flags), (minutes_kept > 0) | (kind != "attendee"), flags).astype(bool)
-    col.keep_columns(rows.index, {
-        "event_name": event_name, "event_date": event_date, "email": email, "name": name,
-        "company": clean_column(rows["company"]), "registered": kind != "other", "attended": attended,
-        "minutes": np.where(attended, minutes_kept, 0.0), "questions": questions, "polls": polls, "feedback": feedback,
+    col.keep_columns(source_rows, {
+        "event_name": event_name, "event_date": event_date, "email": email, "name": name, "company": company,
+        "registered": kind != "other", "attended": attended, "minutes": np.where(attended, minutes_kept, 0.0),
+        "questions": questions, "polls": polls, "feedback": feedback,
         "role": "panelist" if kind == "panelist" else "attendee",
     })

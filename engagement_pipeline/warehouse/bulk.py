@@ -82,7 +82,7 @@ def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame, columns
     cols = [c for c in columns if c in frame.columns]
     dialect = conn.dialect.name
     for start in range(0, len(frame), INSERT_CHUNK_ROWS):
-        chunk = frame.iloc[start:start + INSERT_CHUNK_ROWS]
+        chunk = _chunk(frame, start)
         if dialect == "sqlite":
             _insert_sqlite(conn, table, chunk, cols, constants)
         elif dialect == "postgresql":
@@ -94,6 +94,14 @@ def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame, columns
                     row.update(constants)
             conn.execute(table.insert(), rows)
     return len(frame)
+
+
+def _chunk(frame: pd.DataFrame, start: int) -> pd.DataFrame:
+    """The `INSERT_CHUNK_ROWS` rows of `frame` from `start`: the frame itself when it is one chunk (almost every
+    upload), not a slice of it (a new frame, ~0.1 ms, two per stored upload)."""
+    if start == 0 and len(frame) <= INSERT_CHUNK_ROWS:
+        return frame
+    return frame.iloc[start:start + INSERT_CHUNK_ROWS]
 
 
 def _driver_columns(chunk: pd.DataFrame, cols: list[str], constants: Mapping[str, Any]
@@ -143,16 +151,37 @@ def _sqlite_column(column_type: sa.types.TypeEngine, column: pd.Series) -> Sqlit
         return SqliteColumn("?", column.to_numpy().tolist(), "float")
     if isinstance(dtype, pd.StringDtype) or (pd.api.types.is_object_dtype(dtype) and
                                              pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty")):
-        return _text_or_null(column.to_numpy(dtype=object), np.asarray(column.array.isna()), "text")
+        text = column.to_numpy(dtype=object)
+        if _all_str(values := text.tolist()):  # nothing missing, without `isna` (see `_all_str`)
+            return SqliteColumn("?", values, "text")
+        return _text_or_null(text, np.asarray(column.array.isna()), "text")
     return SqliteColumn("?", _column_values(column), "general")
+
+
+def _all_str(values: list[Any]) -> bool:
+    """Every value is a str, so none is missing (`isna` is never true of a str): `str.join` takes nothing else.
+    On an upload's few hundred rows this costs a tenth of `StringArray.isna` (~4 against ~38 us a column, most of
+    that fixed cost); on 100k rows both walk every object and cost the same (~2.5 ms)."""
+    try:
+        "".join(values)
+    except TypeError:
+        return False
+    return True
 
 
 def _naive_datetimes(stamps: np.ndarray) -> SqliteColumn:
     """Naive datetime64[us] values as SQLite's DateTime text: vectorised, once per distinct value (an upload has
-    one event date), the same text as strftime(_SQLITE_DATETIME); NaT is missing."""
+    one event date), the same text as strftime(_SQLITE_DATETIME); NaT is missing. One date on every row (an
+    upload's) is written once and repeated, without the sort and the look-up of `np.unique`."""
+    if len(stamps) and (stamps == stamps[0]).all():  # (never true with a NaT: NaT equals nothing)
+        return SqliteColumn("?", [_datetime_text(stamps[:1])[0]] * len(stamps), "datetime")
     distinct, where = np.unique(stamps, return_inverse=True)
-    text = np.char.replace(np.datetime_as_string(distinct, unit="us"), "T", " ").astype(object)[where]
-    return _text_or_null(text, np.isnat(stamps), "datetime")
+    return _text_or_null(_datetime_text(distinct)[where], np.isnat(stamps), "datetime")
+
+
+def _datetime_text(stamps: np.ndarray) -> np.ndarray:
+    """datetime64[us] values as SQLite DateTime text (`_SQLITE_DATETIME`), an object array of str."""
+    return np.char.replace(np.datetime_as_string(stamps, unit="us"), "T", " ").astype(object)
 
 
 def _text_or_null(text: np.ndarray, missing: np.ndarray, kind: str) -> SqliteColumn:
@@ -242,7 +271,7 @@ def insert_frame_read_back(conn: Connection, table: sa.Table, frame: pd.DataFram
     cols = [c for c in columns if c in frame.columns]
     kept: dict[str, list[np.ndarray]] | None = {column.name: [] for column in table.columns}
     for start in range(0, len(frame), INSERT_CHUNK_ROWS):
-        chunk = frame.iloc[start:start + INSERT_CHUNK_ROWS]
+        chunk = _chunk(frame, start)
         written = _insert_sqlite(conn, table, chunk, cols, constants)
         if kept is None:
             continue

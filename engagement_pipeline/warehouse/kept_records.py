@@ -91,7 +91,9 @@ def _one_value(values: np.ndarray) -> bool:
         return bool((values == first).all())
     if values.dtype.kind != "O" or not (first is None or first.__class__ in (str, datetime)):
         return False
-    return bool((values == first).all())
+    # `list.count` compares as `==` does after an identity check, which settles at once the one object an
+    # upload's constant column repeats (`bulk._read_back`): elementwise `==` over the arrays was half of `packed`.
+    return bool(values[-1] == first) and values.tolist().count(first) == len(values)
 
 
 _kept: OrderedDict[str, tuple[int, Columns]] = OrderedDict()  # records_version -> (held bytes, columns)

@@ -308,10 +308,18 @@ def store_parsed_upload(
         kept_records.keep(version, _in_load_order(kept))
 
 
+# What `json.dumps(..., ensure_ascii=False, default=str)` builds on every call, built once (the same text).
+_RAW_JSON = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
 def _with_raw_json(issues: pd.DataFrame) -> pd.DataFrame:
-    """Row issues with each row's original cells as JSON text (`null` when there are none), as stored."""
+    """Row issues with each row's original cells as JSON text (`null` when there are none), as stored.
+
+    A row's cells are a dict (header -> cell), which `_clean` returns as it is: only anything else goes through
+    it (its checks per row, with a new encoder per `json.dumps`, were a third of this)."""
     raw = issues["raw"].tolist() if "raw" in issues.columns else [None] * len(issues)
-    return issues.assign(raw=[json.dumps(_clean(cells), ensure_ascii=False, default=str) for cells in raw])
+    encode = _RAW_JSON.encode
+    return issues.assign(raw=[encode(cells if cells.__class__ is dict else _clean(cells)) for cells in raw])
 
 
 # The order records are loaded in: total within an upload (event_id and attendee_key are unique there).
