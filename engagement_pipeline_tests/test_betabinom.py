@@ -58,3 +58,28 @@ def test_trends_do_not_import_scipy_stats() -> None:
             "print('scipy.stats' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_ufuncs_load_without_scipy_special_init_and_a_later_import_is_whole() -> None:
+    """In a fresh interpreter the trend test loads only scipy.special's compiled ufuncs (its `__init__`, ~0.2 CPU s,
+    does not run); the values are scipy.stats' all the same, and a later `import scipy.special` (here through
+    scipy.stats) gets the real package, sharing the loaded ufunc module."""
+    code = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from engagement_pipeline.scoring.betabinom import beta_ppf, betabinom_cdf, betabinom_sf\n"
+        "rng = np.random.default_rng(5)\n"
+        "n = rng.integers(0, 60, 500); k = rng.integers(-2, 65, 500)\n"
+        "a = rng.uniform(0.01, 30.0, 500); b = rng.uniform(0.01, 30.0, 500); a[:5] = 0.0\n"
+        "ours = (betabinom_cdf(k, n, a, b), betabinom_sf(k, n, a, b), beta_ppf(0.2, a, b))\n"
+        "import scipy\n"
+        "print('scipy.special' in sys.modules, 'special' in vars(scipy))\n"
+        "from scipy.stats import beta, betabinom\n"
+        "import scipy.special\n"
+        "ufuncs = sys.modules['scipy.special._ufuncs']\n"
+        "print(hasattr(scipy.special, 'gammaln'), scipy.special.betaln is ufuncs.betaln)\n"
+        "theirs = (betabinom.cdf(k, n, a, b), betabinom.sf(k, n, a, b), beta.ppf(0.2, a, b))\n"
+        "print(all(np.array_equal(x, y, equal_nan=True) for x, y in zip(ours, theirs)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False", "True", "True", "True"]

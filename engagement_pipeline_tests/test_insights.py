@@ -319,3 +319,33 @@ def test_stable_rising_and_untested_trends_read_in_the_reports_plain_words() -> 
     assert trend_words(SimpleNamespace(trend="insufficient_data", **{**base, "held_current": 1, "held_previous": 2})
                        ) == ("too little history to judge a trend yet: 3 events held for it in the last 16 weeks "
                              "and the months before, at least 4 are needed")
+
+
+def test_invitations_for_a_second_event_of_a_type_keep_every_reason() -> None:
+    """The reasons that depend only on the customer and the event type are found once per type and reused: a
+    second training and user group (other topics) and a webinar after them give every reason, topic first
+    (expected values: the per-event `_signals` code before the reuse)."""
+    more = pd.DataFrame({
+        "event_name": ["Advanced Training: Dashboards", "Second User Group", "Security Webinar"],
+        "event_type": ["training", "user_group", "webinar"],
+        "event_date": pd.to_datetime(["2026-09-01", "2026-09-15", "2026-10-01"]),
+        "topics": [("dashboards",), ("roadmap", "analytics"), ("security",)],
+        "registration_url": [None] * 3,
+    })
+    result = invitation_recommendations(pd.concat([upcoming(), more], ignore_index=True), attendance(), scores(),
+                                        trends(), customers(), contacts(), AS_OF, per_event=10, max_per_contact=99,
+                                        spread=1.0)
+    later = result.loc[result["event_name"].isin(more["event_name"])]
+    assert later[["event_name", "customer_id", "reason", "relevance"]].values.tolist() == [
+        ["Advanced Training: Dashboards", "C3", "attended 1 event on dashboards; little participation so far "
+         "(depth 0.20): hands-on training; declining engagement: re-engage", 3.5],
+        ["Advanced Training: Dashboards", "C4", "new customer since 2026-05-15: onboarding training", 3.0],
+        ["Advanced Training: Dashboards", "C1", "attended 2 events on dashboards", 2.0],
+        ["Advanced Training: Dashboards", "C2", "attended 1 event on dashboards", 1.0],
+        ["Advanced Training: Dashboards", "C5", "little participation so far (depth 0.10): hands-on training", 1.0],
+        ["Second User Group", "C1", "attended 2 events on analytics; top engaged customer (score 91), fits an "
+                                    "advisory user group", 4.91],
+        ["Second User Group", "C3", "attended 1 event on analytics; declining engagement: re-engage", 2.5],
+        ["Second User Group", "C2", "attended 1 event on analytics", 1.0],
+        ["Security Webinar", "C3", "declining engagement: re-engage", 1.5],
+    ]

@@ -14,13 +14,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE as OPENPYXL_ILLEGAL_CHARACTERS
 from openpyxl.chart import BarChart, Reference
 from openpyxl.formatting.rule import ColorScaleRule, FormulaRule
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.utils.datetime import to_excel
 from openpyxl.utils.exceptions import IllegalCharacterError
+from xlsxwriter.utility import xl_col_to_name
 
-from engagement_pipeline.report import write_workbook
+from engagement_pipeline.report import excel_cells, write_workbook
 from engagement_pipeline.report.markdown import report_tables
 from engagement_pipeline.report.workbook import MAX_WIDTH, NUMBER_FORMATS, TREND_FILLS, _sheet_title, safe_value
 from engagement_pipeline_tests.test_report import make_report
@@ -119,5 +122,29 @@ def test_control_characters_are_refused_as_openpyxl_refused_them(tmp_path: Path)
     report = make_report(extra_sections=[("Bad", pd.DataFrame({"Name": ["fine", "bell\x07"]}))])
     with pytest.raises(IllegalCharacterError):
         _openpyxl_workbook(report, tmp_path / "old.xlsx")
-    with pytest.raises(IllegalCharacterError):
+    with pytest.raises(excel_cells.IllegalCharacterError):
         write_workbook(report, tmp_path / "new.xlsx")
+
+
+def test_cell_rules_equal_openpyxls() -> None:
+    """`excel_cells` (what the writer uses instead of importing openpyxl) gives openpyxl's answers: the refused
+    characters over the whole Basic Multilingual Plane and a few beyond, the Excel serial of awkward dates and
+    times (epoch, Excel's phantom 1900-02-29, microseconds, far past and future, pandas timestamps, date
+    subclasses) to the bit, and XlsxWriter's column names are openpyxl's letters."""
+    for code in [*range(0x10000), 0x1F600, 0x10FFFF]:
+        char = chr(code)
+        assert bool(excel_cells.ILLEGAL_CHARACTERS_RE.search(f"ab{char}c")) == bool(
+            OPENPYXL_ILLEGAL_CHARACTERS.search(f"ab{char}c")), hex(code)
+    moments = [date(1899, 12, 30), date(1899, 12, 31), date(1900, 1, 1), date(1900, 2, 28), date(1900, 3, 1),
+               date(1, 1, 1), date(9999, 12, 31), date(2026, 11, 29), datetime(1899, 12, 29, 23, 59, 59),
+               datetime(1899, 12, 30, 0, 0, 0, 1), datetime(1900, 2, 28, 12), datetime(1900, 3, 1, 0, 0, 1),
+               datetime(2026, 5, 1, 13, 45, 10, 999_999), datetime(9999, 12, 31, 23, 59, 59, 999_999),
+               datetime(1, 1, 1), pd.Timestamp("2026-05-01 13:45:10.123456"), pd.Timestamp("1900-01-15"),
+               pd.Timestamp("2026-11-29").to_pydatetime()]
+    rng = np.random.default_rng(7)
+    moments += [datetime(1899, 12, 30) + pd.Timedelta(seconds=float(s)).to_pytimedelta()
+                for s in rng.uniform(-1e9, 5e9, 300)]
+    for moment in moments:
+        ours, theirs = excel_cells.excel_serial(moment), to_excel(moment)
+        assert (ours, type(ours)) == (theirs, type(theirs)), moment
+    assert [xl_col_to_name(i) for i in range(16_384)] == [get_column_letter(i + 1) for i in range(16_384)]

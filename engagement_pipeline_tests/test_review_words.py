@@ -34,3 +34,23 @@ def test_word_set_relation_is_token_set_ratio_100(seed: int) -> None:
     expected = process.cdist(queries, index.names, scorer=fuzz.token_set_ratio, dtype=np.float32) == 100
     for query, row in zip(queries, expected, strict=True):
         assert np.array_equal(suggester._word_set_related(query), row), query
+
+
+def test_name_hits_equal_the_element_by_element_lists() -> None:
+    """The hits built from whole score rows (`tolist`) are the ones built element by element (`float(scores[i])`):
+    the same customers, scores to the bit and reasons, in the same order, cut to three times the limit."""
+    from engagement_pipeline.matching import fuzzy
+    from engagement_pipeline.matching.review import SUGGEST_MIN_NAME_SCORE
+
+    index = _index(3)
+    rng = random.Random(7)
+    names = sorted({" ".join(rng.choices([*WORDS, "zeta"], k=rng.randint(1, 4))) for _ in range(120)} | {"ab"})
+    suggester = Suggester(index, names, [], 2)
+    similar = fuzzy.score_matrix(names, index.names)
+    for name, scores in zip(names, similar, strict=True):
+        close = np.flatnonzero(scores >= SUGGEST_MIN_NAME_SCORE)
+        contained = np.flatnonzero((scores < SUGGEST_MIN_NAME_SCORE) & suggester._word_set_related(name)) if len(
+            name) >= fuzzy.MIN_NAME_LENGTH else np.empty(0, dtype=int)
+        hits = [(index.customer_ids[i], float(scores[i]) / 100, "company name similar") for i in close]
+        hits += [(index.customer_ids[i], float(scores[i]) / 100, "company name shares words") for i in contained]
+        assert suggester.by_name[name] == sorted(hits, key=lambda h: -h[1])[:6], name

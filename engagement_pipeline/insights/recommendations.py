@@ -63,10 +63,21 @@ def _signals(c: dict, event_type: str, topic_events: int, topics: list[str],
              as_of: pd.Timestamp, since: pd.Timestamp | None = None) -> list[tuple[float, str]]:
     """The reasons to invite customer `c` to an event of `event_type`, each with its weight. `since`: its
     `customer_since` as a timestamp (parsed here when not given: the caller parses each customer's once)."""
+    return _topic_signal(topic_events, topics) + _standing_signals(c, event_type, as_of, since)
+
+
+def _topic_signal(topic_events: int, topics: list[str]) -> list[tuple[float, str]]:
+    """The on-topic reason (first of `_signals`), when the customer attended events on the topics."""
+    if not topic_events:
+        return []
+    return [(float(topic_events), f"attended {topic_events} event{'s' * (topic_events != 1)} on {', '.join(topics)}")]
+
+
+def _standing_signals(c: dict, event_type: str, as_of: pd.Timestamp, since: pd.Timestamp | None = None,
+                      ) -> list[tuple[float, str]]:
+    """The reasons of `_signals` after the on-topic one: they depend on the customer and the event's type only,
+    so `invitation_recommendations` finds them once per customer and event type, not once per event."""
     found: list[tuple[float, str]] = []
-    if topic_events:
-        found.append((float(topic_events), f"attended {topic_events} event{'s' * (topic_events != 1)} on "
-                      f"{', '.join(topics)}"))
     if event_type == "training":
         if since is None:
             since = _since(c)
@@ -98,7 +109,9 @@ class _Reach:
     counts change (one bincount), so no event scans the attendance rows or the contacts again."""
 
     def __init__(self, rows: pd.DataFrame, contacts: pd.DataFrame, internal: frozenset[str]) -> None:
-        self.rows_event = rows["event_id"].to_numpy()
+        # Each row's event as a code into the distinct events: an upcoming event's on-topic rows are then one
+        # lookup per distinct event, not a hash of every row's event id text (`for_event`).
+        self.row_event, self.events = pd.factorize(rows["event_id"], use_na_sentinel=False)
         by_person = rows.groupby(["customer_id", "attendee_email"], as_index=False, sort=True)
         people = by_person.agg(attendee_name=("attendee_name", "first"), events=("event_id", "nunique"),
                                last=("event_date", "max"))
@@ -124,7 +137,7 @@ class _Reach:
     def for_event(self, on_topic_events: set[str]) -> None:
         """Orders the attendees for one upcoming event (its on-topic past events): one bincount and one sort,
         kept as each person's rank; a customer's people are put in that order only when it is asked for."""
-        on_rows = pd.Series(self.rows_event).isin(on_topic_events).to_numpy()
+        on_rows = pd.Series(self.events).isin(on_topic_events).to_numpy()[self.row_event]
         on = np.bincount(self.row_person[on_rows], minlength=len(self.people))
         ordered = np.lexsort((self.base_rank, -on))
         self.rank = np.empty(len(self.people), dtype=np.int64)
@@ -202,6 +215,7 @@ def invitation_recommendations(upcoming: pd.DataFrame, attendance: pd.DataFrame,
     customer_events = rows[["customer_id", "event_id"]].drop_duplicates()  # in row order, as `unique` gives
     reach = _Reach(rows, contacts, internal_domains)
     since = [_since(c) for c in profiles]  # aligned with `profiles`
+    standing_by_type: dict[str, list[list[tuple[float, str]] | None]] = {}  # `_standing_signals`, found once
     records: list[dict] = []
     for ev in future.itertuples():
         wanted = list(ev.topics) if isinstance(ev.topics, (tuple, list)) else []
@@ -213,12 +227,15 @@ def invitation_recommendations(upcoming: pd.DataFrame, attendance: pd.DataFrame,
         for cid, eid in zip(on_topic["customer_id"].tolist(), on_topic["event_id"].tolist(), strict=True):
             topic_events.setdefault(cid, []).append(eid)
         candidates = []
-        for c, c_since in zip(profiles, since, strict=True):
+        standing = standing_by_type.setdefault(ev.event_type, [None] * len(profiles))
+        for position, (c, c_since) in enumerate(zip(profiles, since, strict=True)):
             mine = topic_events.get(c["customer_id"], [])
             if not mine and ev.event_type not in SIGNAL_TYPES and c["trend"] != "declining":
                 continue  # `_signals` finds nothing: no on-topic event, no signal of this event type
             topics = [t for t in wanted if any(t in hits[e] for e in mine)]
-            found = _signals(c, ev.event_type, len(mine), topics, as_of_ts, c_since)
+            if standing[position] is None:
+                standing[position] = _standing_signals(c, ev.event_type, as_of_ts, c_since)
+            found = _topic_signal(len(mine), topics) + standing[position]  # `_signals`, its second part kept
             if found:
                 weight = spread ** per_customer.get(c["customer_id"], 0)
                 candidates.append((sum(w for w, _ in found) * weight, "; ".join(t for _, t in found), c))

@@ -190,28 +190,37 @@ def _domain_confidence(domain: EmailDomain | None) -> float:
 
 @dataclass
 class _State:
-    """Per-row results; each step fills only rows no earlier (stronger) step has matched."""
+    """Per-row results; each step fills only rows no earlier (stronger) step has matched.
+
+    `matched` says which rows have a customer: only `assign` writes customers, never a missing one, so it is
+    `pd.notna(customer)` kept up to date instead of recomputed over every row's object for each step."""
 
     customer: np.ndarray
     method: np.ndarray
     confidence: np.ndarray
     contact: np.ndarray
+    matched: np.ndarray
 
     @classmethod
     def empty(cls, n: int) -> _State:
         return cls(np.full(n, None, dtype=object), np.full(n, "unmatched", dtype=object), np.zeros(n),
-                   np.full(n, None, dtype=object))
+                   np.full(n, None, dtype=object), np.zeros(n, dtype=bool))
 
     @property
     def open(self) -> np.ndarray:
-        return pd.isna(self.customer)
+        return ~self.matched
+
+    def assign(self, where: np.ndarray, customer: np.ndarray, method: str, confidence: float | np.ndarray) -> None:
+        """Rows `where` (positions or a mask) matched to `customer` (none missing) by `method`."""
+        self.customer[where] = customer
+        self.method[where] = method
+        self.confidence[where] = confidence
+        self.matched[where] = True
 
     def fill(self, found: np.ndarray, method: str, confidence: float | np.ndarray,
              contact: np.ndarray | None = None) -> None:
         take = self.open & pd.notna(found)
-        self.customer[take] = found[take]
-        self.method[take] = method
-        self.confidence[take] = confidence[take] if isinstance(confidence, np.ndarray) else confidence
+        self.assign(take, found[take], method, confidence[take] if isinstance(confidence, np.ndarray) else confidence)
         if contact is not None:
             self.contact[take] = contact[take]
 
@@ -238,9 +247,7 @@ def _match_supported(base: pd.DataFrame, names: np.ndarray, rows: _EmailFacts, i
     customer = _allowed(found[group], rows.take(open_rows))
     take = pd.notna(customer)
     targets = open_rows[take]
-    state.customer[targets] = customer[take]
-    state.method[targets] = "company_fuzzy"
-    state.confidence[targets] = scores[group][take]
+    state.assign(targets, customer[take], "company_fuzzy", scores[group][take])
 
 
 def _distinct_triples(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -47,6 +47,13 @@ class CrmIndex:
                     holders.setdefault(word, set()).add(position)
         return holders
 
+    def name_words(self) -> list[frozenset[str]]:
+        """The words of each customer name (aligned with `names`), split once per index."""
+        words = self.remembered("name words")
+        if "all" not in words:
+            words["all"] = [frozenset(name.split()) for name in self.names]
+        return words["all"]
+
     @classmethod
     def for_crm(cls, crm: Crm) -> CrmIndex:
         """`build`, once per CRM content: matching a batch of uploads and then the merged history used to

@@ -52,9 +52,11 @@ class Suggester:
             close = np.flatnonzero(scores >= SUGGEST_MIN_NAME_SCORE)
             contained = np.flatnonzero((scores < SUGGEST_MIN_NAME_SCORE) & self._word_set_related(name)) if len(
                 name) >= fuzzy.MIN_NAME_LENGTH else np.empty(0, dtype=int)
-            hits = [(self.index.customer_ids[i], float(scores[i]) / 100, "company name similar") for i in close]
-            hits += [(self.index.customer_ids[i], float(scores[i]) / 100, "company name shares words")
-                     for i in contained]
+            ids = self.index.customer_ids
+            hits = [(ids[i], score / 100, "company name similar")
+                    for i, score in zip(close.tolist(), scores[close].tolist(), strict=True)]
+            hits += [(ids[i], score / 100, "company name shares words")
+                     for i, score in zip(contained.tolist(), scores[contained].tolist(), strict=True)]
             out[name] = sorted(hits, key=lambda h: -h[1])[: self.limit * 3]
         return out
 
@@ -73,7 +75,8 @@ class Suggester:
             superset: set[int] = set()
         else:
             superset = set.intersection(*sharing)  # customer names holding all of this name's words
-        subset = {p for p in set().union(*sharing) if words.issuperset(self.index.names[p].split())}
+        name_words = self.index.name_words()
+        subset = {p for p in set().union(*sharing) if words >= name_words[p]}
         related[list(superset | subset)] = True
         return related
 

@@ -47,7 +47,17 @@ def score_history(attendance: pd.DataFrame, events_held: pd.DataFrame, customers
                       strict=True))
     for day in days:
         scores = by_day.get(day, latest)
-        for name, score in zip(scores["customer_name"], scores["score"], strict=True):
-            if pd.notna(score) and (names is None or str(name) in names):
-                found.setdefault(str(name), []).append((day, float(score)))
+        for name, score in scored_pairs(scores):
+            if names is None or name in names:
+                found.setdefault(name, []).append((day, score))
     return found
+
+
+def scored_pairs(scores: pd.DataFrame) -> list[tuple[str, float]]:
+    """(str(customer_name), float(score)) of each row with a score, in row order: the missing scores dropped
+    with one `notna` over the column rather than one `pd.notna` and one pandas element access per customer
+    (seven dates x 3,000 customers were ~0.05 CPU s of a 100k-record report)."""
+    keep = scores["score"].notna().to_numpy()
+    names = scores["customer_name"].to_numpy(dtype=object)[keep]
+    values = scores["score"].to_numpy(dtype=object)[keep]
+    return [(str(name), float(score)) for name, score in zip(names, values, strict=True)]

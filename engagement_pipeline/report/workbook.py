@@ -13,7 +13,8 @@ Written with XlsxWriter, which streams cells straight to the file's XML (openpyx
 value, ~40 us a cell: the largest single item of a 1M-record run). The cells are the ones openpyxl wrote:
 numbers as `%.16g`, dates as openpyxl's Excel serials with its date formats, styled empty cells where a
 number format covers a missing value, text checked and cut to Excel's length as openpyxl did it
-(`engagement_pipeline_tests/test_report.py` reads both books back and compares every cell).
+(`engagement_pipeline_tests/test_report.py` reads both books back and compares every cell). openpyxl's rules
+for those are restated in `excel_cells`, so writing the report does not import openpyxl.
 """
 
 from __future__ import annotations
@@ -26,11 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import xlsxwriter
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.datetime import to_excel
-from openpyxl.utils.exceptions import IllegalCharacterError
+from xlsxwriter.utility import xl_col_to_name
 
+from engagement_pipeline.report.excel_cells import ILLEGAL_CHARACTERS_RE, IllegalCharacterError, excel_serial
 from engagement_pipeline.report.markdown import report_tables
 from engagement_pipeline.report.safe_export import FORMULA_TRIGGERS, neutralise
 
@@ -121,7 +120,7 @@ def _put(ws: Any, r: int, c: int, value: object, fmt: str | None, formats: _Form
             raise TypeError("Excel does not support timezones in datetimes. "
                             "The tzinfo in the datetime/time object must be set to None.")
         base = datetime if isinstance(value, datetime) else date
-        ws.write_number(r, c, to_excel(value), formats.number(fmt or DATE_FORMATS[base]))
+        ws.write_number(r, c, excel_serial(value), formats.number(fmt or DATE_FORMATS[base]))
     else:  # what safe_value never returns; written as its text, like any other text
         ws.write_string(r, c, _text(str(value)), style)
 
@@ -192,7 +191,7 @@ def _write(ws: Any, frame: pd.DataFrame, formats: _Formats) -> None:
         col = headers["Trend"]
         for word in TREND_FILLS:
             ws.conditional_format(1, col, last - 1, col, {
-                "type": "formula", "criteria": f'ISNUMBER(SEARCH("{word}",{get_column_letter(col + 1)}2))',
+                "type": "formula", "criteria": f'ISNUMBER(SEARCH("{word}",{xl_col_to_name(col)}2))',
                 "format": formats.fills[word]})
     # Widths from the values written, stored as openpyxl stored them (characters, not Excel's padded width).
     for idx in range(max(width, 1)):

@@ -6,28 +6,60 @@ scipy: its `cdf` is the generic `rv_discrete` one, a Python loop that sums `exp(
 m = 0..k for every element, with `scipy.special.betaln`. The functions here do the same arithmetic with the
 same ufuncs in the same order (the pmf terms of all elements in one array, then each element's terms summed
 by `np.sum` as scipy does) and apply the same edge rules (k < 0, k >= n, invalid shapes), so every value is
-bit for bit scipy's; `beta_ppf` is the very ufunc `scipy.stats.beta.ppf` evaluates. Only `scipy.special` is
-imported, and only when first needed. `test_betabinom.py` compares them with scipy.stats on hostile grids.
+bit for bit scipy's; `beta_ppf` is the very ufunc `scipy.stats.beta.ppf` evaluates. Only scipy.special's
+compiled ufunc module is loaded, and only when first needed (`_ufuncs`). `test_betabinom.py` compares them
+with scipy.stats on hostile grids.
 """
 
 from __future__ import annotations
 
-from types import ModuleType
+import importlib
+import sys
+import threading
+import types
+from pathlib import Path
 
 import numpy as np
 
+_LOADING = threading.Lock()
 
-def _special() -> tuple[ModuleType, ModuleType]:
-    """scipy.special and its private ufunc module (where `beta.ppf`'s ufunc lives), imported on first use."""
-    import scipy.special
-    import scipy.special._ufuncs as ufuncs
 
-    return scipy.special, ufuncs
+def _ufuncs() -> types.ModuleType:
+    """`scipy.special._ufuncs`, the compiled module that holds `betaln` (the very object `scipy.special.betaln`
+    is) and `beta.ppf`'s `_beta_ppf`, loaded on first use without running `scipy/special/__init__.py`.
+
+    Why: that `__init__` costs ~0.2 CPU s (it imports numpy.f2py and the array-API layer and rewrites every
+    function's docstring) against ~0.01 s for the compiled module, and a CLI run needs two of its ufuncs. For
+    the load, a bare package object stands in for `scipy.special` (only its `__path__`, so the import system
+    finds the extension files); it is removed right after, under the import lock, so any later
+    `import scipy.special` runs the real `__init__`, which then reuses the loaded `_ufuncs` module."""
+    loaded = sys.modules.get("scipy.special._ufuncs")
+    if loaded is not None:
+        return loaded
+    with _LOADING:
+        if "scipy.special" in sys.modules or "scipy.special._ufuncs" in sys.modules:
+            return importlib.import_module("scipy.special._ufuncs")
+        import _imp
+
+        import scipy
+
+        stand_in = types.ModuleType("scipy.special")
+        stand_in.__path__ = [str(Path(scipy.__file__).parent / "special")]
+        _imp.acquire_lock()  # no other thread imports while the stand-in is in sys.modules
+        try:
+            sys.modules["scipy.special"] = stand_in
+            return importlib.import_module("scipy.special._ufuncs")
+        finally:
+            if sys.modules.get("scipy.special") is stand_in:
+                del sys.modules["scipy.special"]
+            if vars(scipy).get("special") is stand_in:  # (getattr would import it: scipy's lazy __getattr__)
+                del scipy.special
+            _imp.release_lock()
 
 
 def _pmf_sums(k: np.ndarray, n: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Σ_{m=0..k} pmf(m; n, a, b) per element, as `rv_discrete._cdf_single` sums it (k integral, >= 0)."""
-    betaln = _special()[0].betaln
+    betaln = _ufuncs().betaln
     lengths = k.astype(np.int64) + 1  # len(arange(0, k + 1))
     ends = np.cumsum(lengths)
     starts = ends - lengths
@@ -36,9 +68,19 @@ def _pmf_sums(k: np.ndarray, n: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.
     nn, aa, bb = n[row], a[row], b[row]
     combiln = -np.log(nn + 1) - betaln(nn - m + 1, m + 1)
     pmf = np.exp(combiln + betaln(m + aa, nn - m + bb) - betaln(aa, bb))
-    out = np.empty(len(k), dtype=np.float64)
-    for i, (start, end) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-        out[i] = np.sum(pmf[start:end], axis=0)
+    return sum_runs(pmf, starts, lengths)
+
+
+def sum_runs(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """`np.sum(values[start:start + length])` per run (lengths >= 1), the same bits, one sum per distinct length.
+
+    The runs of one length are gathered into the rows of a C-ordered matrix and summed along its rows: numpy
+    reduces each contiguous row with the same pairwise summation it uses for a 1-D slice of that length. One
+    `np.sum` per element was ~5 us each, ~10,000 of them in a 100k-record run's trend test."""
+    out = np.empty(len(lengths), dtype=np.float64)
+    for length in np.unique(lengths).tolist():
+        which = np.flatnonzero(lengths == length)
+        out[which] = np.ascontiguousarray(values[starts[which, None] + np.arange(length)]).sum(axis=1)
     return out
 
 
@@ -83,5 +125,5 @@ def beta_ppf(q: float, a: object, b: object) -> np.ndarray:
     out[valid & (q == 1)] = 1.0
     inside = valid & (q > 0) & (q < 1)
     if inside.any():
-        out[inside] = _special()[1]._beta_ppf(q[inside], a[inside], b[inside]) * 1.0 + 0.0
+        out[inside] = _ufuncs()._beta_ppf(q[inside], a[inside], b[inside]) * 1.0 + 0.0
     return out
