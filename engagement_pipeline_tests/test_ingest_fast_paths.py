@@ -402,3 +402,22 @@ def test_repeated_cells_equal_np_full(value: object, rows: int) -> None:
     assert all(a == b or (a != a and b != b) for a, b in zip(made.tolist(), full.tolist(), strict=True))
     if type(value) is str and not value.endswith("\x00"):
         assert all(cell is value for cell in made)
+
+
+@pytest.mark.parametrize("event_pool", [["a"], ["a", "b"], ["a", None], [None], [np.nan], ["a", np.nan]])
+@pytest.mark.parametrize("key_pool", [[f"k{i}" for i in range(40)], [*(f"k{i}" for i in range(40)), None],
+                                      [*(f"k{i}" for i in range(40)), np.nan, None], ["x", "y"]])
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_the_one_row_check_of_one_event_equals_duplicated(dtype: object, event_pool: list[object],
+                                                          key_pool: list[object]) -> None:
+    """The one-event shortcut (every id the same text, keys counted as a set when none is missing) against
+    duplicated(): mostly distinct keys, a missing key (None and NaN, which duplicated() counts as one), ids all
+    missing."""
+    rng = np.random.default_rng(11)
+    for rows in [*range(12), 30, 30]:
+        events = [event_pool[i] for i in rng.integers(0, len(event_pool), rows)]
+        keys = [key_pool[i] for i in rng.choice(len(key_pool), rows, replace=rows > len(key_pool) or rows == 30)]
+        frame = pd.DataFrame({"event_id": pd.Series(events, dtype=dtype), "attendee_key": pd.Series(keys, dtype=dtype),
+                              "other": 1})
+        assert CanonicalAttendance.one_row_per_event_and_attendee(frame) == (
+            not frame.duplicated(["event_id", "attendee_key"]).any()), (events, keys)

@@ -85,9 +85,16 @@ class CanonicalAttendance(pa.DataFrameModel):
         """No two rows share (event_id, attendee_key); missing values equal each other, as `df.duplicated` has
         it. Each column factorised as objects and the pairs' codes counted (duplicated() on pandas' text columns
         was a visible share of validating every parsed file)."""
-        events, _ = pd.factorize(df["event_id"].to_numpy(dtype=object))  # missing: -1
-        people, distinct = pd.factorize(df["attendee_key"].to_numpy(dtype=object))
-        if not events.any():  # every row of one event (the usual file): the people alone must be distinct
+        event_ids, keys = df["event_id"].to_numpy(dtype=object), df["attendee_key"].to_numpy(dtype=object)
+        if len(event_ids) and isinstance(event_ids[0], str) and bool((event_ids == event_ids[0]).all()):
+            # every row of one event (the usual file): the people alone must be distinct. Keys all text (none
+            # missing) are counted as a set (the validated keys' hashes are known; factorising was most of this)
+            distinct_keys = set(keys)
+            if set(map(type, distinct_keys)) <= {str}:
+                return len(distinct_keys) == len(keys)
+        events, _ = pd.factorize(event_ids)  # missing: -1
+        people, distinct = pd.factorize(keys)
+        if not events.any():  # every row of one event: the people alone must be distinct
             return len(distinct) + bool((people < 0).any()) == len(people)  # a missing key counts as one more
         pairs = (events.astype(np.int64) + 1) * (int(people.max(initial=-1)) + 2) + (people + 1)
         return len(pd.unique(pairs)) == len(pairs)  # hashed, not sorted as np.unique does
