@@ -98,3 +98,15 @@ def test_registrable_domain_of_an_awkward_address() -> None:
     assert parse_domain("user.github.io").registrable == "github.io"  # private suffixes are not suffixes here
     assert parse_domain("127.0.0.1").registrable == ""
     assert parse_domain("xn--bcher-kva.de").label == "xn--bcher-kva"
+
+
+def test_a_domain_lookup_imports_neither_tldextract_nor_requests() -> None:
+    """The point of `public_suffix`: a fresh process that parses a domain has not paid for either import."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from engagement_pipeline.matching.domains import parse_domain; "
+             "assert parse_domain('a.b.example.co.uk').registrable == 'example.co.uk'; "
+             "print(sorted(m for m in ('tldextract', 'requests') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
