@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from engagement_pipeline.codes import distinct_rows, first_of_key, pair_key
 from engagement_pipeline.ingest.attendance import (
     _AGGREGATIONS,
     _ROLE_BY_PRIORITY,
@@ -23,8 +24,8 @@ from engagement_pipeline.matching.cascade import _State
 from engagement_pipeline.matching.names import compact
 from engagement_pipeline.report.history import scored_pairs
 from engagement_pipeline.scoring.betabinom import sum_runs
-from engagement_pipeline.scoring.composite import _customer_groupings, first_of_key, pair_key, row_weights
-from engagement_pipeline.scoring.trends import _people_lapsed, distinct_rows
+from engagement_pipeline.scoring.composite import _customer_groupings, row_weights
+from engagement_pipeline.scoring.trends import _people_lapsed
 from engagement_pipeline_tests.test_attendance_merge import _row
 
 

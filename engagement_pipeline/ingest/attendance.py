@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from engagement_pipeline.codes import pair_key
 from engagement_pipeline.ingest.canonical import CANONICAL_COLUMNS
 
 _ROLE_PRIORITY = {"speaker": 3, "panelist": 2, "attendee": 1, "host": 0}
@@ -191,7 +192,7 @@ def _merge_with_codes(ordered: pd.DataFrame, role_rank: pd.Series, keys: list[st
     usable = ordered if present.all() else ordered.loc[present]  # no copy of every row when none is missing
     role_rank = role_rank if present.all() else role_rank.loc[present]
     (event, events), (person, persons) = (pd.factorize(usable[key]) for key in keys)
-    pair = pd.Series(event.astype(np.int64) * (len(persons) + 1) + person)
+    pair = pd.Series(pair_key(event, person))
     repeated = pair.duplicated(keep=False).to_numpy()
     if repeated.all() or not _aggregates_of_one_are_values(usable):
         plain = usable.assign(_role_rank=role_rank).groupby(keys, as_index=False, sort=False).agg(**_AGGREGATIONS)

@@ -15,6 +15,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from engagement_pipeline.codes import pair_key
+
 EVENT_TYPES: tuple[str, ...] = ("webinar", "user_group", "training", "conference", "other")
 ROLES: tuple[str, ...] = ("attendee", "speaker", "panelist", "host")
 PLATFORMS: tuple[str, ...] = ("zoom_webinar", "zoom_meeting", "hopin", "eventbrite")
@@ -96,7 +98,7 @@ class CanonicalAttendance(pa.DataFrameModel):
         people, distinct = pd.factorize(keys)
         if not events.any():  # every row of one event: the people alone must be distinct
             return len(distinct) + bool((people < 0).any()) == len(people)  # a missing key counts as one more
-        pairs = (events.astype(np.int64) + 1) * (int(people.max(initial=-1)) + 2) + (people + 1)
+        pairs = pair_key(events + 1, people)  # a missing event (-1) its own value, as a missing key is
         return len(pd.unique(pairs)) == len(pairs)  # hashed, not sorted as np.unique does
 
     @pa.dataframe_check

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from engagement_pipeline.codes import distinct_rows
 from engagement_pipeline.ingest.canonical import normalise_person_name
 
 from . import fuzzy
@@ -253,10 +254,7 @@ def _match_supported(base: pd.DataFrame, names: np.ndarray, rows: _EmailFacts, i
 def _distinct_triples(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(group per row, position of each group's first row) for the distinct combinations of `columns`,
     groups numbered in order of first appearance (missing values form a group of their own)."""
-    group = np.zeros(len(columns[0]), dtype=np.int64)
-    for column in columns:
-        codes, uniques = pd.factorize(column, use_na_sentinel=False)
-        group, _ = pd.factorize(group * (len(uniques) + 1) + codes)
+    group = distinct_rows(columns)
     _, firsts = np.unique(group, return_index=True)
     return group, firsts
 

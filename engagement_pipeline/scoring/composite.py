@@ -29,6 +29,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from engagement_pipeline.codes import first_of_key, pair_key
 from engagement_pipeline.config import COMPONENTS, ScoringConfig, band_for
 from engagement_pipeline.scoring import components as comp
 
@@ -434,16 +435,6 @@ def _sum_by(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     """Per position 0..n-1, the groupby sum of `values` by `codes`: pandas' compensated sum, row by row in
     order, so the bits of `groupby(...).sum()` over the same rows; 0 where a position has none."""
     return pd.Series(values).groupby(_categories(codes, n), observed=False).sum().to_numpy()
-
-
-def pair_key(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """One int64 per row that is equal exactly where both integer arrays are (`second` >= -1)."""
-    return first * (int(second.max(initial=-1)) + 2) + (second + 1)
-
-
-def first_of_key(key: np.ndarray) -> np.ndarray:
-    """Whether each row is the first with its key: what `drop_duplicates` keeps of the columns it encodes."""
-    return ~pd.Series(key).duplicated().to_numpy()
 
 
 def _codes(rows: pd.DataFrame, customers: pd.Index) -> dict[str, np.ndarray]:

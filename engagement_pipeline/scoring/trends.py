@@ -33,6 +33,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from engagement_pipeline.codes import distinct_rows, first_of_key, pair_key
 from engagement_pipeline.config import ScoringConfig
 from engagement_pipeline.scoring.betabinom import beta_ppf, betabinom_cdf, betabinom_sf
 from engagement_pipeline.scoring.composite import (
@@ -41,9 +42,7 @@ from engagement_pipeline.scoring.composite import (
     attended_rows,
     customer_frame,
     event_table,
-    first_of_key,
     held_since,
-    pair_key,
 )
 
 TREND_COLUMNS: tuple[str, ...] = (
@@ -105,18 +104,6 @@ def _per_distinct(fn: Callable[..., np.ndarray], *args: pd.Series) -> np.ndarray
     _, first = np.unique(codes, return_index=True)  # first row of each group, in group-code order
     values = np.asarray(fn(*(np.asarray(arg)[first] for arg in args)))
     return values[codes]
-
-
-def distinct_rows(columns: list[np.ndarray]) -> np.ndarray:
-    """Per row, the number of its distinct combination of the columns' values, in order of first appearance:
-    `DataFrame(columns).groupby(all columns, sort=False, dropna=False).ngroup()`, which factorises each column
-    and numbers the combinations of the codes; done here on the codes directly (the groupby's own machinery
-    was a tenth of the trend test, called 17 times on 3,000 rows). Missing values form a group of their own."""
-    group = np.zeros(len(columns[0]), dtype=np.int64)
-    for column in columns:
-        codes, uniques = pd.factorize(column, use_na_sentinel=False)
-        group = pd.factorize(group * (len(uniques) + 1) + codes)[0]
-    return group
 
 
 def _attended_matrix(customers: pd.Index, events: pd.Series, att_customer: pd.Series, att_event: pd.Series
