@@ -32,6 +32,7 @@ def test_the_row_is_the_pair_with_the_median_ratio_not_the_median_of_each_column
     chosen = bench.median_pair(pairs)
     assert chosen["floor"]["total_seconds"] == 0.55 and chosen["cli"]["total_seconds"] == 9.9
     assert chosen["pair_ratios"] == [22.0, 13.0, 18.0]
+    assert chosen["best_ratio"] == round(9.9 / 0.50, 2)  # the fastest of each side, from different pairs
 
 
 def test_an_even_count_shows_the_lower_middle_pair_and_a_failed_run_is_left_out() -> None:
@@ -41,6 +42,7 @@ def test_an_even_count_shows_the_lower_middle_pair_and_a_failed_run_is_left_out(
     chosen = bench.median_pair(pairs)
     assert chosen["cli"]["total_seconds"] == 10.0
     assert chosen["pair_ratios"] == [20.0, None, 18.0, 22.0, 24.0]
+    assert chosen["best_ratio"] == 18.0  # the failed CLI run is left out of the fastest CLI
 
 
 def test_the_summary_lists_every_pair_s_ratio_under_the_table() -> None:
@@ -48,4 +50,4 @@ def test_the_summary_lists_every_pair_s_ratio_under_the_table() -> None:
     result = {"records": 100_000, **bench.median_pair([_pair(0.5, 10.0), _pair(0.5, 9.0), _pair(0.5, 11.0)])}
     summary = bench.render_summary([result])
     assert "|    100k |   151 |" in summary and "20x" in summary
-    assert summary.endswith("  100k: 20.0x, 18.0x, 22.0x")
+    assert summary.endswith("  100k: 20.0x, 18.0x, 22.0x (fastest CLI / fastest floor: 18.0x)")
