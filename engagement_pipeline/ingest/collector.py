@@ -38,10 +38,10 @@ from engagement_pipeline.ingest.common import (
     identity_keys,
     is_bot,
     nul_joined,
+    present_emails_lowered,
     repeated,
     schema_problems,
     string_frame,
-    stripped_lowered,
 )
 from engagement_pipeline.ingest.overrides import (
     EventOverride,
@@ -554,13 +554,12 @@ def _lowered_emails(emails: np.ndarray) -> np.ndarray:
     """`e.strip().lower()` of each non-empty text, None for anything else. The texts are stripped, joined by NUL
     and lowered at once (lowering goes character by character, and NUL neither changes nor is cased)."""
     out = np.full(len(emails), None, dtype=object)
-    if set(map(type, emails)) <= {str, type(None)}:
-        present = np.fromiter(map(bool, emails), dtype=bool, count=len(emails))
-        lowered = stripped_lowered(emails[present])
-        if lowered is not None:
-            if lowered:
-                out[present] = lowered
-            return out
+    found = present_emails_lowered(emails)
+    if found is not None:
+        present, lowered = found
+        if lowered:
+            out[present] = lowered
+        return out
     lowered = {e: e.strip().lower() if isinstance(e, str) and e else None for e in dict.fromkeys(emails)}
     out[:] = [lowered[e] for e in emails]
     return out

@@ -673,22 +673,31 @@ def stripped_lowered(texts: Sequence[str]) -> list[str] | None:
     return joined.lower().split("\x00") if stripped else []
 
 
+def present_emails_lowered(emails: np.ndarray) -> tuple[np.ndarray, list[str]] | None:
+    """Where each email is a non-empty text, and those texts stripped and lower-cased (`stripped_lowered`); None
+    when a value is neither a text nor None, or a text holds a NUL: the caller then goes value by value."""
+    if not set(map(type, emails)) <= {str, type(None)}:
+        return None
+    present = np.fromiter(map(bool, emails), dtype=bool, count=len(emails))  # texts and None: `bool` tells them apart
+    lowered = stripped_lowered(emails[present])
+    return None if lowered is None else (present, lowered)
+
+
 def identity_keys(emails: np.ndarray, names: np.ndarray) -> np.ndarray:
     """`cached_attendee_key(email, name)` of every row, as an object array. A row with an email is keyed by
     make_attendee_key's email rule (stripped, lower-cased) for all such rows at once: stripped in C, joined by NUL
     and lowered as one text (lowering goes character by character); only rows without one are keyed one by one
     (per-row keys missed the bounded cache once a batch held more people than it)."""
     keys = np.empty(len(emails), dtype=object)
-    if set(map(type, emails)) <= {str, type(None)}:
-        present = np.fromiter(map(bool, emails), dtype=bool, count=len(emails))
-        lowered = stripped_lowered(emails[present])
-        if lowered is not None:
-            if lowered:
-                keys[present] = lowered
-                present[np.flatnonzero(present)] = np.fromiter(map(bool, lowered), dtype=bool, count=len(lowered))
-            for at in np.flatnonzero(~present):  # no email, or a blank one: the name decides
-                keys[at] = cached_attendee_key(emails[at], names[at])
-            return keys
+    found = present_emails_lowered(emails)
+    if found is not None:
+        present, lowered = found
+        if lowered:
+            keys[present] = lowered
+            present[np.flatnonzero(present)] = np.fromiter(map(bool, lowered), dtype=bool, count=len(lowered))
+        for at in np.flatnonzero(~present):  # no email, or a blank one: the name decides
+            keys[at] = cached_attendee_key(emails[at], names[at])
+        return keys
     keys[:] = [cached_attendee_key(e, n) for e, n in zip(emails, names, strict=True)]
     return keys
 
